@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from channels.events import EventType
+from channels.models import Channel, WebhookSubscription
+
+
+class ChannelOutputSerializer(serializers.ModelSerializer):
+    locations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Channel
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "currency",
+            "locale",
+            "is_active",
+            "locations",
+            "updated_at",
+        ]
+
+    def get_locations(self, channel: Channel) -> list[str]:
+        return [location.code for location in channel.locations.all()]
+
+
+class WebhookSubscriptionOutputSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner.code", read_only=True)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "partner",
+            "url",
+            "events",
+            "description",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionOutputSerializer):
+    """Returned once, on creation: the only time the signing secret is shown."""
+
+    class Meta(WebhookSubscriptionOutputSerializer.Meta):
+        fields = [*WebhookSubscriptionOutputSerializer.Meta.fields, "secret"]
+
+
+class WebhookSubscriptionInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices), min_length=1
+    )
+    description = serializers.CharField(max_length=200, required=False, default="")
+    partner = serializers.SlugField(
+        required=False, help_text="Staff only: the partner the subscription is for."
+    )
+
+
+class WebhookSubscriptionPatchSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices), min_length=1, required=False
+    )
+    description = serializers.CharField(max_length=200, required=False)
+    is_active = serializers.BooleanField(required=False)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from channels.api import views
+
+urlpatterns = [
+    path("channels/", views.ChannelListView.as_view(), name="channel-list"),
+    path("webhooks/", views.WebhookSubscriptionListCreateView.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<int:pk>/", views.WebhookSubscriptionDetailView.as_view(), name="webhook-detail"
+    ),
+]

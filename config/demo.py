@@ -1,0 +1,308 @@
+"""Deterministic demo and benchmark data, built through the domain services.
+
+Every step is an upsert keyed on stable codes, so running it again changes nothing and duplicates
+nothing. ``small`` is for trying the app; ``large`` is for benchmarks. Domain issues extend the
+steps (products, stock, customers, orders) as their apps gain models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from catalog.services import category_tree_import_google
+from channels.models import Channel
+from channels.services import channel_upsert
+from config import roles
+from config.api.models import Partner, PartnerAPIKey
+from config.api.scopes import Scope
+from config.api.services import partner_api_key_create
+from inventory.models import Location
+from inventory.services import location_upsert, staff_member_assign
+
+DEMO_PASSWORD = "omnihub-demo"
+ADMIN_USERNAME = "admin"
+TAXONOMY_PATH = settings.SHARED_DIR / "data" / "google" / "taxonomy-with-ids.en-US.txt"
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
+STORE_HOURS = {**{day: [["09:30", "18:00"]] for day in WEEKDAYS}, "sun": [["12:00", "17:00"]]}
+WAREHOUSE_HOURS = {**{day: [["06:00", "22:00"]] for day in WEEKDAYS[:5]}, "sat": [], "sun": []}
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    name: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    latitude: str
+    longitude: str
+
+
+WAREHOUSES = [
+    Site(
+        "wh-tilburg",
+        "Warehouse Tilburg",
+        "Kraaivenstraat 21",
+        "5048 AB",
+        "Tilburg",
+        "NL",
+        "51.594700",
+        "5.046900",
+    ),
+    Site(
+        "wh-venlo",
+        "Warehouse Venlo",
+        "Celsiusweg 40",
+        "5928 PR",
+        "Venlo",
+        "NL",
+        "51.389200",
+        "6.164900",
+    ),
+]
+STORES = [
+    Site(
+        "st-ams-kalverstraat",
+        "Amsterdam Kalverstraat",
+        "Kalverstraat 92",
+        "1012 PH",
+        "Amsterdam",
+        "NL",
+        "52.369500",
+        "4.891200",
+    ),
+    Site(
+        "st-ams-zuid",
+        "Amsterdam Zuid",
+        "Beethovenstraat 54",
+        "1077 JJ",
+        "Amsterdam",
+        "NL",
+        "52.344800",
+        "4.875600",
+    ),
+    Site(
+        "st-rtm-lijnbaan",
+        "Rotterdam Lijnbaan",
+        "Lijnbaan 110",
+        "3012 EP",
+        "Rotterdam",
+        "NL",
+        "51.919300",
+        "4.475400",
+    ),
+    Site(
+        "st-utr-hoogcatharijne",
+        "Utrecht Hoog Catharijne",
+        "Godebaldkwartier 32",
+        "3511 DX",
+        "Utrecht",
+        "NL",
+        "52.089800",
+        "5.112600",
+    ),
+    Site(
+        "st-dhg-spuistraat",
+        "Den Haag Spuistraat",
+        "Spuistraat 21",
+        "2511 BC",
+        "Den Haag",
+        "NL",
+        "52.078100",
+        "4.311700",
+    ),
+    Site(
+        "st-ant-meir",
+        "Antwerpen Meir",
+        "Meir 78",
+        "2000",
+        "Antwerpen",
+        "BE",
+        "51.218500",
+        "4.410900",
+    ),
+]
+# Extra stores for the large dataset: real city centres, synthetic street numbers.
+EXTRA_STORE_CITIES = [
+    ("Eindhoven", "NL", "51.441600", "5.469700"),
+    ("Groningen", "NL", "53.219400", "6.566500"),
+    ("Haarlem", "NL", "52.387400", "4.646200"),
+    ("Nijmegen", "NL", "51.842500", "5.852800"),
+    ("Breda", "NL", "51.571900", "4.768300"),
+    ("Maastricht", "NL", "50.851400", "5.690900"),
+    ("Leiden", "NL", "52.160100", "4.497000"),
+    ("Arnhem", "NL", "51.985100", "5.898700"),
+    ("Zwolle", "NL", "52.516800", "6.083000"),
+    ("Gent", "BE", "51.054300", "3.717400"),
+    ("Brussel", "BE", "50.850300", "4.351700"),
+    ("Leuven", "BE", "50.879800", "4.700500"),
+    ("Brugge", "BE", "51.209300", "3.224700"),
+    ("Amersfoort", "NL", "52.156100", "5.387800"),
+]
+
+STAFF = [
+    ("merchandiser", "Mara", "Merchant", roles.MERCHANDISER, None),
+    ("approver", "Abel", "Approver", roles.CATALOG_APPROVER, None),
+    ("inventory", "Iris", "Inventory", roles.INVENTORY_MANAGER, "wh-tilburg"),
+    ("associate", "Sam", "Store", roles.STORE_ASSOCIATE, "st-ams-kalverstraat"),
+    ("service", "Chris", "Service", roles.CUSTOMER_SERVICE, None),
+]
+
+# Demo keys are fixed so that the README and ./run can print them. Never use them outside a demo.
+DEMO_KEYS = {
+    "demo-webshop": "DemoWeb1.webshop-demo-secret-do-not-use-in-production",
+    "demo-marketplace": "DemoMkt1.marketplace-demo-secret-do-not-use-in-production",
+}
+
+
+def seed_staff() -> None:
+    if not User.objects.filter(username=ADMIN_USERNAME).exists():
+        User.objects.create_superuser(ADMIN_USERNAME, "admin@omnihub.local", DEMO_PASSWORD)
+    for username, first, last, role, home in STAFF:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "is_staff": True,
+                "email": f"{username}@omnihub.local",
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=role))
+        if home:
+            staff_member_assign(user_id=user.pk, location=Location.objects.get(code=home))
+
+
+def _site_fields(site: Site, kind: str) -> dict[str, object]:
+    is_store = kind == Location.Kind.STORE
+    return {
+        "name": site.name,
+        "kind": kind,
+        "street": site.street,
+        "postal_code": site.postal_code,
+        "city": site.city,
+        "country": site.country,
+        "latitude": Decimal(site.latitude),
+        "longitude": Decimal(site.longitude),
+        "opening_hours": STORE_HOURS if is_store else WAREHOUSE_HOURS,
+        "ships_orders": not is_store or site.code.endswith("zuid"),
+        "offers_pickup": is_store,
+        "sells_in_store": is_store,
+        "pickup_preparation_minutes": 60 if is_store else 0,
+        "sourcing_priority": 50 if not is_store else 200,
+    }
+
+
+def stores_for(size: str) -> list[Site]:
+    if size == "small":
+        return STORES
+    extra = [
+        Site(
+            f"st-{city.lower()}-{index:02d}",
+            f"{city} Centrum",
+            f"Marktstraat {index + 1}",
+            f"{1000 + index * 37}",
+            city,
+            country,
+            lat,
+            lng,
+        )
+        for index, (city, country, lat, lng) in enumerate(EXTRA_STORE_CITIES)
+    ]
+    return STORES + extra
+
+
+def seed_locations(size: str) -> None:
+    for site in WAREHOUSES:
+        location_upsert(code=site.code, **_site_fields(site, Location.Kind.WAREHOUSE))
+    for site in stores_for(size):
+        location_upsert(code=site.code, **_site_fields(site, Location.Kind.STORE))
+
+
+def seed_channels() -> None:
+    warehouses = list(
+        Location.objects.filter(kind=Location.Kind.WAREHOUSE).values_list("pk", flat=True)
+    )
+    everything = list(Location.objects.values_list("pk", flat=True))
+    stores = list(Location.objects.filter(kind=Location.Kind.STORE).values_list("pk", flat=True))
+    specs = [
+        ("webshop", "Webshop", Channel.Kind.WEBSHOP, everything),
+        ("app", "Mobile app", Channel.Kind.APP, everything),
+        ("marketplace", "Marketplace", Channel.Kind.MARKETPLACE, warehouses),
+        ("google", "Google Merchant feed", Channel.Kind.GOOGLE_FEED, warehouses),
+        ("meta", "Meta catalog feed", Channel.Kind.META_FEED, warehouses),
+        ("pos", "Store POS", Channel.Kind.POS, stores),
+    ]
+    for code, name, kind, location_ids in specs:
+        channel_upsert(
+            code=code,
+            name=name,
+            kind=kind,
+            currency="EUR",
+            locale="nl-NL",
+            location_ids=location_ids,
+        )
+
+
+def seed_partners() -> None:
+    specs: list[tuple[str, str, list[str], list[str]]] = [
+        ("demo-webshop", "Demo webshop front-end", ["webshop", "app"], list(Scope.values)),
+        (
+            "demo-marketplace",
+            "Demo marketplace connector",
+            ["marketplace"],
+            [
+                Scope.CATALOG_READ.value,
+                Scope.STOCK_READ.value,
+                Scope.ORDERS_READ.value,
+                Scope.ORDERS_WRITE.value,
+            ],
+        ),
+    ]
+    spec: tuple[str, str, list[str], list[str]]
+    for spec in specs:
+        code, name, channel_codes, scopes = spec
+        partner, _ = Partner.objects.get_or_create(
+            code=code, defaults={"name": name, "contact_email": f"{code}@partners.example"}
+        )
+        partner.channels.set(Channel.objects.filter(code__in=channel_codes))
+        raw_key = DEMO_KEYS[code]
+        if not PartnerAPIKey.objects.filter(prefix=raw_key.split(".")[0]).exists():
+            partner_api_key_create(
+                partner=partner, name=f"{name} (demo)", scopes=scopes, raw_key=raw_key
+            )
+
+
+def seed_categories(taxonomy: Path = TAXONOMY_PATH) -> None:
+    category_tree_import_google(path=taxonomy)
+
+
+def demo_steps(size: str) -> list[tuple[str, Callable[[], None]]]:
+    return [
+        ("categories (Google taxonomy)", seed_categories),
+        ("locations", lambda: seed_locations(size)),
+        ("channels", seed_channels),
+        ("staff and roles", seed_staff),
+        ("partners and API keys", seed_partners),
+    ]
+
+
+def seed_demo(size: str, *, progress: Callable[[str], None] | None = None) -> None:
+    """Build the demo dataset; safe to run again."""
+    for label, step in demo_steps(size):
+        if progress:
+            progress(label)
+        with transaction.atomic():
+            step()

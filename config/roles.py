@@ -1,0 +1,78 @@
+"""Staff roles: Django groups with exact permissions, defined here once.
+
+The groups are created by a migration (``config/migrations``) and kept exactly in step with this
+table after every ``migrate`` (domain issues add their models' permissions here and a migration).
+A permission listed here that does not exist is an error, so a typo cannot silently grant nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MERCHANDISER = "Merchandiser"
+CATALOG_APPROVER = "Catalog approver"
+INVENTORY_MANAGER = "Inventory manager"
+STORE_ASSOCIATE = "Store associate"
+CUSTOMER_SERVICE = "Customer service"
+
+_VIEW_CHANNELS = ["channels.view_channel"]
+_VIEW_LOCATIONS = ["inventory.view_location"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    MERCHANDISER: [
+        "catalog.view_category",
+        "catalog.add_category",
+        "catalog.change_category",
+        *_VIEW_CHANNELS,
+        *_VIEW_LOCATIONS,
+    ],
+    CATALOG_APPROVER: [
+        "catalog.view_category",
+        "catalog.change_category",
+        *_VIEW_CHANNELS,
+    ],
+    INVENTORY_MANAGER: [
+        "catalog.view_category",
+        "inventory.view_location",
+        "inventory.add_location",
+        "inventory.change_location",
+        "inventory.view_staffmember",
+        *_VIEW_CHANNELS,
+    ],
+    STORE_ASSOCIATE: [
+        *_VIEW_LOCATIONS,
+    ],
+    CUSTOMER_SERVICE: [
+        *_VIEW_CHANNELS,
+        *_VIEW_LOCATIONS,
+    ],
+}
+
+
+def roles_sync(apps: Any = None, *, strict: bool = True) -> None:
+    """Create the role groups and give each exactly the permissions listed above.
+
+    ``apps`` is the migration state's registry inside a migration and the live registry otherwise.
+    With ``strict`` a listed permission that does not exist raises ``LookupError``; migrations
+    pass ``strict=False`` because later models' permissions do not exist yet at that point.
+    """
+    if apps is None:
+        from django.apps import apps as live_apps
+
+        apps = live_apps
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        wanted = set(names)
+        found = {}
+        for perm in permission_model.objects.select_related("content_type").filter(
+            content_type__app_label__in={name.split(".")[0] for name in wanted}
+        ):
+            key = f"{perm.content_type.app_label}.{perm.codename}"
+            if key in wanted:
+                found[key] = perm
+        missing = wanted - found.keys()
+        if missing and strict:
+            raise LookupError(f"Role {role!r} lists unknown permissions: {sorted(missing)}")
+        group, _ = group_model.objects.get_or_create(name=role)
+        group.permissions.set(list(found.values()))

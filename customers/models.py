@@ -1,0 +1,2 @@
+"""Customers, identifiers, consents and loyalty (see docs/customers.md). Models arrive with the
+customers issue."""

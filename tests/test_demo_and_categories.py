@@ -1,0 +1,114 @@
+"""The demo dataset and the Google taxonomy import, on the real shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from catalog.exceptions import TaxonomyFileInvalid
+from catalog.models import Category
+from catalog.services import category_tree_import_google
+from channels.models import Channel
+from config import demo
+from config.api.models import PartnerAPIKey
+from inventory.models import Location
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_google_taxonomy_imports_into_a_valid_tree():
+    created = category_tree_import_google(path=demo.TAXONOMY_PATH)
+    assert created == Category.objects.count() == 5595
+    assert Category.objects.find_problems() == ([], [], [], [], [])
+    shirts = Category.objects.get(google_id=212)
+    assert shirts.full_name == "Apparel & Accessories > Clothing > Shirts & Tops"
+    assert [node.name for node in Category.objects.get_ancestors(shirts)] == [
+        "Apparel & Accessories",
+        "Clothing",
+    ]
+    assert Category.objects.get_root_nodes().count() == 21
+
+
+def test_importing_again_adds_nothing():
+    category_tree_import_google(path=demo.TAXONOMY_PATH)
+    assert category_tree_import_google(path=demo.TAXONOMY_PATH) == 0
+    assert Category.objects.count() == 5595
+
+
+def test_a_newer_taxonomy_only_adds_its_new_categories(tmp_path: Path):
+    small = tmp_path / "v1.txt"
+    small.write_text("1 - Animals\n2 - Animals > Pets\n")
+    category_tree_import_google(path=small)
+    bigger = tmp_path / "v2.txt"
+    bigger.write_text("1 - Animals\n2 - Animals > Pets\n3 - Animals > Farm\n4 - Toys\n")
+    assert category_tree_import_google(path=bigger) == 2
+    animals = Category.objects.get(google_id=1)
+    assert sorted(child.name for child in Category.objects.get_children(animals)) == [
+        "Farm",
+        "Pets",
+    ]
+    assert Category.objects.find_problems() == ([], [], [], [], [])
+
+
+def test_a_malformed_line_is_named_and_nothing_is_imported(tmp_path: Path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# header\n1 - Animals\nnot a category line\n")
+    with pytest.raises(TaxonomyFileInvalid, match="Line 3"):
+        category_tree_import_google(path=bad)
+    assert Category.objects.count() == 0
+
+
+def test_a_category_without_its_parent_is_refused(tmp_path: Path):
+    bad = tmp_path / "orphan.txt"
+    bad.write_text("1 - Animals\n5 - Toys > Dolls\n")
+    with pytest.raises(TaxonomyFileInvalid, match="Toys > Dolls"):
+        category_tree_import_google(path=bad)
+    assert Category.objects.count() == 0
+
+
+def test_seed_demo_builds_the_dataset_and_a_second_run_duplicates_nothing():
+    call_command("seed_demo", "--size", "small", verbosity=0)
+    counts = (
+        Category.objects.count(),
+        Location.objects.count(),
+        Channel.objects.count(),
+        User.objects.count(),
+        PartnerAPIKey.objects.count(),
+    )
+    call_command("seed_demo", "--size", "small", verbosity=0)
+    assert (
+        Category.objects.count(),
+        Location.objects.count(),
+        Channel.objects.count(),
+        User.objects.count(),
+        PartnerAPIKey.objects.count(),
+    ) == counts
+    assert Location.objects.filter(kind="warehouse").count() == 2
+    assert Location.objects.filter(kind="store").count() >= 6
+    assert set(Channel.objects.values_list("kind", flat=True)) >= {
+        "webshop",
+        "marketplace",
+        "google_feed",
+        "meta_feed",
+        "pos",
+    }
+    associate = User.objects.get(username="associate")
+    assert associate.staff_member.home_location.kind == "store"
+    assert associate.groups.get().name == "Store associate"
+
+
+def test_the_demo_key_printed_by_run_works(client):
+    call_command("seed_demo", verbosity=0)
+    response = client.get(
+        "/api/v1/me/", HTTP_AUTHORIZATION=f"Api-Key {demo.DEMO_KEYS['demo-webshop']}"
+    )
+    assert response.status_code == 200
+    assert response.json()["channels"] == ["app", "webshop"]
+
+
+def test_the_large_dataset_has_more_stores():
+    demo.seed_locations("large")
+    assert Location.objects.filter(kind="store").count() == len(demo.stores_for("large")) > 6

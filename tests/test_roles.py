@@ -1,0 +1,58 @@
+"""Staff roles are groups with exactly the permissions config.roles lists."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from config import roles
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_role_exists_with_exactly_its_permissions():
+    for role, expected in roles.ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=role)
+        granted = {
+            f"{perm.content_type.app_label}.{perm.codename}"
+            for perm in group.permissions.select_related("content_type")
+        }
+        assert granted == set(expected), role
+
+
+def test_the_five_roles_of_the_product_exist():
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "Merchandiser",
+        "Catalog approver",
+        "Inventory manager",
+        "Store associate",
+        "Customer service",
+    }
+
+
+def test_a_store_associate_cannot_change_locations_but_an_inventory_manager_can():
+    from tests.factories import UserFactory
+
+    associate = UserFactory(username="sam")
+    associate.groups.add(Group.objects.get(name=roles.STORE_ASSOCIATE))
+    manager = UserFactory(username="iris")
+    manager.groups.add(Group.objects.get(name=roles.INVENTORY_MANAGER))
+    assert associate.has_perm("inventory.view_location")
+    assert not associate.has_perm("inventory.change_location")
+    assert manager.has_perm("inventory.change_location")
+
+
+def test_an_unknown_permission_in_the_table_is_an_error(monkeypatch):
+    monkeypatch.setitem(roles.ROLE_PERMISSIONS, "Broken role", ["catalog.fly_category"])
+    with pytest.raises(LookupError, match="fly_category"):
+        roles.roles_sync()
+    assert not Group.objects.filter(name="Broken role").exists()
+
+
+def test_resyncing_removes_permissions_granted_by_hand():
+    from django.contrib.auth.models import Permission
+
+    group = Group.objects.get(name=roles.STORE_ASSOCIATE)
+    group.permissions.add(Permission.objects.get(codename="delete_location"))
+    roles.roles_sync()
+    assert not group.permissions.filter(codename="delete_location").exists()
