@@ -19,6 +19,8 @@ admin.site.index_title = "Products, stock, orders, channels and customers"
 
 api_v1 = [
     path("", include("config.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("inventory.api.urls")),
     path("", include("channels.api.urls")),
 ]
 

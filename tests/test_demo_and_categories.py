@@ -112,3 +112,20 @@ def test_the_demo_key_printed_by_run_works(client):
 def test_the_large_dataset_has_more_stores():
     demo.seed_locations("large")
     assert Location.objects.filter(kind="store").count() == len(demo.stores_for("large")) > 6
+
+
+@pytest.mark.parametrize(
+    ("gtin", "valid"),
+    [
+        ("4006381333931", True),  # EAN-13
+        ("036000291452", True),  # UPC-A
+        ("96385074", True),  # EAN-8
+        ("4006381333932", False),  # wrong check digit
+        ("40063813339", False),  # wrong length
+        ("40063813339a", False),
+    ],
+)
+def test_gtin_check_digits(gtin, valid):
+    from catalog.models import gtin_is_valid
+
+    assert gtin_is_valid(gtin) is valid
