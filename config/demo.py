@@ -28,7 +28,11 @@ from inventory.services import location_upsert, staff_member_assign
 
 DEMO_PASSWORD = "omnihub-demo"
 ADMIN_USERNAME = "admin"
-TAXONOMY_PATH = settings.SHARED_DIR / "data" / "google" / "taxonomy-with-ids.en-US.txt"
+# The Google product taxonomy: the shared copy beside the checkout when there is one (as in CI),
+# otherwise the identical copy shipped with the demo data, so a clone on its own still seeds.
+_SHARED_TAXONOMY = settings.SHARED_DIR / "data" / "google" / "taxonomy-with-ids.en-US.txt"
+_BUNDLED_TAXONOMY = Path(__file__).resolve().parent / "demo_data" / "taxonomy-with-ids.en-US.txt"
+TAXONOMY_PATH = _SHARED_TAXONOMY if _SHARED_TAXONOMY.exists() else _BUNDLED_TAXONOMY
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
 STORE_HOURS = {**{day: [["09:30", "18:00"]] for day in WEEKDAYS}, "sun": [["12:00", "17:00"]]}

@@ -129,3 +129,10 @@ def test_gtin_check_digits(gtin, valid):
     from catalog.models import gtin_is_valid
 
     assert gtin_is_valid(gtin) is valid
+
+
+def test_the_bundled_demo_taxonomy_is_the_shared_one():
+    shared = demo._SHARED_TAXONOMY
+    if not shared.exists():
+        pytest.skip("shared/ is not beside this checkout")
+    assert demo._BUNDLED_TAXONOMY.read_bytes() == shared.read_bytes()
