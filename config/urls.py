@@ -5,12 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.api.problems import problem_response
 from config.health import healthz
 
 admin.site.site_header = "OmniHub back office"
@@ -32,24 +29,3 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
-
-
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
-def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        return problem_response(request, status_code=404, detail="No such API resource.")
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return problem_response(
-            request,
-            status_code=500,
-            detail="An unexpected error occurred. It has been logged; quote the X-Request-ID "
-            "header when reporting it.",
-        )
-    return defaults.server_error(request)

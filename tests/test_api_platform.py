@@ -398,3 +398,37 @@ def test_swagger_ui_is_served_from_local_files(client):
     assert "swagger-ui" in html
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_unknown_api_urls_are_problems_even_with_debug_on(settings, api_client):
+    settings.DEBUG = True
+    assert_problem(api_client.get("/api/v1/no-such-thing/"), 404, "not_found")
+
+
+def test_a_key_cannot_subscribe_another_partner(api_client_for):
+    other = api_client_for()
+    client = api_client_for()
+    response = client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://h.example/x", "events": ["order.created"], "partner": other.partner.code},
+    )
+    assert_problem(response, 400, "validation_error")
+    assert WebhookSubscription.objects.count() == 0
+
+
+def test_staff_create_subscriptions_for_a_named_partner(client, api_client):
+    client.force_login(UserFactory(username="ops"))
+    body = {"url": "https://h.example/x", "events": ["stock.changed"]}
+    assert_problem(
+        client.post("/api/v1/webhooks/", body, content_type="application/json"),
+        400,
+        "validation_error",
+    )
+    response = client.post(
+        "/api/v1/webhooks/",
+        {**body, "partner": api_client.partner.code},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert response.json()["partner"] == api_client.partner.code
+    assert response.json()["secret"].startswith("whsec_")

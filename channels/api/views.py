@@ -105,6 +105,13 @@ class WebhookSubscriptionListCreateView(generics.ListAPIView):
         data = dict(payload.validated_data)
         partner_code = data.pop("partner", None)
         partner = principal.partner
+        if partner is not None and partner_code and partner_code != partner.code:
+            raise ApiError(
+                status_code=400,
+                code="validation_error",
+                detail="partner: a key can only subscribe its own partner.",
+                errors=[{"field": "partner", "code": "invalid", "message": "not your partner"}],
+            )
         if partner is None:
             if not partner_code:
                 raise ApiError(

@@ -65,6 +65,19 @@ class CursorPagination(pagination.CursorPagination):
             {"results": data, "next": self.get_next_link(), "previous": self.get_previous_link()}
         )
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_LIMIT,
+                    "default": self.page_size,
+                }
+                parameter["description"] = f"Rows per page, 1 to {MAX_LIMIT}."
+        return parameters
+
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
