@@ -23,6 +23,7 @@ from config import roles
 from config.api.models import Partner, PartnerAPIKey
 from config.api.scopes import Scope
 from config.api.services import partner_api_key_create
+from config.demo_catalog import seed_products
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
 
@@ -293,9 +294,17 @@ def seed_categories(taxonomy: Path = TAXONOMY_PATH) -> None:
     category_tree_import_google(path=taxonomy)
 
 
-def demo_steps(size: str) -> list[tuple[str, Callable[[], None]]]:
+def demo_steps(
+    size: str, *, advance: Callable[[int], None] | None = None
+) -> list[tuple[str, Callable[[], None]]]:
+    """The seeding steps in order; ``advance(n)`` is told of every ``n`` products written."""
+
+    def products() -> None:
+        seed_products(size, progress=advance)
+
     return [
         ("categories (Google taxonomy)", seed_categories),
+        ("products and variants", products),
         ("locations", lambda: seed_locations(size)),
         ("channels", seed_channels),
         ("staff and roles", seed_staff),
@@ -303,9 +312,14 @@ def demo_steps(size: str) -> list[tuple[str, Callable[[], None]]]:
     ]
 
 
-def seed_demo(size: str, *, progress: Callable[[str], None] | None = None) -> None:
-    """Build the demo dataset; safe to run again."""
-    for label, step in demo_steps(size):
+def seed_demo(
+    size: str,
+    *,
+    progress: Callable[[str], None] | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> None:
+    """Build the demo dataset; safe to run again. ``progress(label)`` is told of each step."""
+    for label, step in demo_steps(size, advance=advance):
         if progress:
             progress(label)
         with transaction.atomic():

@@ -136,3 +136,18 @@ def test_the_bundled_demo_taxonomy_is_the_shared_one():
     if not shared.exists():
         pytest.skip("shared/ is not beside this checkout")
     assert demo._BUNDLED_TAXONOMY.read_bytes() == shared.read_bytes()
+
+
+def test_demo_products_have_valid_unique_gtins_and_options():
+    from catalog.models import Product, Variant, gtin_is_valid
+    from config.demo_catalog import SIZES
+
+    call_command("seed_demo", verbosity=0)
+    products, per_product = SIZES["small"]
+    assert Product.objects.filter(handle__startswith="demo-").count() == products
+    variants = list(Variant.objects.values_list("gtin", "product_id", "options"))
+    assert len(variants) == products * per_product
+    assert all(gtin_is_valid(gtin) for gtin, _, _ in variants)
+    assert len({gtin for gtin, _, _ in variants}) == len(variants)
+    assert len({(pid, str(sorted(opts.items()))) for _, pid, opts in variants}) == len(variants)
+    assert Product.objects.filter(category__isnull=True).count() == 0

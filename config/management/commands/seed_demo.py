@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from config import demo
+from config.demo_catalog import SIZES
 
 
 class Command(BaseCommand):
@@ -15,18 +16,31 @@ class Command(BaseCommand):
         parser.add_argument("--size", choices=["small", "large"], default="small")
 
     def handle(self, *args: Any, size: str, **options: Any) -> None:
-        total = len(demo.demo_steps(size))
-        with tqdm(
-            total=total, desc=f"seed_demo {size}", unit="step", disable=options["verbosity"] == 0
-        ) as bar:
-            started: list[str] = []
+        quiet = options["verbosity"] == 0
+        steps = tqdm(
+            total=len(demo.demo_steps(size)),
+            desc=f"seed_demo {size}",
+            unit="step",
+            disable=quiet,
+            position=0,
+        )
+        products = tqdm(
+            total=SIZES[size][0],
+            desc="products",
+            unit="product",
+            disable=quiet,
+            position=1,
+            leave=False,
+        )
+        started: list[str] = []
 
-            def progress(label: str) -> None:
-                if started:
-                    bar.update(1)
-                started.append(label)
-                bar.set_postfix_str(label)
+        def progress(label: str) -> None:
+            if started:
+                steps.update(1)
+            started.append(label)
+            steps.set_postfix_str(label)
 
-            demo.seed_demo(size, progress=progress)
-            bar.update(total - bar.n)
+        with steps, products:
+            demo.seed_demo(size, progress=progress, advance=products.update)
+            steps.update(steps.total - steps.n)
         self.stdout.write(self.style.SUCCESS(f"Demo data ({size}) is in place."))
