@@ -432,3 +432,16 @@ def test_staff_create_subscriptions_for_a_named_partner(client, api_client):
     assert response.status_code == 201
     assert response.json()["partner"] == api_client.partner.code
     assert response.json()["secret"].startswith("whsec_")
+
+
+@pytest.mark.parametrize("stamp", ["0237-03-30T11:42:34.8-18:13", "2026-01-01T00:00:00+23:59"])
+def test_updated_since_accepts_any_offset_and_compares_in_utc(api_client, stamp):
+    """Found by schemathesis: PostgreSQL refuses offsets beyond its range; we convert first."""
+    response = api_client.get("/api/v1/channels/", {"updated_since": stamp})
+    assert response.status_code == 200
+    assert [row["code"] for row in response.json()["results"]] == ["webshop"]
+
+
+def test_an_updated_since_that_overflows_in_utc_is_a_400(api_client):
+    response = api_client.get("/api/v1/channels/", {"updated_since": "0001-01-01T00:00:00+05:00"})
+    assert_problem(response, 400, "validation_error")

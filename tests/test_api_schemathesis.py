@@ -15,6 +15,21 @@ from schemathesis import checks
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Django closes "old" connections at the end of each request; inside a test transaction that
+    would close the test's own connection. Django's test client switches this off while it runs
+    a request; schemathesis calls the WSGI app directly, so do the same here."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 # The schema view needs no database, so the schema can be loaded at collection time.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import django_filters
+from rest_framework.exceptions import ValidationError
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO-8601 timestamp filter that compares in UTC.
+
+    Any valid offset is accepted (``+05:30``, but also an odd ``-18:13``) and converted to UTC
+    before it reaches the database, which would refuse offsets beyond its own range.
+    """
+
+    def filter(self, qs: Any, value: dt.datetime | None) -> Any:
+        if value is not None and value.tzinfo is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError as exc:
+                raise ValidationError(
+                    {self.field_name: ["The timestamp is out of range."]}, code="out_of_range"
+                ) from exc
+        return super().filter(qs, value)
 
 
 class SyncFilterSet(django_filters.FilterSet):
@@ -12,7 +34,7 @@ class SyncFilterSet(django_filters.FilterSet):
     change since its last sync and resume from the last ``updated_at`` it saw.
     """
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="ISO-8601 timestamp; only rows updated at or after it.",

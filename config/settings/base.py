@@ -98,7 +98,9 @@ TEMPLATES = [
 # PostgreSQL keeps connections open between requests and checks them before reuse.
 
 SQLITE_PATH = VAR_DIR / "omnihub.sqlite3"
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
+DATABASES = {
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{SQLITE_PATH}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
