@@ -24,6 +24,7 @@ from config.api.models import Partner, PartnerAPIKey
 from config.api.scopes import Scope
 from config.api.services import partner_api_key_create
 from config.demo_catalog import seed_products
+from inventory.demo import seed_stock
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
 
@@ -306,6 +307,7 @@ def demo_steps(
         ("categories (Google taxonomy)", seed_categories),
         ("products and variants", products),
         ("locations", lambda: seed_locations(size)),
+        ("opening stock", lambda: seed_stock(max_variants=None if size == "small" else 5_000)),
         ("channels", seed_channels),
         ("staff and roles", seed_staff),
         ("partners and API keys", seed_partners),

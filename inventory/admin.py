@@ -1,8 +1,26 @@
-from django.contrib import admin
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 
-from inventory.models import Location, StaffMember
+from catalog.models import Variant
+from config.errors import DomainError
+from inventory import selectors, services
+from inventory.models import (
+    Location,
+    StaffMember,
+    StockHold,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 
 
 @admin.register(Location)
@@ -76,3 +94,273 @@ class StaffUserAdmin(UserAdmin):
     def home_location(self, obj: User) -> str:
         member = getattr(obj, "staff_member", None)
         return member.home_location.code if member else "-"
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(admin.ModelAdmin):
+    """Stock per variant per location. Counters change only through movements and services;
+    safety stock is the one field edited here (through ``stock_safety_set``)."""
+
+    list_display = [
+        "variant",
+        "location",
+        "on_hand",
+        "committed",
+        "reserved",
+        "safety_stock",
+        "available",
+        "incoming",
+        "damaged",
+        "updated_at",
+    ]
+    list_filter = ["location"]
+    search_fields = ["variant__sku", "location__code"]
+    fields = [
+        "variant",
+        "location",
+        "on_hand",
+        "committed",
+        "safety_stock",
+        "incoming",
+        "damaged",
+    ]
+    readonly_fields = ["variant", "location", "on_hand", "committed", "incoming", "damaged"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return selectors.stock_level_list()
+
+    @admin.display(description="reserved")
+    def reserved(self, obj: Any) -> int:
+        return int(obj.reserved_now)
+
+    @admin.display(description="available")
+    def available(self, obj: Any) -> int:
+        return max(int(obj.available_now), 0)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: StockLevel, form: Any, change: bool) -> None:
+        services.stock_safety_set(
+            variant_id=obj.variant_id, location_id=obj.location_id, safety_stock=obj.safety_stock
+        )
+
+
+class StockMovementForm(forms.ModelForm):
+    sku = forms.CharField(max_length=64)
+    location = forms.ModelChoiceField(queryset=Location.objects.all())
+    kind = forms.ChoiceField(
+        choices=[(k, StockMovement.Kind(k).label) for k in sorted(services.MANUAL_MOVEMENT_KINDS)]
+    )
+    quantity = forms.IntegerField(help_text="Positive; an adjustment may be negative.")
+
+    class Meta:
+        model = StockMovement
+        fields = ["reason", "reference_type", "reference"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        variant = Variant.objects.filter(sku=data["sku"]).first()
+        if variant is None:
+            raise forms.ValidationError({"sku": "No variant has this SKU."})
+        if data["kind"] != "adjustment" and data["quantity"] <= 0:
+            raise forms.ValidationError({"quantity": "Must be positive for this kind."})
+        if data["kind"] == "adjustment" and not data.get("reason", "").strip():
+            raise forms.ValidationError({"reason": "An adjustment needs a reason."})
+        self.movement_input = services.MovementInput(
+            variant_id=variant.pk,
+            location_id=data["location"].pk,
+            kind=data["kind"],
+            quantity=data["quantity"],
+            reason=data.get("reason", ""),
+            reference=data.get("reference", ""),
+            reference_type=data.get("reference_type", ""),
+        )
+        return data
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The append-only ledger: movements are recorded through ``stock_movements_apply`` and
+    are never changed or deleted."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "sku",
+        "location_code",
+        "on_hand_delta",
+        "damaged_delta",
+        "reason",
+        "reference",
+        "user",
+        "partner",
+    ]
+    list_filter = ["kind", "reference_type", "stock__location"]
+    search_fields = ["stock__variant__sku", "reference", "reason", "idempotency_key"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
+        return selectors.stock_movement_list()
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = StockMovementForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["sku", "location", "kind", "quantity", "reason", "reference_type", "reference"]
+        return [f.name for f in StockMovement._meta.fields if f.name != "id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj) if obj is not None else []
+
+    @admin.display(description="SKU", ordering="stock__variant__sku")
+    def sku(self, obj: StockMovement) -> str:
+        return obj.stock.variant.sku
+
+    @admin.display(description="location", ordering="stock__location__code")
+    def location_code(self, obj: StockMovement) -> str:
+        return obj.stock.location.code
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: StockMovement, form: Any, change: bool) -> None:
+        [movement] = services.stock_movements_apply(
+            movements=[form.movement_input], user_id=request.user.pk
+        )
+        obj.pk = movement.pk
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        """A refused movement (e.g. more damage than on hand) comes back as an error message;
+        the service rolled everything back."""
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+
+@admin.register(StockHold)
+class StockHoldAdmin(admin.ModelAdmin):
+    list_display = ["reference", "stock", "quantity", "status", "expires_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["reference", "stock__variant__sku"]
+    actions = ["release_holds"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockHold]:
+        return selectors.stock_hold_list()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Release the holds of the selected references")
+    def release_holds(self, request: HttpRequest, queryset: QuerySet[StockHold]) -> None:
+        freed = sum(
+            services.stock_hold_release(reference=ref)
+            for ref in set(queryset.values_list("reference", flat=True))
+        )
+        self.message_user(request, f"Released {freed} unit(s).")
+
+
+class TransferLineInline(admin.TabularInline):
+    model = TransferLine
+    extra = 1
+    raw_id_fields = ["variant"]
+    readonly_fields = ["quantity_received", "quantity_missing"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.status == Transfer.Status.DRAFT
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.status == Transfer.Status.DRAFT
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.status == Transfer.Status.DRAFT
+
+
+@admin.register(Transfer)
+class TransferAdmin(admin.ModelAdmin):
+    """Drafts are edited here; shipping and receiving go through the transfer services."""
+
+    list_display = [
+        "id",
+        "source",
+        "destination",
+        "status",
+        "reference",
+        "shipped_at",
+        "received_at",
+    ]
+    list_filter = ["status", "source", "destination"]
+    search_fields = ["reference"]
+    inlines = [TransferLineInline]
+    actions = ["ship", "receive_in_full", "cancel"]
+    readonly_fields = ["status", "shipped_at", "received_at", "created_by"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transfer]:
+        return selectors.transfer_list()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.status != Transfer.Status.DRAFT:
+            return [*self.readonly_fields, "source", "destination", "reference"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Transfer, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by_id = request.user.pk
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Ship the selected draft transfers")
+    def ship(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
+        for transfer_id in queryset.values_list("pk", flat=True):
+            try:
+                services.transfer_ship(transfer_id=transfer_id, user_id=request.user.pk)
+            except DomainError as exc:
+                self.message_user(request, f"Transfer {transfer_id}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Transfer {transfer_id} shipped.")
+
+    @admin.action(description="Receive everything outstanding on the selected transfers")
+    def receive_in_full(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
+        for transfer in queryset.prefetch_related("lines"):
+            outstanding = {
+                line.variant_id: line.quantity - line.quantity_received - line.quantity_missing
+                for line in transfer.lines.all()
+            }
+            try:
+                services.transfer_receive(
+                    transfer_id=transfer.pk, received=outstanding, user_id=request.user.pk
+                )
+            except DomainError as exc:
+                self.message_user(request, f"Transfer {transfer.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Transfer {transfer.pk} received.")
+
+    @admin.action(description="Cancel the selected draft transfers")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
+        for transfer_id in queryset.values_list("pk", flat=True):
+            try:
+                services.transfer_cancel(transfer_id=transfer_id)
+            except DomainError as exc:
+                self.message_user(request, f"Transfer {transfer_id}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Transfer {transfer_id} cancelled.")

@@ -1,6 +1,6 @@
 """Locations (warehouses and stores) and the staff attached to them.
 
-Stock levels, movements, holds and transfers arrive with the inventory issue.
+Stock per variant per location, its append-only movement ledger, holds and transfers.
 """
 
 from __future__ import annotations
@@ -76,3 +76,217 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.home_location.code}"
+
+
+class StockLevel(models.Model):
+    """Stock of one variant at one location.
+
+    ``on_hand`` and ``damaged`` are caches of the movement ledger (their sums); ``committed`` and
+    ``incoming`` are maintained by the services that allocate to orders and ship transfers.
+    Reserved units are not stored here: they are the sum of the *unexpired* active holds, so an
+    expired hold stops counting the moment it expires, before the expiry task tidies it up.
+    Available = on_hand - committed - reserved - safety_stock, clamped at zero by the selectors.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.PROTECT, related_name="stock_levels"
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    committed = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    damaged = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["location_id", "variant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "location"], name="stock_level_unique"),
+            models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="stock_on_hand_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(committed__gte=0), name="stock_committed_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(committed__lte=models.F("on_hand")),
+                name="stock_committed_lte_on_hand",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(safety_stock__gte=0), name="stock_safety_stock_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(incoming__gte=0), name="stock_incoming_gte_0"
+            ),
+            models.CheckConstraint(condition=models.Q(damaged__gte=0), name="stock_damaged_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        # callers list levels through selectors, which join variant and location
+        return f"{self.variant.sku} @ {self.location.code}"
+
+
+class StockMovement(models.Model):
+    """One append-only entry of the stock ledger: a change of on hand and/or damaged units."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SALE = "sale", "Sale (fulfilled)"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        COUNT = "count", "Count"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        RETURN = "return", "Return"
+        DAMAGE = "damage", "Damage"
+        WRITE_OFF = "write_off", "Write-off of damaged units"
+
+    class ReferenceType(models.TextChoices):
+        NONE = "", "None"
+        DOCUMENT = "document", "Document"
+        ORDER = "order", "Order"
+        TRANSFER = "transfer", "Transfer"
+        IMPORT = "import", "Import"
+        RETURN = "return", "Return"
+
+    stock = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    on_hand_delta = models.IntegerField(default=0)
+    damaged_delta = models.IntegerField(default=0)
+    reason = models.CharField(max_length=255, blank=True)
+    reference_type = models.CharField(
+        max_length=20, choices=ReferenceType.choices, default=ReferenceType.NONE, blank=True
+    )
+    reference = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+    )
+    partner = models.ForeignKey(
+        "api.Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+    )
+    idempotency_key = models.CharField(max_length=300, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="stock_movement_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(on_hand_delta=0, damaged_delta=0),
+                name="stock_movement_changes_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.on_hand_delta:+d} on hand, {self.damaged_delta:+d} damaged"
+
+
+class StockHold(models.Model):
+    """A temporary reservation of units at a location; it counts only while active and unexpired."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONSUMED = "consumed", "Consumed (committed)"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+
+    stock = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="holds")
+    quantity = models.PositiveIntegerField()
+    reference = models.CharField(max_length=255, help_text="Who holds it, e.g. a cart token.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="stock_hold_qty_gt_0")
+        ]
+        indexes = [
+            models.Index(
+                fields=["stock", "expires_at"],
+                condition=models.Q(status="active"),
+                name="stock_hold_active_idx",
+            ),
+            models.Index(fields=["reference"], name="stock_hold_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.quantity} ({self.status}) for {self.reference}"
+
+
+class Transfer(models.Model):
+    """Stock moving between two locations: draft, shipped (in transit), received."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SHIPPED = "shipped", "Shipped"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    source = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="outgoing_transfers"
+    )
+    destination = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="incoming_transfers"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    reference = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("destination")),
+                name="transfer_source_not_destination",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk} {self.source_id}->{self.destination_id} ({self.status})"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+    quantity_missing = models.PositiveIntegerField(
+        default=0, help_text="Shipped but not received when the transfer was closed."
+    )
+
+    class Meta:
+        ordering = ["transfer_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="transfer_qty_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    quantity_received__lte=models.F("quantity") - models.F("quantity_missing")
+                ),
+                name="transfer_line_received_lte_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"

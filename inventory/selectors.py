@@ -1,10 +1,26 @@
-"""Reads of inventory data used by the API, the admin, pages and tasks."""
+"""Reads of inventory data used by the API, the admin, pages and tasks.
+
+Availability is computed in SQL, a whole set of variants at once: reserved units are a subquery
+over active *unexpired* holds (see ``inventory.services``), so the answer never counts an expired
+hold, whether or not the expiry task has run.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
-from inventory.models import Location, StaffMember
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from catalog.models import Variant
+from inventory.models import Location, StaffMember, StockHold, StockLevel, StockMovement, Transfer
+
+EARTH_RADIUS_KM = 6371.0088
 
 
 def location_list(*, active_only: bool = True) -> QuerySet[Location]:
@@ -15,3 +31,175 @@ def location_list(*, active_only: bool = True) -> QuerySet[Location]:
 def staff_home_location(*, user_id: int) -> Location | None:
     member = StaffMember.objects.select_related("home_location").filter(user_id=user_id).first()
     return member.home_location if member else None
+
+
+def stock_level_list(*, now: datetime | None = None) -> QuerySet[StockLevel]:
+    """Stock levels with ``reserved_now`` (unexpired active holds) and ``available_now``
+    (on hand - committed - reserved - safety stock, clamped at zero by callers via ``max``)."""
+    moment = now or timezone.now()
+    reserved = (
+        StockHold.objects.filter(
+            stock=OuterRef("pk"), status=StockHold.Status.ACTIVE, expires_at__gt=moment
+        )
+        .values("stock")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return (
+        StockLevel.objects.select_related("variant", "location")
+        .annotate(reserved_now=Coalesce(Subquery(reserved, output_field=IntegerField()), Value(0)))
+        .annotate(
+            available_now=F("on_hand") - F("committed") - F("reserved_now") - F("safety_stock")
+        )
+    )
+
+
+def stock_level_get(*, location_code: str, sku: str) -> StockLevel | None:
+    return stock_level_list().filter(location__code=location_code, variant__sku=sku).first()
+
+
+@dataclass(frozen=True)
+class ChannelBuffer:
+    """A channel's stock buffer, as plain data: ``absolute`` units or ``percent`` of the total."""
+
+    kind: str  # "absolute" | "percent"
+    value: Decimal
+
+
+def apply_buffer(available: int, buffer: ChannelBuffer | None) -> int:
+    """What a channel may promise out of ``available`` units after its buffer (never negative)."""
+    if buffer is None or available <= 0:
+        return max(available, 0)
+    if buffer.kind == "absolute":
+        return max(available - int(buffer.value), 0)
+    if buffer.kind == "percent":
+        kept = math.ceil(Decimal(available) * buffer.value / Decimal(100))
+        return max(available - kept, 0)
+    raise ValueError(f"Unknown buffer kind {buffer.kind!r}")
+
+
+@dataclass(frozen=True)
+class VariantAvailability:
+    variant_id: int
+    total: int
+    by_location: dict[int, int]
+
+
+def availability_for_variants(
+    *,
+    variant_ids: Iterable[int],
+    location_ids: Iterable[int] | None = None,
+    buffer: ChannelBuffer | None = None,
+    now: datetime | None = None,
+) -> dict[int, VariantAvailability]:
+    """Available-to-sell per variant over a set of locations, in one query whatever the count.
+
+    Each location contributes ``max(available, 0)`` (a location's safety stock never eats into
+    another's units); the channel ``buffer`` applies to the total. Variants with no stock get 0.
+    """
+    ids = list(dict.fromkeys(variant_ids))
+    levels = stock_level_list(now=now).filter(variant_id__in=ids, location__is_active=True)
+    if location_ids is not None:
+        levels = levels.filter(location_id__in=list(location_ids))
+    by_variant: dict[int, dict[int, int]] = {vid: {} for vid in ids}
+    for variant_id, location_id, available in levels.values_list(  # type: ignore[misc]
+        "variant_id", "location_id", "available_now"
+    ):
+        by_variant[variant_id][location_id] = max(available, 0)
+    return {
+        vid: VariantAvailability(
+            variant_id=vid,
+            total=apply_buffer(sum(per_location.values()), buffer),
+            by_location=per_location,
+        )
+        for vid, per_location in by_variant.items()
+    }
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = math.radians(lat2 - lat1), math.radians(lng2 - lng1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def locations_near(
+    *,
+    latitude: float,
+    longitude: float,
+    pickup_only: bool = False,
+    with_stock_of: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> list[tuple[Location, float]]:
+    """Active located locations sorted by great-circle distance, as ``(location, km)``.
+
+    ``with_stock_of`` keeps only locations with every one of those variants available now.
+    Haversine runs in Python over the candidates (a few hundred locations at most).
+    """
+    candidates = location_list().filter(latitude__isnull=False, longitude__isnull=False)
+    if pickup_only:
+        candidates = candidates.filter(offers_pickup=True)
+    if with_stock_of:
+        wanted = set(with_stock_of)
+        stocked: dict[int, set[int]] = {}
+        rows = stock_level_list().filter(variant_id__in=wanted, available_now__gt=0)  # type: ignore[misc]
+        for location_id, variant_id in rows.values_list("location_id", "variant_id"):
+            stocked.setdefault(location_id, set()).add(variant_id)
+        candidates = candidates.filter(
+            pk__in=[loc for loc, variants in stocked.items() if variants >= wanted]
+        )
+    ranked = sorted(
+        (
+            (loc, haversine_km(latitude, longitude, float(loc.latitude), float(loc.longitude)))
+            for loc in candidates
+            if loc.latitude is not None and loc.longitude is not None
+        ),
+        key=lambda pair: (pair[1], pair[0].code),
+    )
+    return ranked[:limit] if limit is not None else ranked
+
+
+@dataclass(frozen=True)
+class StockDrift:
+    stock_id: int
+    on_hand: int
+    ledger_on_hand: int
+    damaged: int
+    ledger_damaged: int
+
+
+def stock_drift_list() -> list[StockDrift]:
+    """Levels whose on hand or damaged differ from the sum of their movements (one query)."""
+    ledger_on_hand = Coalesce(Sum("movements__on_hand_delta"), Value(0))
+    ledger_damaged = Coalesce(Sum("movements__damaged_delta"), Value(0))
+    rows = (
+        StockLevel.objects.annotate(ledger_on_hand=ledger_on_hand, ledger_damaged=ledger_damaged)
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(damaged=F("ledger_damaged")))
+        .order_by("pk")
+        .values_list("pk", "on_hand", "ledger_on_hand", "damaged", "ledger_damaged")
+    )
+    return [StockDrift(*row) for row in rows]
+
+
+def stock_movement_list() -> QuerySet[StockMovement]:
+    return StockMovement.objects.select_related(
+        "stock__variant", "stock__location", "user", "partner"
+    )
+
+
+def stock_hold_list() -> QuerySet[StockHold]:
+    return StockHold.objects.select_related("stock__variant", "stock__location")
+
+
+def transfer_list() -> QuerySet[Transfer]:
+    return Transfer.objects.select_related("source", "destination", "created_by")
+
+
+def variant_ids_by_sku(*, skus: Iterable[str]) -> dict[str, int]:
+    """``{sku: variant_id}`` for the SKUs that exist (one query)."""
+    return dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("sku", "pk"))
+
+
+def location_ids_by_code(*, codes: Iterable[str]) -> dict[str, int]:
+    """``{code: location_id}`` for the active locations that exist (one query)."""
+    return dict(location_list().filter(code__in=list(set(codes))).values_list("code", "pk"))

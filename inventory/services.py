@@ -1,13 +1,804 @@
-"""Writes to inventory. Stock services arrive with the inventory issue; locations and staff
-assignments are written here."""
+"""Writes to inventory: the only way stock changes.
+
+Every stock service owns a short transaction and locks the ``StockLevel`` rows it touches through
+one helper, :func:`_stock_levels_lock`, which always locks in primary-key order so that requests
+touching the same rows in opposite orders queue up instead of deadlocking. Checks are made on the
+locked rows and counters are then written with ``F()`` expressions. Multi-line requests are
+all-or-nothing: a shortage on any line raises :class:`InsufficientStock` listing every short line,
+and nothing is written.
+
+Reserved units are the sum of *active, unexpired* holds (never a counter), so an expired hold
+stops counting immediately. Creating a hold takes the level lock, so the sum cannot change under
+a service that holds the lock except by holds expiring, which only frees units.
+
+Inventory services take plain data (variant ids, location ids, quantities, references); they
+never see an order, a cart or a channel.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
 
-from inventory.models import Location, StaffMember
+from inventory.exceptions import (
+    HoldNotActive,
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidTransferState,
+    MovementIdempotencyConflict,
+)
+from inventory.models import (
+    Location,
+    StaffMember,
+    StockHold,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
+
+Kind = StockMovement.Kind
+
+# Kinds a caller may post as relative movements (sales and transfers belong to their services).
+MANUAL_MOVEMENT_KINDS = frozenset(
+    {Kind.RECEIPT, Kind.RETURN, Kind.ADJUSTMENT, Kind.DAMAGE, Kind.WRITE_OFF}
+)
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """``quantity`` units of ``variant_id`` at ``location_id``."""
+
+    variant_id: int
+    location_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class MovementInput:
+    """One relative movement. ``quantity`` is positive except for ``adjustment`` (signed).
+
+    ``receipt``/``return`` add on hand; ``damage`` moves on hand to damaged; ``write_off``
+    removes damaged units; ``adjustment`` adds or removes on hand.
+    """
+
+    variant_id: int
+    location_id: int
+    kind: str
+    quantity: int
+    reason: str = ""
+    reference: str = ""
+    reference_type: str = ""
+    idempotency_key: str | None = None
+
+
+# --- locking ------------------------------------------------------------------------------------
+
+
+def _stock_levels_lock(
+    *, pairs: Iterable[tuple[int, int]], create: bool
+) -> dict[tuple[int, int], StockLevel]:
+    """Lock the stock levels of ``(variant_id, location_id)`` pairs in primary-key order.
+
+    With ``create`` missing levels are inserted first (``ON CONFLICT DO NOTHING``, so concurrent
+    creators do not fail). Must run inside a transaction. Returns the locked rows by pair; pairs
+    without a level (``create=False``) are absent.
+    """
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    if create:
+        StockLevel.objects.bulk_create(
+            [StockLevel(variant_id=v, location_id=loc) for v, loc in sorted(wanted)],
+            ignore_conflicts=True,
+        )
+    by_location: dict[int, list[int]] = defaultdict(list)
+    for variant_id, location_id in sorted(wanted):
+        by_location[location_id].append(variant_id)
+    exact = Q()  # one term per location keeps the condition small for thousands of pairs
+    for location_id, variant_ids in by_location.items():
+        exact |= Q(location_id=location_id, variant_id__in=variant_ids)
+    rows = StockLevel.objects.select_for_update(of=("self",)).filter(exact).order_by("pk")
+    return {(row.variant_id, row.location_id): row for row in rows}
+
+
+def _reserved_by_level(
+    *, level_ids: Iterable[int], now: datetime, exclude_reference: str | None = None
+) -> dict[int, int]:
+    holds = StockHold.objects.filter(
+        stock_id__in=list(level_ids), status=StockHold.Status.ACTIVE, expires_at__gt=now
+    )
+    if exclude_reference is not None:
+        holds = holds.exclude(reference=exclude_reference)
+    rows = holds.values("stock_id").annotate(total=Sum("quantity")).values_list("stock_id", "total")
+    return {stock_id: total or 0 for stock_id, total in rows}
+
+
+def _merge_lines(lines: Sequence[StockLine]) -> dict[tuple[int, int], int]:
+    merged: dict[tuple[int, int], int] = defaultdict(int)
+    for line in lines:
+        if line.quantity <= 0:
+            raise InvalidQuantity(
+                f"Quantities must be positive (variant {line.variant_id}: {line.quantity}).",
+                extra={"variant_id": line.variant_id, "location_id": line.location_id},
+            )
+        merged[(line.variant_id, line.location_id)] += line.quantity
+    return dict(merged)
+
+
+def _shortage(variant_id: int, location_id: int, requested: int, available: int) -> dict[str, int]:
+    return {
+        "variant_id": variant_id,
+        "location_id": location_id,
+        "requested": requested,
+        "available": max(available, 0),
+    }
+
+
+def _raise_if_short(shortages: list[dict[str, int]]) -> None:
+    if shortages:
+        raise InsufficientStock(
+            f"Not enough stock for {len(shortages)} line(s).", extra={"shortages": shortages}
+        )
+
+
+def _available_under_lock(
+    *,
+    levels: dict[tuple[int, int], StockLevel],
+    now: datetime,
+    exclude_reference: str | None = None,
+) -> dict[tuple[int, int], int]:
+    reserved = _reserved_by_level(
+        level_ids=[lv.pk for lv in levels.values()], now=now, exclude_reference=exclude_reference
+    )
+    return {
+        pair: lv.on_hand - lv.committed - reserved.get(lv.pk, 0) - lv.safety_stock
+        for pair, lv in levels.items()
+    }
+
+
+def _check_available(
+    *,
+    merged: dict[tuple[int, int], int],
+    levels: dict[tuple[int, int], StockLevel],
+    now: datetime,
+    exclude_reference: str | None = None,
+) -> None:
+    available = _available_under_lock(levels=levels, now=now, exclude_reference=exclude_reference)
+    shortages = [
+        _shortage(v, loc, qty, available.get((v, loc), 0))
+        for (v, loc), qty in sorted(merged.items())
+        if available.get((v, loc), 0) < qty
+    ]
+    _raise_if_short(shortages)
+
+
+# --- holds and allocation -----------------------------------------------------------------------
+
+
+def stock_reserve(*, lines: Sequence[StockLine], reference: str, ttl: timedelta) -> list[StockHold]:
+    """Hold units for ``ttl`` (all lines or none). Locks the lines' stock levels (pk order).
+
+    Raises :class:`InsufficientStock` with per-line ``shortages`` when any line is short.
+    """
+    merged = _merge_lines(lines)
+    if ttl <= timedelta(0):
+        raise InvalidQuantity("A hold needs a positive time to live.")
+    with transaction.atomic():
+        now = timezone.now()
+        levels = _stock_levels_lock(pairs=merged, create=False)
+        _check_available(merged=merged, levels=levels, now=now)
+        holds = [
+            StockHold(stock=levels[pair], quantity=qty, reference=reference, expires_at=now + ttl)
+            for pair, qty in sorted(merged.items())
+        ]
+        return StockHold.objects.bulk_create(holds)
+
+
+def stock_hold_release(*, reference: str) -> int:
+    """Release every active hold of ``reference``; returns how many units were freed.
+
+    Takes no stock lock: releasing only frees units, and the status filter makes it idempotent.
+    """
+    with transaction.atomic():
+        holds = StockHold.objects.filter(reference=reference, status=StockHold.Status.ACTIVE)
+        total = holds.aggregate(total=Sum("quantity"))["total"] or 0
+        holds.update(status=StockHold.Status.RELEASED, updated_at=timezone.now())
+    return int(total)
+
+
+def stock_holds_expire(*, now: datetime | None = None) -> int:
+    """Mark active holds past their expiry as expired; returns how many holds were expired.
+
+    Expired holds already stopped counting at ``expires_at``; this only tidies their status.
+    """
+    moment = now or timezone.now()
+    return StockHold.objects.filter(status=StockHold.Status.ACTIVE, expires_at__lte=moment).update(
+        status=StockHold.Status.EXPIRED, updated_at=moment
+    )
+
+
+def stock_commit(
+    *, lines: Sequence[StockLine], reference: str, hold_reference: str | None = None
+) -> None:
+    """Allocate units to an order not yet fulfilled (all lines or none).
+
+    With ``hold_reference`` the active holds of that reference are consumed: their units count
+    as available to this commit, and they stop being holds. Locks the lines' stock levels (pk
+    order). Raises :class:`InsufficientStock` (``shortages``) or :class:`HoldNotActive` when
+    ``hold_reference`` has no active hold left (expired or released).
+    """
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        now = timezone.now()
+        levels = _stock_levels_lock(pairs=merged, create=False)
+        if hold_reference is not None:
+            own = StockHold.objects.filter(
+                reference=hold_reference, status=StockHold.Status.ACTIVE, expires_at__gt=now
+            )
+            if not own.exists():
+                raise HoldNotActive(f"No active hold for {hold_reference!r}.")
+        _check_available(merged=merged, levels=levels, now=now, exclude_reference=hold_reference)
+        if hold_reference is not None:
+            StockHold.objects.filter(
+                reference=hold_reference, status=StockHold.Status.ACTIVE
+            ).update(status=StockHold.Status.CONSUMED, updated_at=now)
+        for pair, qty in merged.items():
+            StockLevel.objects.filter(pk=levels[pair].pk).update(
+                committed=F("committed") + qty, updated_at=now
+            )
+
+
+def _committed_check(
+    *, merged: dict[tuple[int, int], int], levels: dict[tuple[int, int], StockLevel]
+) -> None:
+    shortages = [
+        _shortage(v, loc, qty, levels[(v, loc)].committed if (v, loc) in levels else 0)
+        for (v, loc), qty in sorted(merged.items())
+        if (v, loc) not in levels or levels[(v, loc)].committed < qty
+    ]
+    if shortages:
+        raise InvalidQuantity("More units than are committed.", extra={"shortages": shortages})
+
+
+def stock_release(*, lines: Sequence[StockLine], reference: str) -> None:
+    """Give committed units back to sale (an order line cancelled). Locks levels in pk order.
+
+    Raises :class:`InvalidQuantity` when a line releases more than is committed.
+    """
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        levels = _stock_levels_lock(pairs=merged, create=False)
+        _committed_check(merged=merged, levels=levels)
+        now = timezone.now()
+        for pair, qty in merged.items():
+            StockLevel.objects.filter(pk=levels[pair].pk).update(
+                committed=F("committed") - qty, updated_at=now
+            )
+
+
+def stock_fulfil(
+    *,
+    lines: Sequence[StockLine],
+    reference: str,
+    user_id: int | None = None,
+) -> list[StockMovement]:
+    """Committed units leave the building (shipped or handed over): a ``sale`` movement each.
+
+    Locks levels in pk order. Raises :class:`InvalidQuantity` when more than committed.
+    """
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        levels = _stock_levels_lock(pairs=merged, create=False)
+        _committed_check(merged=merged, levels=levels)
+        now = timezone.now()
+        movements = []
+        for pair, qty in sorted(merged.items()):
+            level = levels[pair]
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=F("on_hand") - qty, committed=F("committed") - qty, updated_at=now
+            )
+            movements.append(
+                StockMovement(
+                    stock=level,
+                    kind=Kind.SALE,
+                    on_hand_delta=-qty,
+                    reference_type=StockMovement.ReferenceType.ORDER,
+                    reference=reference,
+                    user_id=user_id,
+                )
+            )
+        return StockMovement.objects.bulk_create(movements)
+
+
+# --- ledger movements ---------------------------------------------------------------------------
+
+
+def _movement_deltas(item: MovementInput) -> tuple[int, int]:
+    kind, qty = item.kind, item.quantity
+    if kind not in MANUAL_MOVEMENT_KINDS:
+        raise InvalidQuantity(f"Movements of kind {kind!r} cannot be posted directly.")
+    if kind == Kind.ADJUSTMENT:
+        if qty == 0:
+            raise InvalidQuantity("An adjustment must change the quantity.")
+        if not item.reason.strip():
+            raise InvalidQuantity("An adjustment needs a reason.")
+        return qty, 0
+    if qty <= 0:
+        raise InvalidQuantity(f"A {kind} needs a positive quantity.")
+    if kind in (Kind.RECEIPT, Kind.RETURN):
+        return qty, 0
+    if kind == Kind.DAMAGE:
+        return -qty, qty
+    return 0, -qty  # write_off
+
+
+def stock_movements_apply(
+    *,
+    movements: Sequence[MovementInput],
+    user_id: int | None = None,
+    partner_id: int | None = None,
+) -> list[StockMovement]:
+    """Post relative movements to the ledger and the levels, all or none.
+
+    Each movement may carry an ``idempotency_key``: a movement whose key is already in the ledger
+    with the same content is not applied again (the stored one is returned); the same key with
+    other content raises :class:`MovementIdempotencyConflict`. Locks the levels (pk order),
+    creating missing ones. Raises :class:`InsufficientStock` when a line would take on hand
+    below what is committed or damaged below zero.
+    """
+    prepared = [(item, *_movement_deltas(item)) for item in movements]
+    keys = [item.idempotency_key for item in movements if item.idempotency_key]
+    if len(keys) != len(set(keys)):
+        raise MovementIdempotencyConflict("The same idempotency key is used twice in one request.")
+    try:
+        with transaction.atomic():
+            levels = _stock_levels_lock(
+                pairs={(item.variant_id, item.location_id) for item in movements}, create=True
+            )
+            existing = {
+                m.idempotency_key: m for m in StockMovement.objects.filter(idempotency_key__in=keys)
+            }
+            result: list[StockMovement] = []
+            to_create: list[StockMovement] = []
+            totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+            for item, on_hand_delta, damaged_delta in prepared:
+                pair = (item.variant_id, item.location_id)
+                level = levels[pair]
+                if item.idempotency_key and item.idempotency_key in existing:
+                    stored = existing[item.idempotency_key]
+                    if (
+                        stored.stock_id,
+                        stored.kind,
+                        stored.on_hand_delta,
+                        stored.damaged_delta,
+                    ) != (level.pk, item.kind, on_hand_delta, damaged_delta):
+                        raise MovementIdempotencyConflict(
+                            f"Idempotency key {item.idempotency_key!r} was used for another "
+                            "movement."
+                        )
+                    result.append(stored)
+                    continue
+                totals[pair][0] += on_hand_delta
+                totals[pair][1] += damaged_delta
+                movement = StockMovement(
+                    stock=level,
+                    kind=item.kind,
+                    on_hand_delta=on_hand_delta,
+                    damaged_delta=damaged_delta,
+                    reason=item.reason,
+                    reference=item.reference,
+                    reference_type=item.reference_type,
+                    user_id=user_id,
+                    partner_id=partner_id,
+                    idempotency_key=item.idempotency_key,
+                )
+                to_create.append(movement)
+                result.append(movement)
+            _apply_totals(levels=levels, totals=totals)
+            StockMovement.objects.bulk_create(to_create)
+            return result
+    except IntegrityError as exc:
+        if keys and StockMovement.objects.filter(idempotency_key__in=keys).exists():
+            # a concurrent request recorded one of these keys first; a retry will replay it
+            raise MovementIdempotencyConflict(
+                "A movement with this idempotency key was recorded concurrently; retry."
+            ) from exc
+        raise
+
+
+def _apply_totals(
+    *, levels: dict[tuple[int, int], StockLevel], totals: dict[tuple[int, int], list[int]]
+) -> None:
+    shortages = []
+    for (v, loc), (on_hand_delta, damaged_delta) in sorted(totals.items()):
+        level = levels[(v, loc)]
+        if level.on_hand + on_hand_delta < level.committed:
+            shortages.append(_shortage(v, loc, -on_hand_delta, level.on_hand - level.committed))
+        elif level.damaged + damaged_delta < 0:
+            shortages.append(_shortage(v, loc, -damaged_delta, level.damaged))
+    _raise_if_short(shortages)
+    now = timezone.now()
+    for pair, (on_hand_delta, damaged_delta) in totals.items():
+        if on_hand_delta or damaged_delta:
+            StockLevel.objects.filter(pk=levels[pair].pk).update(
+                on_hand=F("on_hand") + on_hand_delta,
+                damaged=F("damaged") + damaged_delta,
+                updated_at=now,
+            )
+
+
+def stock_receive(
+    *, lines: Sequence[StockLine], reference: str, user_id: int | None = None
+) -> list[StockMovement]:
+    """Goods received from a supplier: a ``receipt`` movement per line (levels locked, pk order)."""
+    return stock_movements_apply(
+        movements=[
+            MovementInput(
+                variant_id=line.variant_id,
+                location_id=line.location_id,
+                kind=Kind.RECEIPT,
+                quantity=line.quantity,
+                reference=reference,
+                reference_type=StockMovement.ReferenceType.DOCUMENT,
+            )
+            for line in lines
+        ],
+        user_id=user_id,
+    )
+
+
+def stock_adjust(
+    *,
+    variant_id: int,
+    location_id: int,
+    delta: int,
+    reason: str,
+    reference: str = "",
+    user_id: int | None = None,
+) -> StockMovement:
+    """Correct on hand by ``delta`` (signed) with a mandatory reason. Locks the level."""
+    [movement] = stock_movements_apply(
+        movements=[
+            MovementInput(
+                variant_id=variant_id,
+                location_id=location_id,
+                kind=Kind.ADJUSTMENT,
+                quantity=delta,
+                reason=reason,
+                reference=reference,
+            )
+        ],
+        user_id=user_id,
+    )
+    return movement
+
+
+def stock_damage(
+    *,
+    variant_id: int,
+    location_id: int,
+    quantity: int,
+    reason: str,
+    user_id: int | None = None,
+) -> StockMovement:
+    """Move ``quantity`` units from on hand to damaged. Locks the level."""
+    [movement] = stock_movements_apply(
+        movements=[
+            MovementInput(
+                variant_id=variant_id,
+                location_id=location_id,
+                kind=Kind.DAMAGE,
+                quantity=quantity,
+                reason=reason,
+            )
+        ],
+        user_id=user_id,
+    )
+    return movement
+
+
+def stock_count(
+    *,
+    variant_id: int,
+    location_id: int,
+    on_hand: int,
+    reason: str = "",
+    reference: str = "",
+    reference_type: str = "",
+    user_id: int | None = None,
+    partner_id: int | None = None,
+    current_check: Any = None,
+) -> tuple[StockLevel, StockMovement | None]:
+    """Set on hand to a counted absolute value; the difference is a ``count`` movement.
+
+    ``current_check``, when given, is called with the locked level before anything is written
+    (the API uses it for ``If-Match``); it may raise to abort. Locks the level (creating it).
+    Raises :class:`InsufficientStock` when the count is below the committed units.
+    Returns the refreshed level and the movement (``None`` when the count matched).
+    """
+    if on_hand < 0:
+        raise InvalidQuantity("A count cannot be negative.")
+    with transaction.atomic():
+        levels = _stock_levels_lock(pairs=[(variant_id, location_id)], create=True)
+        level = levels[(variant_id, location_id)]
+        if current_check is not None:
+            current_check(level)
+        delta = on_hand - level.on_hand
+        movement = None
+        if delta:
+            if on_hand < level.committed:
+                _raise_if_short([_shortage(variant_id, location_id, level.committed, on_hand)])
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=F("on_hand") + delta, updated_at=timezone.now()
+            )
+            movement = StockMovement.objects.create(
+                stock=level,
+                kind=Kind.COUNT,
+                on_hand_delta=delta,
+                reason=reason,
+                reference=reference,
+                reference_type=reference_type,
+                user_id=user_id,
+                partner_id=partner_id,
+            )
+        level.refresh_from_db()
+        return level, movement
+
+
+def stock_safety_set(*, variant_id: int, location_id: int, safety_stock: int) -> StockLevel:
+    """Set the units kept back at a location (e.g. for walk-in shoppers). Locks the level."""
+    if safety_stock < 0:
+        raise InvalidQuantity("Safety stock cannot be negative.")
+    with transaction.atomic():
+        levels = _stock_levels_lock(pairs=[(variant_id, location_id)], create=True)
+        level = levels[(variant_id, location_id)]
+        StockLevel.objects.filter(pk=level.pk).update(
+            safety_stock=safety_stock, updated_at=timezone.now()
+        )
+        level.refresh_from_db()
+        return level
+
+
+def stock_safety_set_for_location(*, location_id: int, safety_stock: int) -> int:
+    """Set the safety stock of every existing level at a location; returns how many changed.
+
+    Locks those levels in pk order first, like every other multi-row stock write.
+    """
+    if safety_stock < 0:
+        raise InvalidQuantity("Safety stock cannot be negative.")
+    with transaction.atomic():
+        ids = list(
+            StockLevel.objects.select_for_update(of=("self",))
+            .filter(location_id=location_id)
+            .exclude(safety_stock=safety_stock)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        return StockLevel.objects.filter(pk__in=ids).update(
+            safety_stock=safety_stock, updated_at=timezone.now()
+        )
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+def transfer_create(
+    *,
+    source_id: int,
+    destination_id: int,
+    lines: dict[int, int],
+    reference: str = "",
+    user_id: int | None = None,
+) -> Transfer:
+    """A draft transfer of ``{variant_id: quantity}``; nothing moves until it is shipped."""
+    if source_id == destination_id:
+        raise InvalidTransferState("A transfer needs two different locations.")
+    if not lines or any(qty <= 0 for qty in lines.values()):
+        raise InvalidQuantity("A transfer needs lines with positive quantities.")
+    with transaction.atomic():
+        transfer = Transfer.objects.create(
+            source_id=source_id,
+            destination_id=destination_id,
+            reference=reference,
+            created_by_id=user_id,
+        )
+        TransferLine.objects.bulk_create(
+            TransferLine(transfer=transfer, variant_id=v, quantity=q)
+            for v, q in sorted(lines.items())
+        )
+    return transfer
+
+
+def _transfer_lock(transfer_id: int) -> Transfer:
+    return Transfer.objects.select_for_update(of=("self",)).get(pk=transfer_id)
+
+
+def transfer_ship(*, transfer_id: int, user_id: int | None = None) -> Transfer:
+    """Ship a draft: ``transfer_out`` at the source, ``incoming`` at the destination.
+
+    Locks the transfer, then the source and destination levels (one pk-ordered lock). Units
+    must be free at the source (on hand - committed - reserved); safety stock may travel.
+    """
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        if transfer.status != Transfer.Status.DRAFT:
+            raise InvalidTransferState(f"Only a draft can be shipped (it is {transfer.status}).")
+        lines = list(transfer.lines.all())
+        src, dst = transfer.source_id, transfer.destination_id
+        levels = _stock_levels_lock(
+            pairs=[(line.variant_id, loc) for line in lines for loc in (src, dst)], create=True
+        )
+        now = timezone.now()
+        reserved = _reserved_by_level(level_ids=[lv.pk for lv in levels.values()], now=now)
+        shortages = []
+        for line in lines:
+            level = levels[(line.variant_id, src)]
+            free = level.on_hand - level.committed - reserved.get(level.pk, 0)
+            if free < line.quantity:
+                shortages.append(_shortage(line.variant_id, src, line.quantity, free))
+        _raise_if_short(shortages)
+        movements = []
+        for line in lines:
+            source_level = levels[(line.variant_id, src)]
+            StockLevel.objects.filter(pk=source_level.pk).update(
+                on_hand=F("on_hand") - line.quantity, updated_at=now
+            )
+            StockLevel.objects.filter(pk=levels[(line.variant_id, dst)].pk).update(
+                incoming=F("incoming") + line.quantity, updated_at=now
+            )
+            movements.append(
+                StockMovement(
+                    stock=source_level,
+                    kind=Kind.TRANSFER_OUT,
+                    on_hand_delta=-line.quantity,
+                    reference_type=StockMovement.ReferenceType.TRANSFER,
+                    reference=str(transfer.pk),
+                    user_id=user_id,
+                )
+            )
+        StockMovement.objects.bulk_create(movements)
+        transfer.status = Transfer.Status.SHIPPED
+        transfer.shipped_at = now
+        transfer.save(update_fields=["status", "shipped_at", "updated_at"])
+        return transfer
+
+
+def transfer_cancel(*, transfer_id: int) -> Transfer:
+    """Cancel a draft transfer (nothing has moved yet). Locks the transfer."""
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        if transfer.status != Transfer.Status.DRAFT:
+            raise InvalidTransferState(f"Only a draft can be cancelled (it is {transfer.status}).")
+        transfer.status = Transfer.Status.CANCELLED
+        transfer.save(update_fields=["status", "updated_at"])
+        return transfer
+
+
+def transfer_receive(
+    *,
+    transfer_id: int,
+    received: dict[int, int],
+    close: bool = False,
+    user_id: int | None = None,
+) -> Transfer:
+    """Receive ``{variant_id: quantity}`` of a shipped transfer at its destination.
+
+    Each receipt is a ``transfer_in`` movement and lowers ``incoming``. The transfer is received
+    when every unit arrived, or when ``close`` is set: then whatever did not arrive is recorded as
+    ``quantity_missing`` on its line (the discrepancy) and leaves ``incoming``. Locks the transfer,
+    then the destination levels (pk order). Receiving more than is outstanding is refused.
+    """
+    if any(qty < 0 for qty in received.values()):
+        raise InvalidQuantity("Received quantities cannot be negative.")
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        if transfer.status not in (Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED):
+            raise InvalidTransferState(
+                f"Only a shipped transfer can be received ({transfer.status})."
+            )
+        lines = {line.variant_id: line for line in transfer.lines.select_for_update(of=("self",))}
+        unknown = set(received) - set(lines)
+        if unknown:
+            raise InvalidQuantity(f"Variants not on this transfer: {sorted(unknown)}.")
+        over = [
+            {
+                "variant_id": v,
+                "received": q,
+                "outstanding": lines[v].quantity - lines[v].quantity_received,
+            }
+            for v, q in sorted(received.items())
+            if q > lines[v].quantity - lines[v].quantity_received
+        ]
+        if over:
+            raise InvalidQuantity("More received than outstanding.", extra={"lines": over})
+        dst = transfer.destination_id
+        levels = _stock_levels_lock(pairs=[(v, dst) for v in lines], create=True)
+        now = timezone.now()
+        movements = []
+        for variant_id, line in sorted(lines.items()):
+            got = received.get(variant_id, 0)
+            outstanding_after = line.quantity - line.quantity_received - got
+            missing = outstanding_after if close else 0
+            if not got and not missing:
+                continue
+            level = levels[(variant_id, dst)]
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=F("on_hand") + got, incoming=F("incoming") - got - missing, updated_at=now
+            )
+            TransferLine.objects.filter(pk=line.pk).update(
+                quantity_received=F("quantity_received") + got,
+                quantity_missing=F("quantity_missing") + missing,
+            )
+            line.quantity_received += got
+            line.quantity_missing += missing
+            if got:
+                movements.append(
+                    StockMovement(
+                        stock=level,
+                        kind=Kind.TRANSFER_IN,
+                        on_hand_delta=got,
+                        reference_type=StockMovement.ReferenceType.TRANSFER,
+                        reference=str(transfer.pk),
+                        user_id=user_id,
+                    )
+                )
+        StockMovement.objects.bulk_create(movements)
+        done = all(
+            ln.quantity_received + ln.quantity_missing == ln.quantity for ln in lines.values()
+        )
+        transfer.status = Transfer.Status.RECEIVED if done else Transfer.Status.PARTIALLY_RECEIVED
+        if done:
+            transfer.received_at = now
+        transfer.save(update_fields=["status", "received_at", "updated_at"])
+        return transfer
+
+
+# --- drift --------------------------------------------------------------------------------------
+
+
+def stock_drift_repair(*, stock_ids: Sequence[int]) -> int:
+    """Set ``on_hand`` and ``damaged`` of the given levels to the sums of their movements.
+
+    The ledger is the truth. Locks the levels (pk order) and recomputes under the lock; returns
+    how many levels changed. A level whose ledger on hand is below its committed units cannot be
+    repaired without cancelling allocations: it is left as it is (and keeps being reported).
+    """
+    with transaction.atomic():
+        levels = list(
+            StockLevel.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(stock_ids))
+            .order_by("pk")
+        )
+        sums: dict[int, dict[str, Any]] = {
+            row["stock_id"]: dict(row)
+            for row in StockMovement.objects.filter(stock_id__in=[lv.pk for lv in levels])
+            .values("stock_id")
+            .annotate(on_hand=Sum("on_hand_delta"), damaged=Sum("damaged_delta"))
+        }
+        changed = 0
+        now = timezone.now()
+        for level in levels:
+            row = sums.get(level.pk, {})
+            on_hand, damaged = row.get("on_hand") or 0, row.get("damaged") or 0
+            if on_hand < level.committed or on_hand < 0 or damaged < 0:
+                continue
+            if (level.on_hand, level.damaged) != (on_hand, damaged):
+                StockLevel.objects.filter(pk=level.pk).update(
+                    on_hand=on_hand, damaged=damaged, updated_at=now
+                )
+                changed += 1
+        return changed
+
+
+# --- locations and staff ------------------------------------------------------------------------
 
 
 @transaction.atomic

@@ -1,17 +1,10 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations have run; create them now so the
-    # groups can be given them in this migration.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    from config.roles import roles_sync
+    from config.migrations import _roles
 
-    roles_sync(apps, strict=False)
+    _roles.create_permissions_and_sync(apps)
 
 
 def drop_roles(apps, schema_editor):

@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.tasks.worker_heartbeat",
         "schedule": 30.0,
     },
+    "inventory-holds-expire": {"task": "inventory.holds_expire", "schedule": 60.0},
+    "inventory-stock-drift-check": {"task": "inventory.stock_drift_check", "schedule": 3600.0},
     "purge-expired-idempotency-keys": {
         "task": "config.api.tasks.idempotency_keys_purge",
         "schedule": crontab(minute=17),

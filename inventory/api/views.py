@@ -1,0 +1,314 @@
+"""Stock and store-locator endpoints: validate, call one service or selector, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.conditional import etag_for, require_if_match
+from config.api.filters import SyncFilterSet
+from config.api.idempotency import idempotent
+from config.api.permissions import request_principal
+from config.api.principal import ApiPrincipal
+from config.api.problems import ApiError
+from config.api.scopes import Scope
+from inventory import selectors, services
+from inventory.api.serializers import (
+    LocationOutputSerializer,
+    MovementBatchInputSerializer,
+    MovementBatchOutputSerializer,
+    StockCountInputSerializer,
+    StockOutputSerializer,
+)
+from inventory.models import Location, StockLevel
+from inventory.services import MovementInput
+
+_CONFLICT = OpenApiResponse(description="`insufficient_stock` (with `shortages`) and the like.")
+
+
+def _actor(principal: ApiPrincipal) -> tuple[int | None, int | None, str]:
+    """(user id, partner id, namespace for movement idempotency keys) of the caller."""
+    if principal.partner is not None:
+        return None, principal.partner.pk, f"partner:{principal.partner.pk}:"
+    user_id = principal.user.pk if principal.user is not None else None
+    return user_id, None, f"user:{user_id}:"
+
+
+def _stock_body(*, location_code: str, sku: str, level: StockLevel | None) -> dict[str, Any]:
+    counters = ("on_hand", "committed", "safety_stock", "incoming", "damaged")
+    values = {name: getattr(level, name) if level else 0 for name in counters}
+    return dict(StockOutputSerializer({"location": location_code, "sku": sku, **values}).data)
+
+
+def _resolve(location_code: str, sku: str) -> tuple[int, int]:
+    location_id = selectors.location_ids_by_code(codes=[location_code]).get(location_code)
+    variant_id = selectors.variant_ids_by_sku(skus=[sku]).get(sku)
+    if location_id is None or variant_id is None:
+        raise ApiError(
+            status_code=404,
+            code="not_found",
+            detail=f"No active location {location_code!r} or no variant {sku!r}.",
+        )
+    return location_id, variant_id
+
+
+class StockDetailView(APIView):
+    """One variant's stock at one location; ``PUT`` sets on hand from a count."""
+
+    read_scope = Scope.STOCK_READ
+    write_scope = Scope.STOCK_WRITE
+
+    @extend_schema(
+        operation_id="stock_retrieve",
+        summary="Get stock of a SKU at a location",
+        responses={200: StockOutputSerializer},
+    )
+    def get(self, request: Request, location_code: str, sku: str) -> Response:
+        _resolve(location_code, sku)
+        level = selectors.stock_level_get(location_code=location_code, sku=sku)
+        return Response(_stock_body(location_code=location_code, sku=sku, level=level))
+
+    @extend_schema(
+        operation_id="stock_count",
+        summary="Set on hand from a count (absolute)",
+        description="The difference to the current on hand is recorded as a `count` movement. "
+        "Send `If-Match` with the ETag of the GET to refuse the write when the stock changed "
+        "since you read it (412). A count below the committed units is refused (409).",
+        request=StockCountInputSerializer,
+        responses={
+            200: StockOutputSerializer,
+            404: OpenApiResponse(description="Unknown location or SKU."),
+            409: _CONFLICT,
+            412: OpenApiResponse(description="The ETag is stale."),
+        },
+        examples=[
+            OpenApiExample(
+                "Cycle count",
+                value={"on_hand": 12, "reason": "cycle count", "reference": "WMS-8812"},
+                request_only=True,
+            )
+        ],
+    )
+    def put(self, request: Request, location_code: str, sku: str) -> Response:
+        payload = StockCountInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        location_id, variant_id = _resolve(location_code, sku)
+        user_id, partner_id, _ = _actor(request_principal(request))
+
+        def if_match(level: StockLevel) -> None:  # runs on the locked level
+            require_if_match(
+                request, _stock_body(location_code=location_code, sku=sku, level=level)
+            )
+
+        level, _movement = services.stock_count(
+            variant_id=variant_id,
+            location_id=location_id,
+            user_id=user_id,
+            partner_id=partner_id,
+            current_check=if_match,
+            **payload.validated_data,
+        )
+        body = _stock_body(location_code=location_code, sku=sku, level=level)
+        return Response(body, headers={"ETag": etag_for(body)})
+
+
+class StockMovementBatchView(APIView):
+    """Relative stock movements in bulk, all or none."""
+
+    write_scope = Scope.STOCK_WRITE
+
+    @extend_schema(
+        operation_id="stock_movements_create",
+        summary="Post relative stock movements",
+        description="Kinds: `receipt`, `return` (add on hand), `damage` (on hand to damaged), "
+        "`write_off` (remove damaged), `adjustment` (signed, needs a `reason`). The batch is "
+        "applied all or none. Send `Idempotency-Key` for the request, and an `idempotency_key` "
+        "per movement: a movement whose key your partner already used with the same content is "
+        "not applied twice (it is returned as stored); with other content it is refused (422).",
+        request=MovementBatchInputSerializer,
+        responses={
+            201: MovementBatchOutputSerializer,
+            409: _CONFLICT,
+            422: OpenApiResponse(description="An idempotency key reused with another body."),
+        },
+        examples=[
+            OpenApiExample(
+                "Receipt and damage",
+                value={
+                    "movements": [
+                        {
+                            "location": "ams-central",
+                            "sku": "RUN-10-NAVY",
+                            "kind": "receipt",
+                            "quantity": 24,
+                            "reference": "ASN-1001",
+                            "reference_type": "document",
+                            "idempotency_key": "ASN-1001-1",
+                        }
+                    ]
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = MovementBatchInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        rows = payload.validated_data["movements"]
+        variants = selectors.variant_ids_by_sku(skus=[row["sku"] for row in rows])
+        locations = selectors.location_ids_by_code(codes=[row["location"] for row in rows])
+        errors = [
+            {
+                "field": f"movements.{i}.{field}",
+                "code": "does_not_exist",
+                "message": f"unknown {field}",
+            }
+            for i, row in enumerate(rows)
+            for field, known in (("location", locations), ("sku", variants))
+            if row[field] not in known
+        ]
+        if errors:
+            raise ApiError(
+                status_code=400,
+                code="validation_error",
+                detail="; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+                errors=errors,
+            )
+        user_id, partner_id, namespace = _actor(request_principal(request))
+        movements = services.stock_movements_apply(
+            movements=[
+                MovementInput(
+                    variant_id=variants[row["sku"]],
+                    location_id=locations[row["location"]],
+                    kind=row["kind"],
+                    quantity=row["quantity"],
+                    reason=row["reason"],
+                    reference=row["reference"],
+                    reference_type=row["reference_type"],
+                    idempotency_key=namespace + row["idempotency_key"]
+                    if row["idempotency_key"]
+                    else None,
+                )
+                for row in rows
+            ],
+            user_id=user_id,
+            partner_id=partner_id,
+        )
+        body = MovementBatchOutputSerializer(
+            {
+                "movements": [
+                    {
+                        "id": movement.pk,
+                        "location": row["location"],
+                        "sku": row["sku"],
+                        "kind": movement.kind,
+                        "on_hand_delta": movement.on_hand_delta,
+                        "damaged_delta": movement.damaged_delta,
+                        "reason": movement.reason,
+                        "reference": movement.reference,
+                        "reference_type": movement.reference_type,
+                        "idempotency_key": row["idempotency_key"],
+                        "created_at": movement.created_at,
+                    }
+                    for row, movement in zip(rows, movements, strict=True)
+                ]
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LocationFilterSet(SyncFilterSet):
+    class Meta:
+        model = Location
+        fields = ["updated_since"]
+
+
+class LocationListView(generics.ListAPIView):
+    """Store locator: active locations, nearest first when ``near`` is given."""
+
+    serializer_class = LocationOutputSerializer
+    filterset_class = LocationFilterSet
+    cursor_ordering = ("updated_at", "id")
+
+    def get_queryset(self) -> QuerySet[Location]:
+        queryset = selectors.location_list()
+        if self._pickup_only():
+            queryset = queryset.filter(offers_pickup=True)
+        return queryset
+
+    def _pickup_only(self) -> bool:
+        raw = self.request.query_params.get("pickup", "").lower()
+        if raw in ("", "false", "0"):
+            return False
+        if raw in ("true", "1"):
+            return True
+        raise ApiError(
+            status_code=400, code="invalid_parameter", detail="pickup must be true or false."
+        )
+
+    @extend_schema(
+        operation_id="locations_list",
+        summary="Find locations (store locator)",
+        description="Without `near`: every active location, cursor-paginated by `updated_at`. "
+        "With `near=<lat>,<lng>`: the `limit` (default 50) nearest located locations sorted by "
+        "`distance_km` (great-circle), in one page.",
+        parameters=[
+            OpenApiParameter("near", str, description="`<lat>,<lng>`, e.g. `52.37,4.89`"),
+            OpenApiParameter("pickup", bool, description="Only locations offering pickup."),
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        near = request.query_params.get("near")
+        if near is None:
+            return super().get(request, *args, **kwargs)
+        latitude, longitude = _parse_near(near)
+        limit = _parse_limit(request.query_params.get("limit"))
+        ranked = selectors.locations_near(
+            latitude=latitude, longitude=longitude, pickup_only=self._pickup_only(), limit=limit
+        )
+        context = {**self.get_serializer_context(), "distances": {loc.pk: km for loc, km in ranked}}
+        serializer = LocationOutputSerializer(
+            [loc for loc, _ in ranked], many=True, context=context
+        )
+        return Response({"results": serializer.data, "next": None, "previous": None})
+
+
+def _parse_near(raw: str) -> tuple[float, float]:
+    try:
+        lat_text, lng_text = raw.split(",")
+        latitude, longitude = float(lat_text), float(lng_text)
+    except ValueError:
+        latitude = longitude = float("nan")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail="near must be '<lat>,<lng>' in degrees, e.g. 52.37,4.89.",
+            errors=[{"field": "near", "code": "invalid", "message": "expected <lat>,<lng>"}],
+        )
+    return latitude, longitude
+
+
+def _parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return 50
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail="limit must be an integer from 1 to 200.",
+            errors=[{"field": "limit", "code": "invalid", "message": "1 to 200"}],
+        )
+    return int(raw)

@@ -1,0 +1,133 @@
+"""The inventory back office: changelists with fixed query counts, writes through services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from inventory import services
+from inventory.models import StockLevel, StockMovement, Transfer
+from inventory.services import StockLine
+from tests.factories import LocationFactory
+from tests.inventory.factories import VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stock_levels(count: int) -> list[Any]:
+    location = LocationFactory()
+    variants = VariantFactory.create_batch(count)
+    services.stock_receive(
+        lines=[StockLine(v.pk, location.pk, 3) for v in variants], reference="PO"
+    )
+    return variants
+
+
+def busy_inventory(count: int) -> None:
+    """``count`` levels, each with a hold and a draft transfer, for changelist query counts."""
+    variants = stock_levels(count)
+    location = StockLevel.objects.filter(variant=variants[0]).get().location
+    destination = LocationFactory()
+    for variant in variants:
+        services.stock_reserve(
+            lines=[StockLine(variant.pk, location.pk, 1)],
+            reference=f"cart-{variant.pk}",
+            ttl=timedelta(hours=1),
+        )
+        services.transfer_create(
+            source_id=location.pk, destination_id=destination.pk, lines={variant.pk: 1}
+        )
+
+
+@pytest.mark.parametrize("model", ["stocklevel", "stockmovement", "stockhold", "transfer"], ids=str)
+def test_changelist_query_count_does_not_grow(
+    admin_client: Client, django_assert_max_num_queries: Any, model: str
+) -> None:
+    busy_inventory(3)
+    url = reverse(f"admin:inventory_{model}_changelist")
+    with django_assert_max_num_queries(12) as few:
+        assert admin_client.get(url).status_code == 200
+    busy_inventory(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert admin_client.get(url).status_code == 200
+
+
+def test_stock_level_list_shows_reserved_and_available(admin_client: Client) -> None:
+    [variant] = stock_levels(1)
+    level = StockLevel.objects.get()
+    services.stock_safety_set(variant_id=variant.pk, location_id=level.location_id, safety_stock=1)
+    response = admin_client.get(reverse("admin:inventory_stocklevel_changelist"))
+    assert response.context["cl"].result_list[0].available_now == 2
+
+
+def test_admin_records_a_movement_through_the_service(
+    admin_client: Client, admin_user: Any
+) -> None:
+    [variant] = stock_levels(1)
+    location = StockLevel.objects.get().location
+    url = reverse("admin:inventory_stockmovement_add")
+    form = {
+        "sku": variant.sku,
+        "location": location.pk,
+        "kind": "damage",
+        "quantity": 2,
+        "reason": "dropped",
+        "reference_type": "",
+        "reference": "",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 302
+    level = StockLevel.objects.get()
+    assert (level.on_hand, level.damaged) == (1, 2)
+    movement = StockMovement.objects.get(kind="damage")
+    assert (movement.user_id, movement.reason) == (admin_user.pk, "dropped")
+
+    refused = admin_client.post(url, {**form, "quantity": 5}, follow=True)
+    assert "Not enough stock" in refused.content.decode()
+    assert StockMovement.objects.count() == 2
+    assert StockLevel.objects.get().on_hand == 1
+
+
+def test_admin_cannot_change_or_delete_movements(admin_client: Client) -> None:
+    stock_levels(1)
+    movement = StockMovement.objects.get()
+    change = reverse("admin:inventory_stockmovement_change", args=[movement.pk])
+    delete = reverse("admin:inventory_stockmovement_delete", args=[movement.pk])
+    admin_client.post(change, {"reason": "rewritten"})
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    movement.refresh_from_db()
+    assert movement.reason == ""
+
+
+def test_transfer_actions_ship_and_receive(admin_client: Client) -> None:
+    [variant] = stock_levels(1)
+    source = StockLevel.objects.get().location
+    destination = LocationFactory()
+    transfer = services.transfer_create(
+        source_id=source.pk, destination_id=destination.pk, lines={variant.pk: 2}
+    )
+    url = reverse("admin:inventory_transfer_changelist")
+    admin_client.post(url, {"action": "ship", "_selected_action": [transfer.pk]})
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.SHIPPED
+    admin_client.post(url, {"action": "receive_in_full", "_selected_action": [transfer.pk]})
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.RECEIVED
+    assert StockLevel.objects.get(location=destination).on_hand == 2
+    assert StockLevel.objects.get(location=source).on_hand == 1
+
+
+def test_admin_edits_safety_stock_only(admin_client: Client) -> None:
+    stock_levels(1)
+    level = StockLevel.objects.get()
+    url = reverse("admin:inventory_stocklevel_change", args=[level.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    response = admin_client.post(url, {"safety_stock": 2, "on_hand": 99})
+    assert response.status_code == 302
+    level.refresh_from_db()
+    assert (level.safety_stock, level.on_hand) == (2, 3)
