@@ -56,3 +56,9 @@ def test_resyncing_removes_permissions_granted_by_hand():
     group.permissions.add(Permission.objects.get(codename="delete_location"))
     roles.roles_sync()
     assert not group.permissions.filter(codename="delete_location").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_survive_a_transactional_test_flush():
+    """Transactional tests flush every table; post_migrate must bring the roles back."""
+    assert Group.objects.filter(name=roles.STORE_ASSOCIATE).exists()
