@@ -34,12 +34,34 @@ class Channel(models.Model):
         blank=True,
         help_text="The locations whose stock this channel sells.",
     )
+
+    class BufferKind(models.TextChoices):
+        NONE = "none", "No buffer"
+        ABSOLUTE = "absolute", "Hold back a number of units"
+        PERCENT = "percent", "Hold back a percentage"
+
+    stock_buffer_kind = models.CharField(
+        max_length=10, choices=BufferKind.choices, default=BufferKind.NONE
+    )
+    stock_buffer_value = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=0,
+        help_text="Units held back (absolute), or the share held back (percent: 20 shows 80 %).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stock_buffer_value__gte=0)
+                & (~models.Q(stock_buffer_kind="percent") | models.Q(stock_buffer_value__lte=100)),
+                name="channel_stock_buffer_valid",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

@@ -68,3 +68,24 @@ class WebhookSubscriptionPatchSerializer(serializers.Serializer):
     )
     description = serializers.CharField(max_length=200, required=False)
     is_active = serializers.BooleanField(required=False)
+
+
+class LocationAvailabilitySerializer(serializers.Serializer):
+    code = serializers.CharField(source="location.code")
+    name = serializers.CharField(source="location.name")
+    kind = serializers.CharField(source="location.kind")
+    available = serializers.IntegerField()
+    pickup_available = serializers.BooleanField()
+    distance_km = serializers.FloatField(allow_null=True)
+
+
+class SkuAvailabilitySerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    available = serializers.IntegerField(help_text="What the channel may promise (buffer applied).")
+    locations = LocationAvailabilitySerializer(many=True)
+
+
+class AvailabilityResponseSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    results = SkuAvailabilitySerializer(many=True)
+    unknown_skus = serializers.ListField(child=serializers.CharField())
