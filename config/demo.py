@@ -259,6 +259,9 @@ def seed_channels() -> None:
             currency="EUR",
             locale="nl-NL",
             location_ids=location_ids,
+            # The marketplace is shown at most 80 % of what is available.
+            stock_buffer_kind="percent" if code == "marketplace" else "none",
+            stock_buffer_value=Decimal(20 if code == "marketplace" else 0),
         )
 
 

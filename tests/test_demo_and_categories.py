@@ -151,3 +151,33 @@ def test_demo_products_have_valid_unique_gtins_and_options():
     assert len({gtin for gtin, _, _ in variants}) == len(variants)
     assert len({(pid, str(sorted(opts.items()))) for _, pid, opts in variants}) == len(variants)
     assert Product.objects.filter(category__isnull=True).count() == 0
+
+
+def test_the_demo_marketplace_sees_a_buffered_quantity(client):
+    call_command("seed_demo", verbosity=0)
+    marketplace_key = demo.DEMO_KEYS["demo-marketplace"]
+    webshop_key = demo.DEMO_KEYS["demo-webshop"]
+    sku = "DEMO-000001-1"
+
+    def available(key: str, channel: str) -> int:
+        response = client.get(
+            "/api/v1/availability/",
+            {"sku": sku, "channel": channel},
+            HTTP_AUTHORIZATION=f"Api-Key {key}",
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["results"][0]["available"]
+
+    import math
+
+    from inventory.models import StockLevel
+
+    in_warehouses = sum(
+        level.on_hand
+        for level in StockLevel.objects.filter(variant__sku=sku, location__kind="warehouse")
+    )
+    assert in_warehouses > 0
+    assert available(marketplace_key, "marketplace") == in_warehouses - math.ceil(
+        in_warehouses * 0.2
+    )
+    assert available(webshop_key, "webshop") > in_warehouses
