@@ -36,7 +36,8 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=40,
+    derandomize=True,  # the same examples on every run: CI must not flake; raise locally to explore
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -220,7 +220,10 @@ class AvailabilityView(generics.GenericAPIView):
                 "near", str, description="'<lat>,<lng>': adds distance_km, nearest first."
             ),
         ],
-        responses=AvailabilityResponseSerializer,
+        responses={
+            200: AvailabilityResponseSerializer,
+            404: OpenApiResponse(description="No such channel for this caller."),
+        },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         principal = request_principal(request)
