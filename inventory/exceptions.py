@@ -40,3 +40,9 @@ class MovementIdempotencyConflict(InventoryError):
     code = "idempotency_key_reused"
     status = 422
     title = "Movement idempotency key reused"
+
+
+class UnknownStockItem(InventoryError):
+    code = "unknown_stock_item"
+    status = 400
+    title = "Unknown variant or location"

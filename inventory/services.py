@@ -27,12 +27,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from catalog.models import Variant
 from inventory.exceptions import (
     HoldNotActive,
     InsufficientStock,
     InvalidQuantity,
     InvalidTransferState,
     MovementIdempotencyConflict,
+    UnknownStockItem,
 )
 from inventory.models import (
     Location,
@@ -603,6 +605,25 @@ def transfer_create(
         raise InvalidTransferState("A transfer needs two different locations.")
     if not lines or any(qty <= 0 for qty in lines.values()):
         raise InvalidQuantity("A transfer needs lines with positive quantities.")
+    missing_variants = set(lines) - set(
+        Variant.objects.filter(pk__in=list(lines)).values_list("pk", flat=True)
+    )
+    missing_locations = {source_id, destination_id} - set(
+        Location.objects.filter(pk__in=[source_id, destination_id]).values_list("pk", flat=True)
+    )
+    if missing_variants or missing_locations:
+        raise UnknownStockItem(
+            "Unknown "
+            + "; ".join(
+                part
+                for part in (
+                    f"variants {sorted(missing_variants)}" if missing_variants else "",
+                    f"locations {sorted(missing_locations)}" if missing_locations else "",
+                )
+                if part
+            )
+            + "."
+        )
     with transaction.atomic():
         transfer = Transfer.objects.create(
             source_id=source_id,

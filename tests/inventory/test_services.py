@@ -371,3 +371,15 @@ def test_transfer_create_refuses_bad_input() -> None:
             source_id=source.pk, destination_id=LocationFactory().pk, lines={variant.pk: 0}
         )
     assert not Transfer.objects.exists()
+
+
+def test_a_transfer_of_an_unknown_variant_is_refused_and_creates_nothing():
+    from inventory.exceptions import UnknownStockItem
+    from inventory.models import Transfer
+    from inventory.services import transfer_create
+    from tests.factories import LocationFactory
+
+    source, destination = LocationFactory(code="t-src"), LocationFactory(code="t-dst")
+    with pytest.raises(UnknownStockItem, match="variants \\[999999\\]"):
+        transfer_create(source_id=source.pk, destination_id=destination.pk, lines={999999: 1})
+    assert Transfer.objects.count() == 0
