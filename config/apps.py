@@ -13,6 +13,10 @@ class ProjectConfig(AppConfig):
 
         post_migrate.connect(_roles_sync_after_migrate, sender=self)
 
+        from config.wiring import hooks_register
+
+        hooks_register()
+
 
 def _roles_sync_after_migrate(**kwargs: object) -> None:
     """Keep the role groups exactly in step with ``config.roles`` after every migrate.

@@ -20,7 +20,7 @@ class DomainError(Exception):
         message: str,
         *,
         code: str | None = None,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)

@@ -66,12 +66,18 @@ def _check_worker() -> dict[str, Any]:
     }
 
 
-CHECKS = {
+CHECKS: dict[str, Any] = {
     "database": _check_database,
     "cache": _check_cache,
     "broker": _check_broker,
     "worker": _check_worker,
 }
+
+
+def check_register(name: str, check: Any) -> None:
+    """Add a check from an app's ``ready()`` (channels reports its sync lag) without ``config``
+    importing the app. ``check()`` returns a dict with ``ok``."""
+    CHECKS[name] = check
 
 
 def health_report() -> dict[str, Any]:

@@ -17,18 +17,54 @@ CUSTOMER_SERVICE = "Customer service"
 
 _VIEW_CHANNELS = ["channels.view_channel"]
 _VIEW_LOCATIONS = ["inventory.view_location"]
+_VIEW_ORDERS = [
+    "orders.view_order",
+    "orders.view_orderline",
+    "orders.view_fulfillment",
+    "orders.view_return",
+    "orders.view_refund",
+]
+_CATALOG_MODELS = [
+    "product",
+    "variant",
+    "productmedia",
+    "price",
+    "channelcontent",
+    "attribute",
+    "attributeoption",
+    "producttype",
+    "producttypeattribute",
+]
+# Merchandisers edit the whole catalog; approving is the catalog approvers' alone.
+_CATALOG_EDIT = [
+    *(
+        f"catalog.{action}_{model}"
+        for model in _CATALOG_MODELS
+        for action in ("view", "add", "change", "delete")
+    ),
+    "catalog.view_productpublication",
+    "catalog.view_productcompleteness",
+    "catalog.view_importjob",
+    "catalog.add_importjob",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MERCHANDISER: [
         "catalog.view_category",
         "catalog.add_category",
         "catalog.change_category",
+        *_CATALOG_EDIT,
+        "catalog.publish_product",
         *_VIEW_CHANNELS,
+        "channels.view_listing",
         *_VIEW_LOCATIONS,
     ],
     CATALOG_APPROVER: [
         "catalog.view_category",
         "catalog.change_category",
+        *_CATALOG_EDIT,
+        "catalog.approve_product",
+        "catalog.publish_product",
         *_VIEW_CHANNELS,
     ],
     INVENTORY_MANAGER: [
@@ -50,15 +86,35 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.change_transferline",
         "inventory.delete_transferline",
         *_VIEW_CHANNELS,
+        *_VIEW_ORDERS,
     ],
     STORE_ASSOCIATE: [
         *_VIEW_LOCATIONS,
         "inventory.view_stocklevel",
         "inventory.view_stockmovement",
+        *_VIEW_ORDERS,
+        "orders.change_fulfillment",  # pick, ready for pickup, hand over, ship from store
+        "orders.change_return",  # receive returns at the counter
     ],
     CUSTOMER_SERVICE: [
         *_VIEW_CHANNELS,
         *_VIEW_LOCATIONS,
+        *_VIEW_ORDERS,
+        "orders.change_order",  # cancel
+        "orders.add_return",
+        "orders.change_return",
+        "orders.add_refund",
+        "customers.view_customer",
+        "customers.change_customer",
+        "customers.merge_customer",
+        "customers.export_customer",
+        "customers.erase_customer",
+        "customers.view_customeridentifier",
+        "customers.view_mergecandidate",
+        "customers.change_mergecandidate",
+        "customers.view_mergeaudit",
+        "customers.view_customeraudit",
+        "customers.view_loyaltyearnrule",
     ],
 }
 

@@ -18,7 +18,10 @@ api_v1 = [
     path("", include("config.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("inventory.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("orders.api.urls")),
     path("", include("channels.api.urls")),
+    path("", include("channels.api.catalog_urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("store/", include("channels.store.urls")),
     path("healthz", healthz, name="healthz"),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

@@ -20,7 +20,7 @@ def test_healthz_reports_every_dependency(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "worker", "sync"}
     assert all(check["ok"] for check in body["checks"].values())
 
 

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.conf import settings
 from django.db import connection
 
@@ -43,6 +45,13 @@ def _database_url() -> str:
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def _routes_reload(app: Any) -> None:
+    """Celery caches its router on first use: rebuild it so that a second worker in the same
+    session gets its own queue (not the first worker's, long gone)."""
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
 
 
 @contextmanager
@@ -92,9 +101,13 @@ def running_worker(timeout: float = 30.0) -> Iterator[Worker]:
         "task_default_queue": app.conf.task_default_queue,
         "task_routes": app.conf.task_routes,
     }
+    # Eager tasks run from several threads (the concurrency tests) can leave Celery's global
+    # "this is a worker, never join" flag set; this process is not a worker, so clear it.
+    _set_task_join_will_block(False)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     app.conf.task_routes = {"*": {"queue": queue}}
+    _routes_reload(app)
     worker = Worker(queue=queue, process=process, log_path=log_path)
     try:
         deadline = time.monotonic() + timeout
@@ -105,6 +118,7 @@ def running_worker(timeout: float = 30.0) -> Iterator[Worker]:
         yield worker
     finally:
         app.conf.update(saved)
+        _routes_reload(app)
         process.terminate()
         try:
             process.wait(timeout=15)

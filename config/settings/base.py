@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_htmx",
     # project
     "config.api.apps.ApiConfig",
+    "config.outbox.apps.OutboxConfig",
     "catalog",
     "customers",
     "inventory",
@@ -184,11 +185,44 @@ CELERY_BEAT_SCHEDULE = {
     },
     "inventory-holds-expire": {"task": "inventory.holds_expire", "schedule": 60.0},
     "inventory-stock-drift-check": {"task": "inventory.stock_drift_check", "schedule": 3600.0},
+    "orders-pickups-expire": {"task": "orders.pickups_expire", "schedule": 900.0},
+    "customers-loyalty-points-expire": {
+        "task": "customers.loyalty_points_expire",
+        "schedule": crontab(hour=3, minute=41),
+    },
+    "channels-dispatch": {
+        "task": "channels.tasks.dispatch",
+        "schedule": env.float("CHANNELS_DISPATCH_SECONDS", default=10.0),
+    },
+    "channels-reconcile": {"task": "channels.tasks.reconcile", "schedule": 300.0},
     "purge-expired-idempotency-keys": {
         "task": "config.api.tasks.idempotency_keys_purge",
         "schedule": crontab(minute=17),
     },
 }
+
+# --- Customers and loyalty -----------------------------------------------------------------
+
+# Money value of one loyalty point, in the currency of the order it is spent on.
+LOYALTY_POINT_VALUE = env.str("LOYALTY_POINT_VALUE", default="0.01")
+LOYALTY_POINTS_EXPIRE_DAYS = env.int("LOYALTY_POINTS_EXPIRE_DAYS", default=365)
+# Points per whole currency unit per channel code ("" = every other channel); a LoyaltyEarnRule
+# row for a channel wins over this.
+LOYALTY_EARN_RATES: dict[str, str] = {"": "1"}
+
+# Channel syndication (channels.delivery): retries, leases, breaker. From the environment so that a
+# test can compress time for the worker processes it starts.
+CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)
+CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=2.0)
+CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=600.0)
+CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=60.0)
+CHANNELS_HTTP_TIMEOUT_SECONDS = env.float("CHANNELS_HTTP_TIMEOUT_SECONDS", default=10.0)
+CHANNELS_BREAKER_THRESHOLD = env.int("CHANNELS_BREAKER_THRESHOLD", default=5)
+CHANNELS_BREAKER_COOLDOWN_SECONDS = env.float("CHANNELS_BREAKER_COOLDOWN_SECONDS", default=60.0)
+CHANNELS_RELAY_BATCH = env.int("CHANNELS_RELAY_BATCH", default=1000)
+CHANNELS_RECONCILE_AFTER_SECONDS = env.float("CHANNELS_RECONCILE_AFTER_SECONDS", default=300.0)
+# With eager Celery (no broker) pushes wait for a worker unless this is on.
+CHANNELS_EAGER_PUSH = env.bool("CHANNELS_EAGER_PUSH", default=False)
 
 # --- Auth -----------------------------------------------------------------------------------
 
@@ -218,6 +252,15 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Product images (catalog/media.py): refused above these limits; URL images are fetched with a
+# per-wait timeout (seconds), the whole download getting at most three times that.
+CATALOG_IMAGE_MAX_BYTES = env.int("CATALOG_IMAGE_MAX_BYTES", default=20 * 1024 * 1024)
+CATALOG_IMAGE_MAX_PIXELS = env.int("CATALOG_IMAGE_MAX_PIXELS", default=40_000_000)
+CATALOG_IMAGE_FETCH_TIMEOUT = env.float("CATALOG_IMAGE_FETCH_TIMEOUT", default=10.0)
+# URL images are fetched from public addresses only (no loopback, private or link-local hosts,
+# so no cloud metadata or internal services); allow private ones for a local image server.
+CATALOG_IMAGE_FETCH_ALLOW_PRIVATE = env.bool("CATALOG_IMAGE_FETCH_ALLOW_PRIVATE", default=False)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OmniHub <no-reply@omnihub.local>")

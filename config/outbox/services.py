@@ -1,0 +1,126 @@
+"""Writing change events. Call ``event_record`` inside the transaction that makes the change.
+
+After the transaction commits, every function registered with ``relay_hook_register`` runs (the
+channels app registers its relay kick there in ``ready()``), so domain apps never import the app
+that delivers their events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import connection, transaction
+
+from config.outbox.models import ChangeEvent, ObjectSequence
+
+_relay_hooks: list[Callable[[], None]] = []
+
+
+class OutsideTransaction(RuntimeError):
+    """An event recorded outside a transaction could be lost or outlive a rolled-back change."""
+
+
+def relay_hook_register(hook: Callable[[], None]) -> None:
+    """Run ``hook`` after each commit that recorded events (idempotent registration)."""
+    if hook not in _relay_hooks:
+        _relay_hooks.append(hook)
+
+
+def _relay_kick() -> None:
+    for hook in list(_relay_hooks):
+        hook()
+
+
+def _sequence_next(aggregate: str, aggregate_id: str) -> int:
+    """Bump and return the object's sequence in one statement (PostgreSQL and SQLite >= 3.35).
+
+    The upsert takes a row lock on the object's sequence row, so two transactions changing the
+    same object get consecutive numbers in commit order.
+    """
+    table = ObjectSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (aggregate, aggregate_id, last) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET last = {table}.last + 1 "
+            "RETURNING last",
+            [aggregate, aggregate_id],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def event_record_many(
+    *,
+    topic: str,
+    aggregate: str,
+    payloads: Mapping[Any, Mapping[str, Any]],
+    channel_code: str = "",
+    batch_size: int = 500,
+) -> int:
+    """Record one event per object (``payloads`` maps object id -> payload) in few statements:
+    the sequences are bumped with one multi-row upsert per batch. For imports and bulk actions;
+    same guarantees as ``event_record``. Returns how many events were recorded."""
+    if not connection.in_atomic_block:
+        raise OutsideTransaction("event_record_many must be called inside transaction.atomic()")
+    table = ObjectSequence._meta.db_table
+    items = [(str(object_id), dict(payload)) for object_id, payload in payloads.items()]
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        values = ", ".join(["(%s, %s, 1)"] * len(chunk))
+        params: list[Any] = []
+        for object_id, _payload in chunk:
+            params.extend([aggregate, object_id])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (aggregate, aggregate_id, last) VALUES {values} "
+                f"ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET last = {table}.last + 1 "
+                "RETURNING aggregate_id, last",
+                params,
+            )
+            sequences = {str(object_id): int(last) for object_id, last in cursor.fetchall()}
+        ChangeEvent.objects.bulk_create(
+            [
+                ChangeEvent(
+                    topic=topic,
+                    aggregate=aggregate,
+                    aggregate_id=object_id,
+                    sequence=sequences[object_id],
+                    channel_code=channel_code,
+                    payload=payload,
+                )
+                for object_id, payload in chunk
+            ]
+        )
+    if items:
+        transaction.on_commit(_relay_kick)
+    return len(items)
+
+
+def event_record(
+    *,
+    topic: str,
+    aggregate: str,
+    aggregate_id: str | int,
+    payload: Mapping[str, Any],
+    channel_code: str = "",
+) -> ChangeEvent:
+    """Record one change event in the caller's transaction; the relay is kicked after commit.
+
+    Raises ``OutsideTransaction`` when called in autocommit mode: the event must commit or roll
+    back together with the change it describes.
+    """
+    if not connection.in_atomic_block:
+        raise OutsideTransaction("event_record must be called inside transaction.atomic()")
+    object_id = str(aggregate_id)
+    event = ChangeEvent.objects.create(
+        topic=topic,
+        aggregate=aggregate,
+        aggregate_id=object_id,
+        sequence=_sequence_next(aggregate, object_id),
+        channel_code=channel_code,
+        payload=dict(payload),
+    )
+    transaction.on_commit(_relay_kick)
+    return event
