@@ -1,8 +1,17 @@
-"""Product information: categories (and, with the catalog issue, products, variants, media)."""
+"""Product information: categories, product types and typed attributes, products and variants,
+media, channel prices and channel content, publication on channels, approval snapshots.
+
+Channel-visible data is what was approved: ``Product.approved_snapshot`` is the version the channels
+see; editing an approved product puts it back in review while the snapshot stays live.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
 
 
@@ -49,6 +58,114 @@ def validate_gtin(value: str) -> None:
         )
 
 
+class Attribute(models.Model):
+    """A typed property of products or variants (colour, material, screen size...)."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        RICH_TEXT = "rich_text", "Rich text"
+        NUMBER = "number", "Number with unit"
+        BOOLEAN = "boolean", "Yes / no"
+        DATE = "date", "Date"
+        SELECT = "select", "Single select"
+        MULTI_SELECT = "multi_select", "Multi select"
+
+    code = models.SlugField(max_length=64, unique=True, help_text="Stable key, e.g. 'color'.")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    unit = models.CharField(max_length=20, blank=True, help_text="For numbers, e.g. 'cm' or 'kg'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="number") | models.Q(unit=""),
+                name="attribute_unit_only_for_numbers",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+class AttributeOption(models.Model):
+    """A managed value of a single or multi select attribute."""
+
+    attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="options")
+    code = models.SlugField(max_length=64)
+    label = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["attribute_id", "position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["attribute", "code"], name="attribute_option_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ProductType(models.Model):
+    """A family: which attributes its products and variants carry, and which are variant axes."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    attributes = models.ManyToManyField(
+        Attribute, through="ProductTypeAttribute", related_name="product_types", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductTypeAttribute(models.Model):
+    """An attribute of a product type: on the product or per variant, axis or not, and the
+    channels on which a product is incomplete without it."""
+
+    class Level(models.TextChoices):
+        PRODUCT = "product", "Product"
+        VARIANT = "variant", "Variant"
+
+    product_type = models.ForeignKey(
+        ProductType, on_delete=models.CASCADE, related_name="type_attributes"
+    )
+    attribute = models.ForeignKey(Attribute, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.PRODUCT)
+    is_variant_axis = models.BooleanField(
+        default=False, help_text="Variants differ by this attribute (size, colour...)."
+    )
+    required_for = models.ManyToManyField(
+        "channels.Channel",
+        blank=True,
+        related_name="+",
+        help_text="Channels on which a product is incomplete without a value.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["product_type_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product_type", "attribute"], name="product_type_attribute_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_variant_axis=False) | models.Q(level="variant"),
+                name="variant_axis_is_variant_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_type}: {self.attribute}"
+
+
 class Product(models.Model):
     """A style: what a shopper thinks of as one product, sold in one or more variants."""
 
@@ -66,11 +183,38 @@ class Product(models.Model):
         Category, on_delete=models.PROTECT, related_name="products", null=True, blank=True
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    product_type = models.ForeignKey(
+        ProductType, on_delete=models.PROTECT, related_name="products", null=True, blank=True
+    )
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Product-level attribute values by attribute code."
+    )
+    approved_snapshot = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The approved version: what channels show until a newer version is approved.",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["approved_snapshot", "updated_at"])
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("approve_product", "Can approve products"),
+            ("publish_product", "Can publish products to channels"),
+        ]
+        indexes = [models.Index(fields=["status"])]
 
     def __str__(self) -> str:
         return self.name
@@ -91,10 +235,14 @@ class Variant(models.Model):
     options = models.JSONField(
         default=dict, blank=True, help_text='Option values, e.g. {"size": "10", "color": "Navy"}.'
     )
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Variant-level attribute values by attribute code."
+    )
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["product_id", "position", "id"]
@@ -106,3 +254,218 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return self.sku
+
+
+def media_upload_to(instance: ProductMedia, filename: str) -> str:
+    return f"products/{instance.product_id}/{filename}"
+
+
+class ProductMedia(models.Model):
+    """An image of a product, or of one variant. Uploaded or fetched from ``source_url``; stored
+    only after Pillow validated it and EXIF was stripped; renditions are made by a Celery task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending (not fetched yet)"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="media")
+    variant = models.ForeignKey(
+        Variant, on_delete=models.CASCADE, related_name="media", null=True, blank=True
+    )
+    image = models.ImageField(
+        upload_to=media_upload_to, blank=True, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    source_url = models.URLField(max_length=1000, blank=True)
+    alt_text = models.CharField(max_length=255, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    renditions = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Rendition name -> storage path."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "renditions"])
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        verbose_name_plural = "product media"
+        indexes = [models.Index(fields=["product", "status"])]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.source_url or str(self.image.name or f"#{self.pk}")
+
+
+class Price(models.Model):
+    """A variant's price on a channel in a currency. Without dates it is the base price; with
+    ``starts_at``/``ends_at`` it is a promotion that wins over the base price while it runs."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="prices")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    compare_at_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="The 'was' price."
+    )
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["variant_id", "channel_id", "starts_at"]
+        indexes = [models.Index(fields=["channel", "variant"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=Decimal("0")), name="price_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(compare_at_amount__isnull=True)
+                | models.Q(compare_at_amount__gt=models.F("amount")),
+                name="price_compare_at_above_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+                name="price_window_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["variant", "channel", "currency"],
+                condition=models.Q(starts_at__isnull=True, ends_at__isnull=True),
+                name="price_one_base_per_channel_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+class ChannelContentRule(models.Model):
+    """How a channel titles products: a template such as ``{brand} {name} {color} {size}`` and
+    the channel's length limits, enforced when the channel view is built and at approval."""
+
+    channel = models.OneToOneField(
+        "channels.Channel", on_delete=models.CASCADE, related_name="content_rule"
+    )
+    title_template = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Placeholders: {name}, {brand}, {category} and attribute codes such as {color}.",
+    )
+    title_max_length = models.PositiveIntegerField(default=150)
+    description_max_length = models.PositiveIntegerField(default=5000)
+
+    def __str__(self) -> str:
+        return f"content rule for channel {self.channel_id}"
+
+
+class ChannelContent(models.Model):
+    """Per-channel overrides of a product's title and description."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="channel_content")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "channel"], name="channel_content_unique")
+        ]
+        verbose_name_plural = "channel content"
+
+    def __str__(self) -> str:
+        return f"{self.product_id} on {self.channel_id}"
+
+
+class ProductPublication(models.Model):
+    """A product published on a channel: allowed only when approved and 100 % complete there."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="publications")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    published_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(
+        auto_now=True,
+        db_index=True,
+        help_text="Last change the channel can see (approval, price, publication): updated_since.",
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "channel"], name="publication_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} on {self.channel_id}"
+
+
+class ProductCompleteness(models.Model):
+    """Completeness of a product for a channel, recomputed in bulk by the catalog services
+    whenever what it depends on changes (so the admin can filter and sort on it)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="completeness")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    percent = models.PositiveSmallIntegerField()
+    missing = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "channel"], name="completeness_unique"),
+            models.CheckConstraint(
+                condition=models.Q(percent__lte=100), name="completeness_percent_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "percent"])]
+        verbose_name_plural = "product completeness"
+
+    def __str__(self) -> str:
+        return f"{self.product_id} on {self.channel_id}: {self.percent} %"
+
+
+class ImportJob(models.Model):
+    """A product import run in the background, with progress and per-row errors for the admin."""
+
+    class Format(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify product CSV"
+        NATIVE = "native", "OmniHub CSV/XLSX"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (nothing imported)"
+
+    format = models.CharField(max_length=10, choices=Format.choices)
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}]")
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} import #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0

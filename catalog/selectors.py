@@ -1,10 +1,23 @@
-"""Reads of the catalog, with their joins applied."""
+"""Reads of the catalog, with their joins applied.
+
+Channel views read the approved snapshot (what was approved is what channels show), current prices
+and publications; each function runs a fixed number of queries whatever the number of products.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from catalog.models import Category
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from catalog.completeness import ChannelInfo, channel_infos
+from catalog.models import Category, Price, Product, ProductPublication, Variant
+from catalog.titles import title_render
 
 
 def category_list() -> QuerySet[Category]:
@@ -14,3 +27,287 @@ def category_list() -> QuerySet[Category]:
 
 def category_by_google_id(google_id: int) -> Category | None:
     return Category.objects.filter(google_id=google_id).first()
+
+
+def product_list() -> QuerySet[Product]:
+    """Products for the back office, with what the changelist shows already joined."""
+    return Product.objects.select_related("category", "product_type")
+
+
+def variant_list() -> QuerySet[Variant]:
+    return Variant.objects.select_related("product")
+
+
+# --- prices ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantPrice:
+    variant_id: int
+    sku: str
+    amount: Decimal
+    compare_at: Decimal | None
+    currency: str
+    promotion_ends_at: datetime | None = None
+
+
+def variant_prices(
+    *,
+    channel_code: str,
+    variant_ids: Iterable[int],
+    at: datetime | None = None,
+    currency: str | None = None,
+) -> dict[int, VariantPrice]:
+    """The price of each variant on a channel at ``at`` (now): a running promotion wins over the
+    base price (the latest-starting one if several run). One query."""
+    at = at or timezone.now()
+    rows = (
+        Price.objects.filter(channel__code=channel_code, variant_id__in=list(variant_ids))
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .values(
+            "variant_id",
+            "variant__sku",
+            "amount",
+            "compare_at_amount",
+            "currency",
+            "starts_at",
+            "ends_at",
+            "channel__currency",
+        )
+    )
+    best: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row["currency"] != (currency or row["channel__currency"]):
+            continue
+        current = best.get(row["variant_id"])
+        rank = (row["starts_at"] is not None, row["starts_at"] or at)
+        if current is None or rank > (current["starts_at"] is not None, current["starts_at"] or at):
+            best[row["variant_id"]] = dict(row)
+    return {
+        variant_id: VariantPrice(
+            variant_id=variant_id,
+            sku=row["variant__sku"],
+            amount=row["amount"],
+            compare_at=row["compare_at_amount"],
+            currency=row["currency"],
+            promotion_ends_at=row["ends_at"],
+        )
+        for variant_id, row in best.items()
+    }
+
+
+# --- the channel view ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantOffer:
+    """What a channel sells under a SKU right now: approved content, current price, or why not."""
+
+    variant_id: int
+    sku: str
+    product_id: int
+    title: str
+    options: dict[str, str]
+    price: Decimal | None
+    compare_at_price: Decimal | None
+    currency: str
+    sellable: bool
+    reason: str = ""
+
+
+@dataclass
+class VariantView:
+    id: int
+    sku: str
+    gtin: str
+    options: dict[str, str]
+    attributes: dict[str, Any]
+    weight_grams: int | None
+    title: str
+    price: VariantPrice | None
+
+
+@dataclass
+class ProductView:
+    """A product as one channel shows it (from the approved snapshot)."""
+
+    id: int
+    handle: str
+    channel_code: str
+    title: str
+    description: str
+    brand: str
+    category: dict[str, Any] | None
+    attributes: dict[str, Any]
+    media: list[dict[str, Any]]
+    variants: list[VariantView] = field(default_factory=list)
+    version: datetime | None = None
+    updated_at: datetime | None = None
+    published_at: datetime | None = None
+
+
+def _labelled(values: dict[str, Any], labels: dict[str, dict[str, str]]) -> dict[str, str]:
+    from catalog.attributes import display_value
+
+    return {code: display_value(value, labels.get(code)) for code, value in values.items()}
+
+
+def _product_view(
+    product: dict[str, Any], channel: ChannelInfo, prices: dict[int, VariantPrice]
+) -> ProductView:
+    snap = product["approved_snapshot"]
+    labels = snap.get("option_labels", {})
+    content = snap.get("channel_content", {}).get(channel.code, {})
+    category = snap.get("category")
+    base = dict(
+        template=channel.title_template,
+        name=snap["name"],
+        brand=snap["brand"],
+        category=category["name"] if category else "",
+    )
+    title = content.get("title") or title_render(**base, values=snap["attributes"])
+    view = ProductView(
+        id=product["id"],
+        handle=snap["handle"],
+        channel_code=channel.code,
+        title=title[: channel.title_max_length],
+        description=content.get("description") or snap["description"],
+        brand=snap["brand"],
+        category=category,
+        attributes=_labelled(snap["attributes"], labels),
+        media=snap["media"],
+        version=product["approved_at"],
+        updated_at=product.get("publication_updated_at"),
+        published_at=product.get("published_at"),
+    )
+    for variant in snap["variants"]:
+        values = {**snap["attributes"], **variant["attributes"], **variant["options"]}
+        variant_title = title_render(**base, values=values, option_labels=None)
+        if not channel.title_template:
+            option_text = " / ".join(_labelled(variant["options"], labels).values())
+            variant_title = f"{title} - {option_text}" if option_text else title
+        view.variants.append(
+            VariantView(
+                id=variant["id"],
+                sku=variant["sku"],
+                gtin=variant["gtin"],
+                options=_labelled(variant["options"], labels),
+                attributes=_labelled(variant["attributes"], labels),
+                weight_grams=variant["weight_grams"],
+                title=variant_title[: channel.title_max_length],
+                price=prices.get(variant["id"]),
+            )
+        )
+    return view
+
+
+def channel_info(channel_code: str) -> ChannelInfo | None:
+    infos = channel_infos([channel_code])
+    return infos[0] if infos else None
+
+
+def published_product_list(*, channel_code: str) -> QuerySet[ProductPublication]:
+    """Publications of live products on a channel (approved snapshot present, not archived),
+    ordered for stable pagination by the publication's last visible change."""
+    return (
+        ProductPublication.objects.filter(
+            channel__code=channel_code, product__approved_snapshot__isnull=False
+        )
+        .exclude(product__status=Product.Status.ARCHIVED)
+        .select_related("product")
+    )
+
+
+def product_views(
+    *, channel_code: str, product_ids: Sequence[int], at: datetime | None = None
+) -> list[ProductView]:
+    """The channel view of published products, in the order of ``product_ids``. Three queries."""
+    channel = channel_info(channel_code)
+    if channel is None:
+        return []
+    rows = {
+        row["product_id"]: row
+        for row in published_product_list(channel_code=channel_code)
+        .filter(product_id__in=list(product_ids))
+        .values(
+            "product_id",
+            "product__approved_snapshot",
+            "product__approved_at",
+            "updated_at",
+            "published_at",
+        )
+    }
+    variant_ids = [
+        variant["id"]
+        for row in rows.values()
+        for variant in (row["product__approved_snapshot"] or {}).get("variants", [])
+    ]
+    prices = variant_prices(channel_code=channel_code, variant_ids=variant_ids, at=at)
+    views = []
+    for product_id in product_ids:
+        row = rows.get(product_id)
+        if row is None:
+            continue
+        product = {
+            "id": product_id,
+            "approved_snapshot": row["product__approved_snapshot"],
+            "approved_at": row["product__approved_at"],
+            "publication_updated_at": row["updated_at"],
+            "published_at": row["published_at"],
+        }
+        views.append(_product_view(product, channel, prices))
+    return views
+
+
+def channel_variant_offers(
+    *, channel_code: str, skus: Iterable[str], at: datetime | None = None
+) -> dict[str, VariantOffer]:
+    """What each SKU sells as on a channel right now (for carts and order placement): unknown
+    SKUs are absent; known ones carry ``sellable`` and, when False, a ``reason`` code
+    (``not_published``, ``not_approved``, ``no_price``). A fixed number of queries."""
+    wanted = list(dict.fromkeys(skus))
+    channel = channel_info(channel_code)
+    variants = list(
+        Variant.objects.filter(sku__in=wanted).values(
+            "id", "sku", "product_id", "product__name", "options"
+        )
+    )
+    if channel is None or not variants:
+        return {}
+    product_ids = sorted({v["product_id"] for v in variants})
+    views = {
+        view.id: view
+        for view in product_views(channel_code=channel_code, product_ids=product_ids, at=at)
+    }
+    prices = variant_prices(
+        channel_code=channel_code, variant_ids=[v["id"] for v in variants], at=at
+    )
+    offers: dict[str, VariantOffer] = {}
+    for variant in variants:
+        view = views.get(variant["product_id"])
+        price = prices.get(variant["id"])
+        variant_view = None
+        if view is not None:
+            variant_view = next((v for v in view.variants if v.id == variant["id"]), None)
+        if view is None:
+            reason = "not_published"
+        elif variant_view is None:
+            reason = "not_approved"
+        elif price is None:
+            reason = "no_price"
+        else:
+            reason = ""
+        offers[variant["sku"]] = VariantOffer(
+            variant_id=variant["id"],
+            sku=variant["sku"],
+            product_id=variant["product_id"],
+            title=variant_view.title if variant_view else variant["product__name"],
+            options=variant_view.options if variant_view else dict(variant["options"]),
+            price=price.amount if price else None,
+            compare_at_price=price.compare_at if price else None,
+            currency=price.currency if price else channel.currency,
+            sellable=not reason,
+            reason=reason,
+        )
+    return offers

@@ -1,3 +1,7 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from catalog.api import views
+
+urlpatterns = [
+    path("categories/", views.CategoryListView.as_view(), name="category-list"),
+]
