@@ -6,8 +6,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from catalog.models import Variant
 from config.errors import DomainError
@@ -21,6 +24,7 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
+from inventory.stock_feed import stock_feed_apply
 
 
 @admin.register(Location)
@@ -96,6 +100,41 @@ class StaffUserAdmin(UserAdmin):
         return member.home_location.code if member else "-"
 
 
+class LowStockFilter(admin.SimpleListFilter):
+    title = "stock state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("low", "low (2 or fewer available)"),
+            ("out", "sold out (nothing available)"),
+            ("drift", "drift (on hand differs from the ledger)"),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[StockLevel]
+    ) -> QuerySet[StockLevel]:
+        if self.value() == "low":
+            # available_now is annotated by selectors.stock_level_list
+            return queryset.filter(available_now__lte=LOW_STOCK, available_now__gt=0)  # type: ignore[misc]
+        if self.value() == "out":
+            return queryset.filter(available_now__lte=0)  # type: ignore[misc]
+        if self.value() == "drift":
+            return queryset.filter(
+                pk__in=[drift.stock_id for drift in selectors.stock_drift_list()]
+            )
+        return queryset
+
+
+LOW_STOCK = 2
+
+
+class StockFeedUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with the columns sku, location, on_hand (reason and reference optional)."
+    )
+
+
 @admin.register(StockLevel)
 class StockLevelAdmin(admin.ModelAdmin):
     """Stock per variant per location. Counters change only through movements and services;
@@ -110,11 +149,13 @@ class StockLevelAdmin(admin.ModelAdmin):
         "safety_stock",
         "available",
         "incoming",
+        "next_arrival",
         "damaged",
         "updated_at",
     ]
-    list_filter = ["location"]
+    list_filter = [LowStockFilter, "location"]
     search_fields = ["variant__sku", "location__code"]
+    show_full_result_count = False
     fields = [
         "variant",
         "location",
@@ -127,7 +168,9 @@ class StockLevelAdmin(admin.ModelAdmin):
     readonly_fields = ["variant", "location", "on_hand", "committed", "incoming", "damaged"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
-        return selectors.stock_level_list()
+        return selectors.stock_level_list().annotate(
+            next_arrival_at=selectors.next_arrival_subquery()
+        )
 
     @admin.display(description="reserved")
     def reserved(self, obj: Any) -> int:
@@ -136,6 +179,10 @@ class StockLevelAdmin(admin.ModelAdmin):
     @admin.display(description="available")
     def available(self, obj: Any) -> int:
         return max(int(obj.available_now), 0)
+
+    @admin.display(description="next arrival", ordering="next_arrival_at")
+    def next_arrival(self, obj: Any) -> Any:
+        return obj.next_arrival_at or "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -148,14 +195,81 @@ class StockLevelAdmin(admin.ModelAdmin):
             variant_id=obj.variant_id, location_id=obj.location_id, safety_stock=obj.safety_stock
         )
 
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "feed/",
+                self.admin_site.admin_view(self.feed_view),
+                name="inventory_stocklevel_feed",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        extra = {
+            **(extra_context or {}),
+            "can_feed": request.user.has_perm("inventory.add_stockmovement"),
+        }
+        return super().changelist_view(request, extra)
+
+    def feed_view(self, request: HttpRequest) -> Any:
+        """Upload an ERP/WMS stock feed (inventory managers): applied whole or refused with the
+        row and column of every bad cell."""
+        if not request.user.has_perm("inventory.add_stockmovement"):
+            raise PermissionDenied
+        form = StockFeedUploadForm(request.POST or None, request.FILES or None)
+        errors: list[dict[str, Any]] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                summary = stock_feed_apply(
+                    data=form.cleaned_data["file"].read(), user_id=request.user.pk
+                )
+            except DomainError as refused:
+                errors = refused.errors
+                self.message_user(
+                    request,
+                    refused.message if not errors else "The feed was not applied.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"{summary.rows} rows: {summary.levels_changed} levels changed, "
+                    f"{summary.unchanged} unchanged "
+                    f"(+{summary.units_added} / -{summary.units_removed} units).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:inventory_stocklevel_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Apply a stock feed",
+            "form": form,
+            "errors": errors,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/inventory/stocklevel/feed.html", context)
+
 
 class StockMovementForm(forms.ModelForm):
+    """Record a movement or a count. The service runs while the form is validated (inside the
+    admin's transaction), so a refusal (more damage than on hand, a count below committed units)
+    comes back as a form error with everything the user typed still there."""
+
+    COUNT = "count"
+
     sku = forms.CharField(max_length=64)
     location = forms.ModelChoiceField(queryset=Location.objects.all())
     kind = forms.ChoiceField(
-        choices=[(k, StockMovement.Kind(k).label) for k in sorted(services.MANUAL_MOVEMENT_KINDS)]
+        choices=[
+            *[(k, StockMovement.Kind(k).label) for k in sorted(services.MANUAL_MOVEMENT_KINDS)],
+            (COUNT, "Count (the quantity is what is on the shelf)"),
+        ]
     )
-    quantity = forms.IntegerField(help_text="Positive; an adjustment may be negative.")
+    quantity = forms.IntegerField(
+        help_text="Positive; an adjustment may be negative; for a count, the units counted."
+    )
 
     class Meta:
         model = StockMovement
@@ -168,19 +282,49 @@ class StockMovementForm(forms.ModelForm):
         variant = Variant.objects.filter(sku=data["sku"]).first()
         if variant is None:
             raise forms.ValidationError({"sku": "No variant has this SKU."})
-        if data["kind"] != "adjustment" and data["quantity"] <= 0:
+        kind = data["kind"]
+        if kind == self.COUNT and data["quantity"] < 0:
+            raise forms.ValidationError({"quantity": "A count cannot be negative."})
+        if kind not in ("adjustment", self.COUNT) and data["quantity"] <= 0:
             raise forms.ValidationError({"quantity": "Must be positive for this kind."})
-        if data["kind"] == "adjustment" and not data.get("reason", "").strip():
-            raise forms.ValidationError({"reason": "An adjustment needs a reason."})
-        self.movement_input = services.MovementInput(
-            variant_id=variant.pk,
-            location_id=data["location"].pk,
-            kind=data["kind"],
-            quantity=data["quantity"],
-            reason=data.get("reason", ""),
-            reference=data.get("reference", ""),
-            reference_type=data.get("reference_type", ""),
-        )
+        if kind in ("adjustment", self.COUNT) and not data.get("reason", "").strip():
+            raise forms.ValidationError(
+                {"reason": f"A{'' if kind == self.COUNT else 'n'} {kind} needs a reason."}
+            )
+        user_id = getattr(self, "user_id", None)
+        try:
+            if kind == self.COUNT:
+                _level, movement = services.stock_count(
+                    variant_id=variant.pk,
+                    location_id=data["location"].pk,
+                    on_hand=data["quantity"],
+                    reason=data.get("reason", ""),
+                    reference=data.get("reference", ""),
+                    reference_type=data.get("reference_type", ""),
+                    user_id=user_id,
+                )
+                if movement is None:
+                    raise forms.ValidationError(
+                        "The count matches what is on hand: nothing to record."
+                    )
+                self.movement = movement
+            else:
+                [self.movement] = services.stock_movements_apply(
+                    movements=[
+                        services.MovementInput(
+                            variant_id=variant.pk,
+                            location_id=data["location"].pk,
+                            kind=kind,
+                            quantity=data["quantity"],
+                            reason=data.get("reason", ""),
+                            reference=data.get("reference", ""),
+                            reference_type=data.get("reference_type", ""),
+                        )
+                    ],
+                    user_id=user_id,
+                )
+        except DomainError as refused:
+            raise forms.ValidationError(refused.message) from refused
         return data
 
 
@@ -213,7 +357,9 @@ class StockMovementAdmin(admin.ModelAdmin):
     ) -> Any:
         if obj is None:
             kwargs["form"] = StockMovementForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user_id = request.user.pk  # type: ignore[attr-defined]  # a class per request
+        return form
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -238,19 +384,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: StockMovement, form: Any, change: bool) -> None:
-        [movement] = services.stock_movements_apply(
-            movements=[form.movement_input], user_id=request.user.pk
-        )
-        obj.pk = movement.pk
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        """A refused movement (e.g. more damage than on hand) comes back as an error message;
-        the service rolled everything back."""
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.path)
+        obj.pk = form.movement.pk  # recorded by the service when the form was validated
 
 
 @admin.register(StockHold)
@@ -308,6 +442,7 @@ class TransferAdmin(admin.ModelAdmin):
         "status",
         "reference",
         "shipped_at",
+        "expected_at",
         "received_at",
     ]
     list_filter = ["status", "source", "destination"]

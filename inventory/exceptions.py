@@ -46,3 +46,11 @@ class UnknownStockItem(InventoryError):
     code = "unknown_stock_item"
     status = 400
     title = "Unknown variant or location"
+
+
+class StockFeedInvalid(InventoryError):
+    """A stock feed file was refused whole; ``errors`` has {row, column, message} per bad cell."""
+
+    code = "stock_feed_invalid"
+    status = 400
+    title = "Invalid stock feed"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -18,7 +18,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Variant
-from inventory.models import Location, StaffMember, StockHold, StockLevel, StockMovement, Transfer
+from inventory.models import (
+    Location,
+    StaffMember,
+    StockHold,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -203,3 +211,113 @@ def variant_ids_by_sku(*, skus: Iterable[str]) -> dict[str, int]:
 def location_ids_by_code(*, codes: Iterable[str]) -> dict[str, int]:
     """``{code: location_id}`` for the active locations that exist (one query)."""
     return dict(location_list().filter(code__in=list(set(codes))).values_list("code", "pk"))
+
+
+@dataclass(frozen=True)
+class IncomingStock:
+    transfer_id: int
+    source_code: str
+    quantity: int
+    status: str
+    expected_at: datetime | None
+
+
+def incoming_for(*, variant_ids: Iterable[int], location_id: int) -> dict[int, list[IncomingStock]]:
+    """Open transfers (draft or shipped, not yet received) bringing each variant to a location,
+    soonest first. One query."""
+    lines = (
+        TransferLine.objects.filter(
+            variant_id__in=list(variant_ids),
+            transfer__destination_id=location_id,
+            transfer__status__in=[
+                Transfer.Status.DRAFT,
+                Transfer.Status.SHIPPED,
+                Transfer.Status.PARTIALLY_RECEIVED,
+            ],
+        )
+        .select_related("transfer__source")
+        .order_by(F("transfer__expected_at").asc(nulls_last=True), "transfer_id")
+    )
+    result: dict[int, list[IncomingStock]] = {}
+    for line in lines:
+        open_quantity = line.quantity - line.quantity_received - line.quantity_missing
+        if open_quantity <= 0:
+            continue
+        result.setdefault(line.variant_id, []).append(
+            IncomingStock(
+                transfer_id=line.transfer_id,
+                source_code=line.transfer.source.code,
+                quantity=open_quantity,
+                status=line.transfer.status,
+                expected_at=line.transfer.expected_at,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class PickupPromise:
+    """When ``quantity`` units can be collected at a store: ``ready_at`` (None: no promise),
+    and whether it relies on a transfer (``via_transfer``)."""
+
+    variant_id: int
+    quantity: int
+    ready_at: datetime | None
+    via_transfer: int | None = None
+
+
+def pickup_promises(
+    *, lines: dict[int, int], location_id: int, now: datetime | None = None
+) -> dict[int, PickupPromise]:
+    """For ``{variant_id: quantity}`` at a pickup store: ready after the store's preparation time
+    when the store has the units available; otherwise at the expected arrival of the earliest
+    open transfer that, with what the store has, covers the quantity (plus preparation); otherwise
+    no promise. A fixed number of queries."""
+    moment = now or timezone.now()
+    location = Location.objects.get(pk=location_id)
+    preparation = timedelta(minutes=location.pickup_preparation_minutes)
+    here = availability_for_variants(variant_ids=lines, location_ids=[location_id], now=moment)
+    incoming = incoming_for(variant_ids=lines, location_id=location_id)
+    promises = {}
+    for variant_id, quantity in lines.items():
+        available = here[variant_id].total
+        if available >= quantity:
+            promises[variant_id] = PickupPromise(variant_id, quantity, moment + preparation)
+            continue
+        covered, promise = available, PickupPromise(variant_id, quantity, None)
+        for item in incoming.get(variant_id, []):
+            covered += item.quantity
+            if covered >= quantity:
+                if item.expected_at is not None:
+                    ready = max(item.expected_at, moment) + preparation
+                    promise = PickupPromise(variant_id, quantity, ready, item.transfer_id)
+                break
+        promises[variant_id] = promise
+    return promises
+
+
+def pickup_promise(
+    *, variant_id: int, location_id: int, quantity: int, now: datetime | None = None
+) -> PickupPromise:
+    return pickup_promises(lines={variant_id: quantity}, location_id=location_id, now=now)[
+        variant_id
+    ]
+
+
+def next_arrival_subquery() -> Subquery:
+    """For annotating stock levels: the expected arrival of the soonest open transfer bringing
+    the level's variant to its location (None when nothing is on its way)."""
+    return Subquery(
+        TransferLine.objects.filter(
+            variant_id=OuterRef("variant_id"),
+            transfer__destination_id=OuterRef("location_id"),
+            transfer__status__in=[
+                Transfer.Status.DRAFT,
+                Transfer.Status.SHIPPED,
+                Transfer.Status.PARTIALLY_RECEIVED,
+            ],
+            transfer__expected_at__isnull=False,
+        )
+        .order_by("transfer__expected_at")
+        .values("transfer__expected_at")[:1]
+    )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -47,6 +47,68 @@ from inventory.models import (
 )
 
 Kind = StockMovement.Kind
+
+
+def _ats_record(variant_ids: Iterable[int]) -> None:
+    """Record ``stock.changed`` for each variant in the caller's transaction: the absolute
+    available-to-sell over all active locations and per location (by code), computed under the
+    caller's locks. The channels turn it into each channel's figure (their locations, their
+    buffer); the per-variant sequence lets them drop anything older than what they have."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return
+    from config.outbox.events import EventType
+    from config.outbox.models import ObjectSequence
+    from config.outbox.services import event_record_many
+    from inventory.selectors import stock_level_list
+
+    # Take the variants' event sequence rows first (a no-op upsert locks them, creating missing
+    # ones, in id order). A concurrent change to the same variant at another location holds its
+    # row until it commits, so the figures read below include it, and the event numbered last
+    # is never older than one numbered before it. The level locks are already held, so this
+    # adds no lock cycle.
+    table = ObjectSequence._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} (aggregate, aggregate_id, last) VALUES "
+                + ", ".join(["('variant', %s, 0)"] * len(chunk))
+                + f" ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET last = {table}.last",
+                [str(vid) for vid in chunk],
+            )
+
+    # One query: each active level's available with its variant's sku and its location's code.
+    levels = (
+        stock_level_list()
+        .filter(variant_id__in=ids, location__is_active=True)
+        .order_by("variant_id", "location_id")
+    )
+    rows = levels.values_list(  # type: ignore[misc]
+        "variant_id", "variant__sku", "location__code", "available_now"
+    )
+    skus: dict[int, str] = {}
+    by_location: dict[int, dict[str, int]] = {vid: {} for vid in ids}
+    for variant_id, sku, code, available in rows:
+        skus[variant_id] = sku
+        by_location[variant_id][code] = max(available, 0)
+    missing = [vid for vid in ids if vid not in skus]
+    if missing:  # no active level (e.g. the only location was switched off): still name the sku
+        skus.update(Variant.objects.filter(id__in=missing).values_list("id", "sku"))
+    event_record_many(
+        topic=EventType.STOCK_CHANGED,
+        aggregate="variant",
+        payloads={
+            vid: {
+                "variant_id": vid,
+                "sku": skus.get(vid, ""),
+                "available": sum(by_location[vid].values()),
+                "locations": dict(sorted(by_location[vid].items())),
+            }
+            for vid in ids
+        },
+    )
+
 
 # Kinds a caller may post as relative movements (sales and transfers belong to their services).
 MANUAL_MOVEMENT_KINDS = frozenset(
@@ -201,7 +263,9 @@ def stock_reserve(*, lines: Sequence[StockLine], reference: str, ttl: timedelta)
             StockHold(stock=levels[pair], quantity=qty, reference=reference, expires_at=now + ttl)
             for pair, qty in sorted(merged.items())
         ]
-        return StockHold.objects.bulk_create(holds)
+        created = StockHold.objects.bulk_create(holds)
+        _ats_record(v for v, _ in merged)
+        return created
 
 
 def stock_hold_release(*, reference: str) -> int:
@@ -212,7 +276,9 @@ def stock_hold_release(*, reference: str) -> int:
     with transaction.atomic():
         holds = StockHold.objects.filter(reference=reference, status=StockHold.Status.ACTIVE)
         total = holds.aggregate(total=Sum("quantity"))["total"] or 0
+        variant_ids = list(holds.values_list("stock__variant_id", flat=True))
         holds.update(status=StockHold.Status.RELEASED, updated_at=timezone.now())
+        _ats_record(variant_ids)
     return int(total)
 
 
@@ -222,9 +288,13 @@ def stock_holds_expire(*, now: datetime | None = None) -> int:
     Expired holds already stopped counting at ``expires_at``; this only tidies their status.
     """
     moment = now or timezone.now()
-    return StockHold.objects.filter(status=StockHold.Status.ACTIVE, expires_at__lte=moment).update(
-        status=StockHold.Status.EXPIRED, updated_at=moment
-    )
+    with transaction.atomic():
+        expiring = StockHold.objects.filter(status=StockHold.Status.ACTIVE, expires_at__lte=moment)
+        variant_ids = list(expiring.values_list("stock__variant_id", flat=True))
+        count = expiring.update(status=StockHold.Status.EXPIRED, updated_at=moment)
+        # the units came free at expires_at; this is when the channels hear of it
+        _ats_record(variant_ids)
+    return count
 
 
 def stock_commit(
@@ -256,6 +326,7 @@ def stock_commit(
             StockLevel.objects.filter(pk=levels[pair].pk).update(
                 committed=F("committed") + qty, updated_at=now
             )
+        _ats_record(v for v, _ in merged)
 
 
 def _committed_check(
@@ -284,6 +355,7 @@ def stock_release(*, lines: Sequence[StockLine], reference: str) -> None:
             StockLevel.objects.filter(pk=levels[pair].pk).update(
                 committed=F("committed") - qty, updated_at=now
             )
+        _ats_record(v for v, _ in merged)
 
 
 def stock_fulfil(
@@ -406,6 +478,7 @@ def stock_movements_apply(
                 result.append(movement)
             _apply_totals(levels=levels, totals=totals)
             StockMovement.objects.bulk_create(to_create)
+            _ats_record(v for (v, _loc), (on_hand, _damaged) in totals.items() if on_hand)
             return result
     except IntegrityError as exc:
         if keys and StockMovement.objects.filter(idempotency_key__in=keys).exists():
@@ -551,6 +624,7 @@ def stock_count(
                 user_id=user_id,
                 partner_id=partner_id,
             )
+            _ats_record([variant_id])
         level.refresh_from_db()
         return level, movement
 
@@ -565,6 +639,7 @@ def stock_safety_set(*, variant_id: int, location_id: int, safety_stock: int) ->
         StockLevel.objects.filter(pk=level.pk).update(
             safety_stock=safety_stock, updated_at=timezone.now()
         )
+        _ats_record([variant_id])
         level.refresh_from_db()
         return level
 
@@ -584,9 +659,11 @@ def stock_safety_set_for_location(*, location_id: int, safety_stock: int) -> int
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        return StockLevel.objects.filter(pk__in=ids).update(
+        changed = StockLevel.objects.filter(pk__in=ids).update(
             safety_stock=safety_stock, updated_at=timezone.now()
         )
+        _ats_record(StockLevel.objects.filter(pk__in=ids).values_list("variant_id", flat=True))
+        return changed
 
 
 # --- transfers ----------------------------------------------------------------------------------
@@ -599,8 +676,10 @@ def transfer_create(
     lines: dict[int, int],
     reference: str = "",
     user_id: int | None = None,
+    expected_at: datetime | None = None,
 ) -> Transfer:
-    """A draft transfer of ``{variant_id: quantity}``; nothing moves until it is shipped."""
+    """A draft transfer of ``{variant_id: quantity}``; nothing moves until it is shipped.
+    ``expected_at`` (when it should arrive) feeds the pickup promise dates of the destination."""
     if source_id == destination_id:
         raise InvalidTransferState("A transfer needs two different locations.")
     if not lines or any(qty <= 0 for qty in lines.values()):
@@ -630,6 +709,7 @@ def transfer_create(
             destination_id=destination_id,
             reference=reference,
             created_by_id=user_id,
+            expected_at=expected_at,
         )
         TransferLine.objects.bulk_create(
             TransferLine(transfer=transfer, variant_id=v, quantity=q)
@@ -689,6 +769,7 @@ def transfer_ship(*, transfer_id: int, user_id: int | None = None) -> Transfer:
         transfer.status = Transfer.Status.SHIPPED
         transfer.shipped_at = now
         transfer.save(update_fields=["status", "shipped_at", "updated_at"])
+        _ats_record(line.variant_id for line in lines)
         return transfer
 
 
@@ -779,6 +860,7 @@ def transfer_receive(
         if done:
             transfer.received_at = now
         transfer.save(update_fields=["status", "received_at", "updated_at"])
+        _ats_record(ln.variant_id for ln in lines.values())
         return transfer
 
 
@@ -805,6 +887,7 @@ def stock_drift_repair(*, stock_ids: Sequence[int]) -> int:
             .annotate(on_hand=Sum("on_hand_delta"), damaged=Sum("damaged_delta"))
         }
         changed = 0
+        repaired: list[int] = []
         now = timezone.now()
         for level in levels:
             row = sums.get(level.pk, {})
@@ -816,6 +899,8 @@ def stock_drift_repair(*, stock_ids: Sequence[int]) -> int:
                     on_hand=on_hand, damaged=damaged, updated_at=now
                 )
                 changed += 1
+                repaired.append(level.variant_id)
+        _ats_record(repaired)
         return changed
 
 

@@ -108,3 +108,34 @@ class LocationOutputSerializer(serializers.ModelSerializer):
     def get_distance_km(self, obj: Location) -> float | None:
         distance = self.context.get("distances", {}).get(obj.pk)
         return round(distance, 2) if distance is not None else None
+
+
+class HoldLineSerializer(serializers.Serializer):
+    location = serializers.SlugField(max_length=32)
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class HoldInputSerializer(serializers.Serializer):
+    reference = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,100}$",
+        help_text="Your id for this hold (e.g. the cart token); releases name it.",
+    )
+    ttl_seconds = serializers.IntegerField(min_value=60, max_value=86_400, default=900)
+    lines = HoldLineSerializer(many=True, allow_empty=False)
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > 100:
+            raise serializers.ValidationError("At most 100 lines per hold.")
+        return value
+
+
+class HoldOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    lines = HoldLineSerializer(many=True)
+
+
+class HoldReleaseOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    released = serializers.IntegerField(help_text="Units given back to sale.")

@@ -9,6 +9,12 @@ urlpatterns = [
         views.StockMovementBatchView.as_view(),
         name="stock-movement-batch",
     ),
+    path("stock/holds/", views.StockHoldCreateView.as_view(), name="stock-hold-create"),
+    path(
+        "stock/holds/<str:reference>/",
+        views.StockHoldReleaseView.as_view(),
+        name="stock-hold-release",
+    ),
     path(
         "stock/<slug:location_code>/<str:sku>/",
         views.StockDetailView.as_view(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,6 +26,9 @@ from config.api.problems import ApiError
 from config.api.scopes import Scope
 from inventory import selectors, services
 from inventory.api.serializers import (
+    HoldInputSerializer,
+    HoldOutputSerializer,
+    HoldReleaseOutputSerializer,
     LocationOutputSerializer,
     MovementBatchInputSerializer,
     MovementBatchOutputSerializer,
@@ -32,7 +36,7 @@ from inventory.api.serializers import (
     StockOutputSerializer,
 )
 from inventory.models import Location, StockLevel
-from inventory.services import MovementInput
+from inventory.services import MovementInput, StockLine
 
 _CONFLICT = OpenApiResponse(description="`insufficient_stock` (with `shortages`) and the like.")
 
@@ -312,3 +316,79 @@ def _parse_limit(raw: str | None) -> int:
             errors=[{"field": "limit", "code": "invalid", "message": "1 to 200"}],
         )
     return int(raw)
+
+
+def _hold_reference(principal: ApiPrincipal, reference: str) -> str:
+    """Holds are named by the caller; the stored reference is namespaced by the caller so two
+    partners' carts can never release each other's holds."""
+    return f"api:{_actor(principal)[2]}{reference}"
+
+
+class StockHoldCreateView(APIView):
+    """Hold units for a while (a cart at checkout): all lines or none."""
+
+    write_scope = Scope.STOCK_WRITE
+
+    @extend_schema(
+        operation_id="stock_holds_create",
+        summary="Hold stock (all lines or none)",
+        description="Holds count against available-to-sell until they expire (`ttl_seconds`, "
+        "60 s to 24 h) or are released. A short line refuses the whole request with `409 "
+        "insufficient_stock` and per-line `shortages`; nothing is held.",
+        request=HoldInputSerializer,
+        responses={
+            201: HoldOutputSerializer,
+            409: _CONFLICT,
+            422: OpenApiResponse(description="An idempotency key reused with another body."),
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = HoldInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lines = data["lines"]
+        variants = selectors.variant_ids_by_sku(skus=[line["sku"] for line in lines])
+        locations = selectors.location_ids_by_code(codes=[line["location"] for line in lines])
+        errors = [
+            {"field": f"lines.{i}.{field}", "code": "does_not_exist", "message": f"unknown {field}"}
+            for i, line in enumerate(lines)
+            for field, known in (("location", locations), ("sku", variants))
+            if line[field] not in known
+        ]
+        if errors:
+            raise ApiError(
+                status_code=400,
+                code="validation_error",
+                detail="; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+                errors=errors,
+            )
+        holds = services.stock_reserve(
+            lines=[
+                StockLine(variants[line["sku"]], locations[line["location"]], line["quantity"])
+                for line in lines
+            ],
+            reference=_hold_reference(request_principal(request), data["reference"]),
+            ttl=timedelta(seconds=data["ttl_seconds"]),
+        )
+        body = {"reference": data["reference"], "expires_at": holds[0].expires_at, "lines": lines}
+        return Response(HoldOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class StockHoldReleaseView(APIView):
+    write_scope = Scope.STOCK_WRITE
+
+    @extend_schema(
+        operation_id="stock_holds_release",
+        summary="Release a hold",
+        description="Gives the held units back to sale; releasing twice releases nothing.",
+        request=None,
+        responses={200: HoldReleaseOutputSerializer},
+    )
+    def delete(self, request: Request, reference: str) -> Response:
+        released = services.stock_hold_release(
+            reference=_hold_reference(request_principal(request), reference)
+        )
+        return Response(
+            HoldReleaseOutputSerializer({"reference": reference, "released": released}).data
+        )

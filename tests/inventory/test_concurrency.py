@@ -182,3 +182,49 @@ def test_lock_helper_locks_exactly_the_requested_levels() -> None:
         True,
         True,
     ]
+
+
+def test_the_newest_stock_event_sees_a_concurrent_change_at_another_location() -> None:
+    # given a variant at two stores, and a receipt at the first that has not committed yet
+    from django.db import transaction
+
+    from config.outbox.models import ChangeEvent
+
+    variant = VariantFactory()
+    first, second = LocationFactory(code="st-a"), LocationFactory(code="st-b")
+    services.stock_receive(
+        lines=[StockLine(variant.pk, first.pk, 1), StockLine(variant.pk, second.pk, 1)],
+        reference="PO",
+    )
+    received, release = threading.Event(), threading.Event()
+
+    def slow_receipt() -> None:
+        try:
+            with transaction.atomic():
+                services.stock_receive(lines=[StockLine(variant.pk, first.pk, 5)], reference="A")
+                received.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=slow_receipt)
+    worker.start()
+    assert received.wait(timeout=10)
+
+    # when a receipt at the second store runs meanwhile (the first commits half a second later)
+    threading.Timer(0.5, release.set).start()
+    services.stock_receive(lines=[StockLine(variant.pk, second.pk, 2)], reference="B")
+    worker.join(timeout=10)
+
+    # then the event with the highest sequence carries both receipts: channels keep the newest
+    newest = (
+        ChangeEvent.objects.filter(topic="stock.changed", aggregate_id=str(variant.pk))
+        .order_by("-sequence")
+        .first()
+    )
+    assert newest is not None
+    assert (newest.sequence, newest.payload["available"], newest.payload["locations"]) == (
+        3,
+        9,
+        {"st-a": 6, "st-b": 3},
+    )
