@@ -1,1 +1,368 @@
-"""Orders, fulfilments and returns (see docs/orders.md). Models arrive with the orders issue."""
+"""Carts, orders with their price snapshot, fulfilments, the order timeline, returns, refunds and
+sent notifications (see docs/orders.md).
+
+Stock never lives here: fulfilment lines say which location's committed units belong to the order,
+and every stock change goes through ``inventory.services`` with the order number as reference.
+Channels are referenced by string FK; ``orders`` never imports the channels app.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import models
+
+
+def cart_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Cart(models.Model):
+    """A persistent cart, continued from any channel or device that knows its token."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONVERTED = "converted", "Converted to an order"
+
+    token = models.CharField(max_length=64, unique=True, default=cart_token)
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carts",
+    )
+    customer_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"cart {self.token[:8]}"
+
+    @property
+    def hold_reference(self) -> str:
+        return f"cart:{self.token}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="orders_cartline_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="orders_cartline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class FulfillmentMethod(models.TextChoices):
+    SHIP = "ship", "Ship"
+    PICKUP = "pickup", "Click & collect"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PROCESSING = "processing", "Processing"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class PaymentStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AUTHORIZED = "authorized", "Authorized"
+        CAPTURED = "captured", "Captured"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    number = models.CharField(max_length=20, unique=True)
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True
+    )
+    fulfillment_method = models.CharField(max_length=10, choices=FulfillmentMethod.choices)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="Resolved from email, phone or loyalty card; empty for an anonymous sale.",
+    )
+    customer_email = models.EmailField(blank=True, db_index=True)
+    customer_phone = models.CharField(max_length=32, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    loyalty_card = models.CharField(max_length=64, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    loyalty_points_redeemed = models.PositiveIntegerField(default=0)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    payment_status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED
+    )
+    amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    placed_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="orders_order_external_id_per_channel",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_refunded__lte=models.F("amount_captured")),
+                name="orders_order_refund_within_captured",
+            ),
+        ]
+        indexes = [models.Index(fields=["updated_at", "id"], name="orders_order_sync")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """A line with the channel's price at placement (a snapshot, never recomputed)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    title = models.CharField(max_length=300)
+    options = models.JSONField(default=dict, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_refunded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="orders_orderline_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_refunded__lte=models.F("quantity")),
+                name="orders_orderline_refund_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class Fulfillment(models.Model):
+    """The part of an order served from one location; its status follows an explicit state
+    machine (``orders.fulfillment_states``)."""
+
+    class Status(models.TextChoices):
+        AWAITING_TRANSFER = "awaiting_transfer", "Awaiting transfer"
+        ALLOCATED = "allocated", "Allocated"
+        PICKING = "picking", "Picking"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        SHIPPED = "shipped", "Shipped"
+        PICKED_UP = "picked_up", "Picked up"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=10, choices=FulfillmentMethod.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    promised_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    pickup_code_hash = models.CharField(max_length=64, blank=True)
+    hold_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.pk} {self.status}"
+
+    @property
+    def stock_committed(self) -> bool:
+        """Whether the location's units are committed to this fulfilment right now."""
+        return self.status in (
+            self.Status.ALLOCATED,
+            self.Status.PICKING,
+            self.Status.READY_FOR_PICKUP,
+        )
+
+
+class FulfillmentLine(models.Model):
+    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class TimelineEvent(models.Model):
+    """Everything that happened to an order, as the admin, the API and the emails show it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+    fulfillment = models.ForeignKey(
+        Fulfillment, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class Return(models.Model):
+    """One RMA for an order of any channel, received at any location."""
+
+    class Status(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    rma = models.CharField(max_length=20, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="returns",
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.AUTHORIZED)
+    reason = models.CharField(max_length=300, blank=True)
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.rma
+
+
+class ReturnLine(models.Model):
+    class Disposition(models.TextChoices):
+        PENDING = "pending", "Not inspected"
+        RESTOCK = "restock", "Restock"
+        DAMAGED = "damaged", "Damaged"
+
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=300, blank=True)
+    disposition = models.CharField(
+        max_length=10, choices=Disposition.choices, default=Disposition.PENDING
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class Refund(models.Model):
+    """Money given back; ``key`` makes a retried request land once."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    return_request = models.ForeignKey(
+        Return, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    key = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "key"], name="orders_refund_key_per_order"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="orders_refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} on {self.order_id}"
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class Notification(models.Model):
+    """A customer email that was sent: the unique key makes a retried task send it once."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Order confirmation"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject_key = models.CharField(
+        max_length=40, default="", blank=True, help_text="Fulfilment or refund id, or empty."
+    )
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "subject_key"], name="orders_notification_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.order_id}"

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from orders.api import views
+
+urlpatterns = [
+    path("carts/", views.CartCreateView.as_view(), name="cart-create"),
+    path("carts/<str:token>/", views.CartDetailView.as_view(), name="cart-detail"),
+    path("carts/<str:token>/lines/", views.CartLineView.as_view(), name="cart-lines"),
+    path("orders/", views.OrderListCreateView.as_view(), name="order-list"),
+    path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    path("returns/", views.ReturnCreateView.as_view(), name="return-create"),
+    path("returns/<str:rma>/", views.ReturnDetailView.as_view(), name="return-detail"),
+]

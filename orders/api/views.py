@@ -1,0 +1,349 @@
+"""Order and return endpoints: validate, call one service or selector, serialize.
+
+A partner key sees only its channels' orders and returns (others are 404, as if absent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.filters import SyncFilterSet
+from config.api.idempotency import idempotent
+from config.api.permissions import request_principal
+from config.api.problems import ApiError
+from config.api.scopes import Scope
+from orders import carts, selectors, services
+from orders.api.serializers import (
+    CartCreateInputSerializer,
+    CartLineInputSerializer,
+    CartOutputSerializer,
+    CartPatchInputSerializer,
+    OrderCancelInputSerializer,
+    OrderInputSerializer,
+    OrderOutputSerializer,
+    ReturnInputSerializer,
+    ReturnOutputSerializer,
+)
+from orders.models import Cart, Order, Return
+
+_NOT_FOUND = OpenApiResponse(description="No such order on your channels.")
+
+
+def _actor(request: Request) -> str:
+    principal = request_principal(request)
+    if principal.partner is not None:
+        return f"partner:{principal.partner.code}"
+    return f"user:{getattr(principal.user, 'username', '')}"
+
+
+def _order_or_404(request: Request, number: str) -> Order:
+    order = selectors.order_get(
+        number=number, channel_codes=request_principal(request).channel_codes
+    )
+    if order is None:
+        raise ApiError(status_code=404, code="not_found", detail=f"No order {number!r}.")
+    return order
+
+
+class OrderFilterSet(SyncFilterSet):
+    class Meta:
+        model = Order
+        fields = ["status", "updated_since"]
+
+
+class OrderListCreateView(generics.ListAPIView):
+    """Orders of your channels (mirror them with ``updated_since``), and order placement."""
+
+    read_scope = Scope.ORDERS_READ
+    write_scope = Scope.ORDERS_WRITE
+    serializer_class = OrderOutputSerializer
+    filterset_class = OrderFilterSet
+    cursor_ordering = ("updated_at", "id")
+
+    def get_queryset(self) -> QuerySet[Order]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Order.objects.none()
+        queryset = selectors.order_list(channel_codes=request_principal(self.request).channel_codes)
+        channel = self.request.query_params.get("channel")
+        if channel:
+            if not request_principal(self.request).can_see_channel(channel):
+                raise ApiError(
+                    status_code=404,
+                    code="channel_not_found",
+                    detail=f"No channel {channel!r} for this key.",
+                )
+            queryset = queryset.filter(channel__code=channel)
+        return queryset
+
+    @extend_schema(
+        operation_id="orders_list",
+        summary="List orders",
+        parameters=[
+            OpenApiParameter("channel", str, description="Only this channel's orders."),
+        ],
+        responses={
+            200: OrderOutputSerializer(many=True),
+            404: OpenApiResponse(description="`channel_not_found`: not one of your channels."),
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="orders_create",
+        summary="Place an order",
+        description="All or nothing: every line is committed against stock or nothing is "
+        "(409 `insufficient_stock` or `pickup_unavailable`, with per-line `shortages`). "
+        "Idempotent by `Idempotency-Key` and by `external_id` per channel (the same "
+        "`external_id` returns the existing order with 200). Prices are the channel's at "
+        "placement.",
+        request=OrderInputSerializer,
+        responses={
+            200: OrderOutputSerializer,
+            201: OrderOutputSerializer,
+            404: OpenApiResponse(description="The channel is not one of yours."),
+            409: OpenApiResponse(
+                description="`insufficient_stock` / `pickup_unavailable` with `shortages`."
+            ),
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+        examples=[
+            OpenApiExample(
+                "Click & collect",
+                value={
+                    "channel": "webshop",
+                    "external_id": "WEB-10001",
+                    "customer": {"email": "ann@example.com", "name": "Ann"},
+                    "lines": [{"sku": "RUN-10-NAVY", "quantity": 1}],
+                    "fulfillment": {"method": "pickup", "location": "ams-central"},
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = OrderInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        if not request_principal(request).can_see_channel(data["channel"]):
+            raise ApiError(
+                status_code=404, code="not_found", detail=f"No channel {data['channel']!r}."
+            )
+        fulfillment = data["fulfillment"]
+        customer = data.get("customer") or {}
+        result = services.order_place(
+            channel_code=data["channel"],
+            external_id=data["external_id"],
+            lines=[services.LineInput(row["sku"], row["quantity"]) for row in data["lines"]],
+            method=fulfillment["method"],
+            pickup_location_code=fulfillment["location"],
+            address=fulfillment.get("address") or {},
+            customer=services.CustomerInput(**customer),
+            shipping_total=data["shipping_total"],
+            payment_status=data["payment_status"],
+            loyalty_points=data["loyalty_points"],
+            actor=_actor(request),
+        )
+        order = _order_or_404(request, result.order.number)
+        return Response(
+            OrderOutputSerializer(order).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class OrderDetailView(APIView):
+    read_scope = Scope.ORDERS_READ
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        summary="Get an order",
+        responses={200: OrderOutputSerializer, 404: _NOT_FOUND},
+    )
+    def get(self, request: Request, number: str) -> Response:
+        return Response(OrderOutputSerializer(_order_or_404(request, number)).data)
+
+
+class OrderCancelView(APIView):
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="orders_cancel",
+        summary="Cancel what is not yet fulfilled",
+        description="Fulfilments not yet shipped or handed over are cancelled and their units "
+        "released. 409 `invalid_transition` when nothing is left to cancel.",
+        request=OrderCancelInputSerializer,
+        responses={200: OrderOutputSerializer, 404: _NOT_FOUND, 409: OpenApiResponse()},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        payload = OrderCancelInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        order = _order_or_404(request, number)
+        services.order_cancel(
+            order_id=order.pk, reason=payload.validated_data["reason"], actor=_actor(request)
+        )
+        return Response(OrderOutputSerializer(_order_or_404(request, number)).data)
+
+
+class ReturnCreateView(APIView):
+    write_scope = Scope.RETURNS_WRITE
+
+    @extend_schema(
+        operation_id="returns_create",
+        summary="Authorise a return",
+        description="One RMA for any of your channels' orders: fulfilled lines and quantities, "
+        "a reason, and the location where it is returned. 400 `return_invalid` lists every "
+        "line that cannot be returned.",
+        request=ReturnInputSerializer,
+        responses={
+            201: ReturnOutputSerializer,
+            404: _NOT_FOUND,
+            409: OpenApiResponse(description="The order is being changed; retry."),
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = ReturnInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        order = _order_or_404(request, data["order"])
+        return_request = services.return_create(
+            order_id=order.pk,
+            location_code=data["location"],
+            reason=data["reason"],
+            lines=[
+                services.ReturnLineInput(row["sku"], row["quantity"], row["reason"])
+                for row in data["lines"]
+            ],
+            actor=_actor(request),
+        )
+        found = selectors.return_get(rma=return_request.rma)
+        return Response(ReturnOutputSerializer(found).data, status=status.HTTP_201_CREATED)
+
+
+class ReturnDetailView(APIView):
+    read_scope = Scope.ORDERS_READ
+
+    @extend_schema(
+        operation_id="returns_retrieve",
+        summary="Get a return",
+        responses={200: ReturnOutputSerializer, 404: OpenApiResponse()},
+    )
+    def get(self, request: Request, rma: str) -> Response:
+        found: Return | None = selectors.return_get(
+            rma=rma, channel_codes=request_principal(request).channel_codes
+        )
+        if found is None:
+            raise ApiError(status_code=404, code="not_found", detail=f"No return {rma!r}.")
+        return Response(ReturnOutputSerializer(found).data)
+
+
+def _cart_or_404(request: Request, token: str) -> Cart:
+    cart = Cart.objects.select_related("channel").filter(token=token).first()
+    if cart is None or not request_principal(request).can_see_channel(cart.channel.code):
+        raise ApiError(status_code=404, code="not_found", detail="No such cart.")
+    return cart
+
+
+def _cart_body(cart: Cart) -> dict[str, Any]:
+    return dict(CartOutputSerializer(carts.cart_view(cart=cart)).data)
+
+
+_CART_404 = OpenApiResponse(description="No such cart on your channels.")
+_CART_400 = OpenApiResponse(description="`cart_invalid`: an unsellable SKU, a closed cart...")
+
+
+class CartCreateView(APIView):
+    """A persistent cart any device of the channel can continue with its token."""
+
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="carts_create",
+        summary="Create a cart",
+        request=CartCreateInputSerializer,
+        responses={
+            201: CartOutputSerializer,
+            400: _CART_400,
+            404: _CART_404,
+            409: OpenApiResponse(description="`idempotency_request_in_progress`."),
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = CartCreateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        if not request_principal(request).can_see_channel(data["channel"]):
+            raise ApiError(
+                status_code=404, code="not_found", detail=f"No channel {data['channel']!r}."
+            )
+        with transaction.atomic():
+            cart = carts.cart_create(
+                channel_code=data["channel"], customer_email=data["customer_email"]
+            )
+            for row in data["lines"]:
+                carts.cart_line_set(token=cart.token, sku=row["sku"], quantity=row["quantity"])
+        cart.refresh_from_db()
+        return Response(_cart_body(cart), status=status.HTTP_201_CREATED)
+
+
+class CartDetailView(APIView):
+    read_scope = Scope.ORDERS_READ
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="carts_retrieve",
+        summary="Get a cart with today's prices",
+        responses={200: CartOutputSerializer, 404: _CART_404},
+    )
+    def get(self, request: Request, token: str) -> Response:
+        return Response(_cart_body(_cart_or_404(request, token)))
+
+    @extend_schema(
+        operation_id="carts_update",
+        summary="Attach the customer's email to a cart",
+        request=CartPatchInputSerializer,
+        responses={200: CartOutputSerializer, 400: _CART_400, 404: _CART_404},
+    )
+    def patch(self, request: Request, token: str) -> Response:
+        payload = CartPatchInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        _cart_or_404(request, token)
+        cart = carts.cart_update(
+            token=token, customer_email=payload.validated_data["customer_email"]
+        )
+        return Response(_cart_body(cart))
+
+
+class CartLineView(APIView):
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="carts_lines_set",
+        summary="Set a cart line's quantity",
+        description="The SKU must be sellable on the cart's channel; 0 removes the line.",
+        request=CartLineInputSerializer,
+        responses={200: CartOutputSerializer, 400: _CART_400, 404: _CART_404},
+    )
+    def post(self, request: Request, token: str) -> Response:
+        payload = CartLineInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        _cart_or_404(request, token)
+        cart = carts.cart_line_set(token=token, **payload.validated_data)
+        return Response(_cart_body(cart))
