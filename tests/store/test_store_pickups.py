@@ -1,0 +1,141 @@
+"""The click & collect queue on the store page: an online pickup order is picked, made ready
+(the customer gets the code by e-mail) and handed over after the code is checked."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from inventory import services as stock
+from orders import services as orders
+from orders.models import Fulfillment
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # order_place is a durable transaction
+
+
+@pytest.fixture
+def orders_shop(db: Any) -> Any:
+    """The orders tests' shop: a webshop selling a published tee from a warehouse and two stores."""
+    from tests.orders.conftest import shop
+
+    return shop.__wrapped__(db)  # type: ignore[attr-defined]
+
+
+def _associate(store: Any) -> Client:
+    user = UserFactory(username="ana", is_staff=False)
+    user.groups.add(Group.objects.get(name="Store associate"))
+    stock.staff_member_assign(user_id=user.pk, location=store)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_pick_ready_and_hand_over_with_the_code(orders_shop: Any, settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    shop = orders_shop
+    shop.receive(shop.amsterdam, shop.m, 2)
+    placed = orders.order_place(
+        channel_code="webshop",
+        lines=[orders.LineInput(sku=shop.m.sku, quantity=1)],
+        method="pickup",
+        pickup_location_code=shop.amsterdam.code,
+        customer=orders.CustomerInput(email="eva@example.com", name="Eva"),
+    )
+    number = placed.order.number
+    client = _associate(shop.amsterdam)
+    queue = client.get(reverse("store:pickups")).content.decode()
+    assert number in queue and 'aria-label="1 to pick"' in queue
+    fulfillment = Fulfillment.objects.get(order=placed.order)
+
+    client.post(reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "pick"})
+    client.post(reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "ready"})
+    fulfillment.refresh_from_db()
+    assert fulfillment.status == "ready_for_pickup"
+    code = re.search(r"\b(\d{6})\b", "\n".join(m.body for m in mail.outbox)).group(1)  # type: ignore[union-attr]
+
+    wrong = client.post(
+        reverse("store:pickup-action", args=[fulfillment.pk]),
+        {"action": "hand_over", "code": "000000" if code != "000000" else "111111"},
+        follow=True,
+    )
+    assert number in wrong.content.decode() and "error" in wrong.content.decode()
+    fulfillment.refresh_from_db()
+    assert fulfillment.status == "ready_for_pickup"
+    client.post(
+        reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "hand_over", "code": code}
+    )
+    fulfillment.refresh_from_db()
+    assert fulfillment.status == "picked_up"
+    assert shop.level(shop.amsterdam, shop.m) == (1, 0)
+
+
+def test_another_stores_pickup_is_not_found(orders_shop: Any) -> None:
+    shop = orders_shop
+    shop.receive(shop.utrecht, shop.s, 1)
+    placed = orders.order_place(
+        channel_code="webshop",
+        lines=[orders.LineInput(sku=shop.s.sku, quantity=1)],
+        method="pickup",
+        pickup_location_code=shop.utrecht.code,
+        customer=orders.CustomerInput(email="eva@example.com"),
+    )
+    fulfillment = Fulfillment.objects.get(order=placed.order)
+    client = _associate(shop.amsterdam)
+    assert (
+        client.post(
+            reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "pick"}
+        ).status_code
+        == 404
+    )
+
+
+def test_an_item_missing_cancels_the_pickup_and_releases_the_stock(orders_shop: Any) -> None:
+    shop = orders_shop
+    shop.receive(shop.amsterdam, shop.m, 1)
+    placed = orders.order_place(
+        channel_code="webshop",
+        lines=[orders.LineInput(sku=shop.m.sku, quantity=1)],
+        method="pickup",
+        pickup_location_code=shop.amsterdam.code,
+        customer=orders.CustomerInput(email="eva@example.com"),
+    )
+    fulfillment = Fulfillment.objects.get(order=placed.order)
+    client = _associate(shop.amsterdam)
+    response = client.post(
+        reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "missing"}, follow=True
+    )
+    assert "cancelled, stock released" in response.content.decode()
+    fulfillment.refresh_from_db()
+    assert fulfillment.status == "cancelled"
+    assert shop.level(shop.amsterdam, shop.m) == (1, 0)
+
+
+def test_endless_aisle_orders_for_home_delivery_from_the_warehouse(orders_shop: Any) -> None:
+    shop = orders_shop
+    shop.receive(shop.warehouse, shop.l, 2)
+    client = _associate(shop.amsterdam)
+    form = {
+        "sku": shop.l.sku,
+        "quantity": 1,
+        "name": "Eva",
+        "email": "eva@example.com",
+        "phone": "",
+        "line1": "Damrak 1",
+        "postal_code": "1012 LG",
+        "city": "Amsterdam",
+        "country": "nl",
+        "token": "t-1",
+    }
+    response = client.post(reverse("store:aisle"), form, follow=True).content.decode()
+    assert "placed for home delivery to Eva" in response
+    client.post(reverse("store:aisle"), form)  # pressed twice: the same order
+    fulfillment = Fulfillment.objects.get()
+    assert (fulfillment.location, fulfillment.method) == (shop.warehouse, "ship")
+    assert shop.level(shop.warehouse, shop.l) == (2, 1)
