@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class ChannelsConfig(AppConfig):
     name = "channels"
+
+    def ready(self) -> None:
+        from channels.tasks import relay_kick
+        from config.outbox.services import relay_hook_register
+
+        relay_hook_register(relay_kick)
+
+        from channels.selectors import sync_health
+        from config.health import check_register
+
+        check_register("sync", sync_health)

@@ -1,6 +1,9 @@
-"""Sales channels and partners' webhook subscriptions.
+"""Sales channels, partners' webhook subscriptions, listings and the delivery pipeline.
 
-Listings, the change-event outbox and the delivery pipeline arrive with the channels issue.
+Change events come from the outbox (``config.outbox``); the relay (``channels.relay``) turns them
+into ``Delivery`` rows, one outstanding row per channel, object and stream (coalesced), or one per
+event for a partner's webhook subscription; ``channels.delivery`` pushes them and logs every
+attempt in ``DeliveryAttempt``. ``Listing`` keeps what each channel has acknowledged per object.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.utils import timezone
 
 
 class Channel(models.Model):
@@ -48,6 +52,27 @@ class Channel(models.Model):
         decimal_places=2,
         default=0,
         help_text="Units held back (absolute), or the share held back (percent: 20 shows 80 %).",
+    )
+    endpoint_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="JSON push endpoint (webshop, app, marketplace, partner). Empty: nothing pushed.",
+    )
+    signing_secret = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Standard Webhooks secret (whsec_...) used to sign pushes; shown masked.",
+    )
+    signing_secret_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of an environment variable holding the secret instead (wins when set).",
+    )
+    rate_limit_per_second = models.PositiveIntegerField(
+        default=10, help_text="Requests per second at most (token bucket shared by the workers)."
+    )
+    batch_size = models.PositiveIntegerField(
+        default=100, help_text="Changes sent in one request at most."
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -93,3 +118,131 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} -> {self.url}"
+
+
+class Listing(models.Model):
+    """An object (product or variant) as a channel has it: what we relayed last, what the channel
+    acknowledged, and the sync state."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Failed (refused by the channel)"
+        DEAD = "dead", "Dead (gave up after retries)"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="listings")
+    aggregate = models.CharField(max_length=32)
+    aggregate_id = models.CharField(max_length=64)
+    last_sequence = models.PositiveBigIntegerField(
+        default=0, help_text="Highest sequence relayed to this channel."
+    )
+    acked_sequence = models.PositiveBigIntegerField(
+        default=0, help_text="Highest sequence the channel acknowledged."
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    last_error = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel_id", "aggregate", "aggregate_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "aggregate", "aggregate_id"], name="listing_unique_object"
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "state"], name="listing_channel_state")]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate}:{self.aggregate_id} on {self.channel_id} ({self.state})"
+
+
+class Delivery(models.Model):
+    """Work for one target: a channel (latest state of one object and stream, coalesced) or a
+    partner's webhook subscription (one event)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (refused, not retried)"
+        DEAD = "dead", "Dead (gave up after retries)"
+        SUPERSEDED = "superseded", "Superseded by a newer change"
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    stream = models.CharField(
+        max_length=16, help_text="product, price, stock or event: what coalesces together."
+    )
+    topic = models.CharField(max_length=64)
+    aggregate = models.CharField(max_length=32)
+    aggregate_id = models.CharField(max_length=64)
+    event_id = models.PositiveBigIntegerField(help_text="The outbox event carried (the latest).")
+    sequence = models.PositiveBigIntegerField()
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__isnull=True) ^ models.Q(subscription__isnull=True),
+                name="delivery_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "stream", "aggregate", "aggregate_id"],
+                condition=models.Q(state="pending", channel__isnull=False),
+                name="delivery_one_pending_per_object",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["channel", "next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="delivery_channel_due",
+            ),
+            models.Index(
+                fields=["subscription", "id"],
+                condition=models.Q(state="pending"),
+                name="delivery_subscription_due",
+            ),
+            models.Index(fields=["state", "updated_at"], name="delivery_state_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic} {self.aggregate}:{self.aggregate_id} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering: the HTTP status (or the error) and how long it took."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    sequence = models.PositiveBigIntegerField()
+    message_id = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=12)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id}: {self.outcome} ({self.status_code})"

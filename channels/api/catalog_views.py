@@ -1,0 +1,222 @@
+"""``/api/v1/products/`` and ``/api/v1/variants/``: the catalog as one channel shows it.
+
+They live in ``channels`` because a channel view joins the catalog (approved content, channel
+price) with inventory (the channel's available-to-sell), and only this layer may use both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import selectors as catalog_selectors
+from catalog.models import ProductPublication
+from channels import selectors
+from channels.api.catalog_serializers import (
+    ChannelProductSerializer,
+    ChannelVariantSerializer,
+    VariantLookupSerializer,
+)
+from channels.models import Channel
+from config.api.filters import SyncFilterSet
+from config.api.permissions import request_principal
+from config.api.problems import ApiError
+from config.api.scopes import Scope
+
+MAX_SKUS = 100
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would overflow the driver)
+_CHANNEL_PARAM = OpenApiParameter(
+    "channel", str, description="Channel code; optional when the key has exactly one channel."
+)
+
+
+def channel_for_request(request: Request) -> Channel:
+    """The channel named by ``?channel=`` (or the key's only channel); 400/404 otherwise."""
+    principal = request_principal(request)
+    code = request.query_params.get("channel")
+    if not code and principal.channel_codes is not None and len(principal.channel_codes) == 1:
+        [code] = principal.channel_codes
+    if not code:
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail="channel is required: this caller acts for several channels.",
+            errors=[{"field": "channel", "code": "required", "message": "a channel code"}],
+        )
+    channel = (
+        selectors.channel_get(code=code, visible_codes=principal.channel_codes)
+        if "\x00" not in code
+        else None
+    )
+    if channel is None:
+        raise ApiError(
+            status_code=404,
+            code="channel_not_found",
+            detail=f"No channel '{code}' for this caller.",
+            errors=[{"field": "channel", "code": "not_found", "message": code}],
+        )
+    return channel
+
+
+def _availability(channel: Channel, views: list[Any]) -> dict[str, int]:
+    skus = [variant.sku for view in views for variant in view.variants]
+    if not skus:
+        return {}
+    results, _unknown = selectors.channel_availability(channel=channel, skus=skus)
+    return {result.sku: result.available for result in results}
+
+
+class ProductFilterSet(SyncFilterSet):
+    search = filters.CharFilter(
+        method="filter_search", help_text="Name contains, or exact SKU/GTIN."
+    )
+    category = filters.NumberFilter(
+        method="filter_category", help_text="Category id; includes its subcategories."
+    )
+
+    class Meta:
+        model = ProductPublication
+        fields = ["updated_since", "search", "category"]
+
+    def filter_search(self, queryset: QuerySet[ProductPublication], name: str, value: str) -> Any:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(product__name__icontains=value)
+            | Q(product__variants__sku=value)
+            | Q(product__variants__gtin=value)
+        ).distinct()
+
+    def filter_category(self, queryset: QuerySet[ProductPublication], name: str, value: Any) -> Any:
+        from catalog.models import Category
+
+        category = Category.objects.filter(id=int(value)).first() if 0 < value <= MAX_ID else None
+        if category is None:
+            return queryset.none()
+        return queryset.filter(product__category__path__startswith=category.path)
+
+
+class ProductListView(generics.ListAPIView):
+    """Published products as the channel shows them: approved content, channel title, variants
+    with channel price and channel available-to-sell. A fixed number of queries per page."""
+
+    serializer_class = ChannelProductSerializer
+    filterset_class = ProductFilterSet
+    read_scope = Scope.CATALOG_READ
+    cursor_ordering = ("updated_at", "id")
+
+    def get_queryset(self) -> QuerySet[ProductPublication]:
+        if getattr(self, "swagger_fake_view", False):
+            return ProductPublication.objects.none()
+        self.channel = channel_for_request(self.request)
+        return catalog_selectors.published_product_list(channel_code=self.channel.code)
+
+    @extend_schema(
+        operation_id="products_list",
+        summary="Products as a channel shows them",
+        parameters=[_CHANNEL_PARAM],
+        responses={
+            200: ChannelProductSerializer(many=True),
+            404: OpenApiResponse(description="No such channel for this caller."),
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        publications = list(page if page is not None else queryset)
+        views = catalog_selectors.product_views(
+            channel_code=self.channel.code, product_ids=[p.product_id for p in publications]
+        )
+        context = {**self.get_serializer_context(), "available": _availability(self.channel, views)}
+        data = ChannelProductSerializer(views, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+
+class ProductDetailView(generics.GenericAPIView):
+    serializer_class = ChannelProductSerializer
+    read_scope = Scope.CATALOG_READ
+
+    @extend_schema(
+        operation_id="products_retrieve",
+        summary="One product as a channel shows it",
+        parameters=[_CHANNEL_PARAM],
+        responses={
+            200: ChannelProductSerializer,
+            404: OpenApiResponse(description="No such channel, or not published on it."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        channel = channel_for_request(request)
+        views = (
+            catalog_selectors.product_views(channel_code=channel.code, product_ids=[pk])
+            if pk <= MAX_ID
+            else []
+        )
+        if not views:
+            raise ApiError(
+                status_code=404,
+                code="not_found",
+                detail=f"Product {pk} is not published on {channel.code}.",
+            )
+        context = {**self.get_serializer_context(), "available": _availability(channel, views)}
+        return Response(ChannelProductSerializer(views[0], context=context).data)
+
+
+class VariantLookupView(generics.GenericAPIView):
+    """Variants by SKU on a channel (up to 100), with their product id, channel price and
+    available-to-sell. SKUs that exist but are not for sale on the channel are listed in
+    ``unknown_skus`` like SKUs that do not exist: a channel never sees unpublished data."""
+
+    serializer_class = VariantLookupSerializer
+    read_scope = Scope.CATALOG_READ
+
+    @extend_schema(
+        operation_id="variants_list",
+        summary="Variants by SKU",
+        parameters=[
+            OpenApiParameter("sku", str, required=True, description="Comma-separated, up to 100."),
+            _CHANNEL_PARAM,
+        ],
+        responses={
+            200: VariantLookupSerializer,
+            404: OpenApiResponse(description="No such channel for this caller."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        skus = list(
+            dict.fromkeys(
+                s.strip() for s in request.query_params.get("sku", "").split(",") if s.strip()
+            )
+        )
+        if not skus or len(skus) > MAX_SKUS or any("\x00" in sku for sku in skus):
+            raise ApiError(
+                status_code=400,
+                code="invalid_parameter",
+                detail=f"sku must list 1 to {MAX_SKUS} SKUs, comma-separated.",
+                errors=[{"field": "sku", "code": "invalid", "message": "1 to 100 SKUs"}],
+            )
+        channel = channel_for_request(request)
+        offers = catalog_selectors.channel_variant_offers(channel_code=channel.code, skus=skus)
+        product_ids = sorted({o.product_id for o in offers.values() if o.reason != "not_published"})
+        views = catalog_selectors.product_views(channel_code=channel.code, product_ids=product_ids)
+        available = _availability(channel, views)
+        context = {**self.get_serializer_context(), "available": available}
+        by_sku = {v.sku: (view, v) for view in views for v in view.variants}
+        results = []
+        for sku in skus:
+            if sku not in by_sku:
+                continue
+            view, variant = by_sku[sku]
+            data = dict(ChannelVariantSerializer(variant, context=context).data)
+            data["product_id"] = view.id
+            data["product_title"] = view.title
+            results.append(data)
+        unknown = [sku for sku in skus if sku not in by_sku]
+        return Response({"channel": channel.code, "results": results, "unknown_skus": unknown})
