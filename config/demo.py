@@ -23,10 +23,12 @@ from config import roles
 from config.api.models import Partner, PartnerAPIKey
 from config.api.scopes import Scope
 from config.api.services import partner_api_key_create
-from config.demo_catalog import seed_products
+from config.demo_catalog import seed_catalog_live, seed_products
+from customers.demo import seed_customers
 from inventory.demo import seed_stock
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
+from orders.demo import seed_orders
 
 DEMO_PASSWORD = "omnihub-demo"
 ADMIN_USERNAME = "admin"
@@ -298,6 +300,9 @@ def seed_categories(taxonomy: Path = TAXONOMY_PATH) -> None:
     category_tree_import_google(path=taxonomy)
 
 
+ORDERS_STEP = "orders: click & collect, a split shipment, a return in store"
+
+
 def demo_steps(
     size: str, *, advance: Callable[[int], None] | None = None
 ) -> list[tuple[str, Callable[[], None]]]:
@@ -306,14 +311,20 @@ def demo_steps(
     def products() -> None:
         seed_products(size, progress=advance)
 
+    def catalog_live() -> None:
+        seed_catalog_live(size)
+
     return [
         ("categories (Google taxonomy)", seed_categories),
         ("products and variants", products),
         ("locations", lambda: seed_locations(size)),
         ("opening stock", lambda: seed_stock(max_variants=None if size == "small" else 5_000)),
         ("channels", seed_channels),
+        ("catalog: pictures, prices, approval, publication", catalog_live),
         ("staff and roles", seed_staff),
         ("partners and API keys", seed_partners),
+        ("customers, consents and loyalty points", seed_customers),
+        (ORDERS_STEP, seed_orders),
     ]
 
 
@@ -327,5 +338,8 @@ def seed_demo(
     for label, step in demo_steps(size, advance=advance):
         if progress:
             progress(label)
+        if label == ORDERS_STEP:  # each order is its own durable transaction
+            step()
+            continue
         with transaction.atomic():
             step()
