@@ -49,6 +49,7 @@ class VariantPrice:
     compare_at: Decimal | None
     currency: str
     promotion_ends_at: datetime | None = None
+    promotion_starts_at: datetime | None = None
 
 
 def variant_prices(
@@ -92,6 +93,7 @@ def variant_prices(
             compare_at=row["compare_at_amount"],
             currency=row["currency"],
             promotion_ends_at=row["ends_at"],
+            promotion_starts_at=row["starts_at"],
         )
         for variant_id, row in best.items()
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.attributes import attribute_values_clean, axis_codes, type_attributes
@@ -63,6 +64,22 @@ def _parse_taxonomy(path: Path) -> list[tuple[int, list[str]]]:
             names = [part.strip() for part in match["path"].split(" > ")]
             rows.append((int(match["id"]), names))
     return rows
+
+
+def promotions_announce(*, since: datetime, until: datetime) -> int:
+    """Record ``price.changed`` for every product and channel where a promotion started or ended
+    in ``(since, until]``: a scheduled price takes effect with no edit, and the channels must
+    still hear of it. Returns how many (product, channel) pairs were announced."""
+    boundary = Q(starts_at__gt=since, starts_at__lte=until) | Q(
+        ends_at__gt=since, ends_at__lte=until
+    )
+    pairs = sorted(
+        set(Price.objects.filter(boundary).values_list("variant__product_id", "channel__code"))
+    )
+    with transaction.atomic():
+        for product_id, channel_code in pairs:
+            price_changed_record(product_id=product_id, channel_code=channel_code)
+    return len(pairs)
 
 
 @transaction.atomic

@@ -23,3 +23,23 @@ def media_fetch(media_id: int) -> str | None:
 def media_renditions(media_id: int) -> dict[str, str]:
     """Make the missing renditions of a ready image (idempotent)."""
     return media.media_renditions_generate(media_id=media_id)
+
+
+@shared_task(name="catalog.promotions_announce", ignore_result=True)
+def promotions_announce() -> int:
+    """Periodic (beat, every minute): announce the promotions that started or ended since the
+    last run (kept in the cache; an hour back at most after an outage, overlapping runs are
+    harmless because channels keep only the newest price)."""
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from catalog import services
+
+    now = timezone.now()
+    since = cache.get("catalog:promotions_announced_until") or now - timedelta(minutes=2)
+    since = max(since, now - timedelta(hours=1))
+    count = services.promotions_announce(since=since, until=now)
+    cache.set("catalog:promotions_announced_until", now, timeout=None)
+    return count

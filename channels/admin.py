@@ -7,10 +7,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from channels import delivery as delivery_service
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing, WebhookSubscription
+from channels.feeds import services as feed_services
+from channels.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    FeedItem,
+    Listing,
+    WebhookSubscription,
+)
 from channels.selectors import channel_sync_overview, delivery_list
 
 
@@ -44,6 +54,7 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
             "signing_secret_env",
             "rate_limit_per_second",
             "batch_size",
+            "product_url_template",
             "is_active",
         ]
 
@@ -66,11 +77,67 @@ class ChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "pushes_last_hour",
         "failures_last_hour",
         "dead",
+        "feed_generated",
     ]
     list_filter = ["kind", "currency", "is_active"]
     search_fields = ["code", "name"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["current_secret"]
+    readonly_fields = ["current_secret", "feed_status"]
+    actions = ["rebuild_feeds"]
+
+    @admin.display(description="Feed last generated", ordering="feed_generated_at")
+    def feed_generated(self, obj: Any) -> str:
+        generated = getattr(obj, "feed_generated_at", None)
+        if obj.kind not in feed_services.FEED_KINDS:
+            return "—"
+        return f"{timesince(generated, timezone.now())} ago" if generated else "never"
+
+    @admin.display(description="Feed files")
+    def feed_status(self, obj: Channel) -> str:
+        if obj.pk is None or obj.kind not in feed_services.FEED_KINDS:
+            return "Not a feed channel."
+        rows = [
+            format_html(
+                "<li><a href='/channels/{}/feed.{}'>feed.{}</a>: {} items, {} left out, {} KB, "
+                "generated {} in {} s{}</li>",
+                obj.code,
+                feed.format,
+                feed.format,
+                feed.item_count,
+                feed.excluded_count,
+                feed.size_bytes // 1024,
+                localize(timezone.localtime(feed.generated_at)) if feed.generated_at else "never",
+                feed.seconds,
+                " (changes waiting)" if feed.dirty else "",
+            )
+            for feed in obj.feeds.all()
+        ]
+        problems = feed_services.feed_problem_summary(obj)
+        reasons = [
+            format_html("<li>{}: {} item(s)</li>", attribute, count)
+            for attribute, count in problems.items()
+        ]
+        return format_html(
+            "<ul>{}</ul>{}",
+            format_html_join("", "{}", ((row,) for row in rows)) or "Not generated yet.",
+            format_html(
+                "<p>Left out because of a field rule (see Feed items):</p><ul>{}</ul>",
+                format_html_join("", "{}", ((reason,) for reason in reasons)),
+            )
+            if reasons
+            else "",
+        )
+
+    @admin.action(description="Rebuild the feeds of the selected channels now")
+    def rebuild_feeds(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        built = []
+        for channel in queryset.filter(kind__in=feed_services.FEED_KINDS):
+            result = feed_services.feed_rebuild(channel)
+            built.append(f"{channel.code} ({result.products} products)")
+        if built:
+            self.message_user(request, "Rebuilt: " + ", ".join(built) + ".", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of those is a feed channel.", messages.WARNING)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
         return channel_sync_overview()
@@ -194,3 +261,48 @@ class ListingAdmin(_ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["aggregate_id"]
     list_select_related = ["channel"]
     show_full_result_count = False
+
+
+class _HasProblems(admin.SimpleListFilter):
+    title = "field rules"
+    parameter_name = "problems"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Left out (breaks a rule)"), ("no", "In the feed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FeedItem]) -> QuerySet[FeedItem]:
+        if self.value() == "yes":
+            return queryset.exclude(problems=[])
+        if self.value() == "no":
+            return queryset.filter(problems=[])
+        return queryset
+
+
+@admin.register(FeedItem)
+class FeedItemAdmin(_ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    """What each feed channel lists per variant, and why an item is left out."""
+
+    list_display = ["item_id", "channel", "availability", "price", "problem_list", "updated_at"]
+    list_filter = ["channel", _HasProblems]
+    search_fields = ["fields__id", "product_id"]
+    list_select_related = ["channel"]
+    show_full_result_count = False
+
+    @admin.display(description="Id (SKU)")
+    def item_id(self, obj: FeedItem) -> str:
+        return str(obj.fields.get("id", obj.variant_id))
+
+    @admin.display(description="Availability")
+    def availability(self, obj: FeedItem) -> str:
+        return str(obj.fields.get("availability", ""))
+
+    @admin.display(description="Price")
+    def price(self, obj: FeedItem) -> str:
+        sale = obj.fields.get("sale_price")
+        return (
+            f"{sale} (was {obj.fields.get('price')})" if sale else str(obj.fields.get("price", ""))
+        )
+
+    @admin.display(description="Left out because")
+    def problem_list(self, obj: FeedItem) -> str:
+        return "; ".join(obj.problems) or "—"

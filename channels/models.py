@@ -74,6 +74,15 @@ class Channel(models.Model):
     batch_size = models.PositiveIntegerField(
         default=100, help_text="Changes sent in one request at most."
     )
+    product_url_template = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=(
+            "Where a product is sold on this channel, for feeds' link attribute, e.g. "
+            "https://shop.example.com/products/{handle}?variant={variant_id}. Placeholders: "
+            "{handle}, {sku}, {variant_id}, {product_id}."
+        ),
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -118,6 +127,76 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} -> {self.url}"
+
+
+class Feed(models.Model):
+    """A generated product feed file of a feed channel (Google: xml and tsv; Meta: csv), stored
+    whole and served with its ETag and Last-Modified; re-rendered only when an item changed."""
+
+    class Format(models.TextChoices):
+        XML = "xml", "RSS 2.0 (Google)"
+        TSV = "tsv", "Tab-separated (Google)"
+        CSV = "csv", "CSV (Meta)"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="feeds")
+    format = models.CharField(max_length=3, choices=Format.choices)
+    path = models.CharField(max_length=300, blank=True, help_text="File in the media storage.")
+    etag = models.CharField(max_length=64, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    excluded_count = models.PositiveIntegerField(
+        default=0, help_text="Items left out because they break the channel's field rules."
+    )
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0, help_text="How long the last generation took.")
+    dirty = models.BooleanField(default=True, help_text="An item changed since the last file.")
+
+    class Meta:
+        ordering = ["channel_id", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "format"], name="feed_unique_format")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}.{self.format}"
+
+
+class FeedItem(models.Model):
+    """One variant as a feed channel lists it: the attributes in Google's names (the Meta feed
+    maps them), and the field rules it breaks (an item with problems is left out of the file)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="feed_items")
+    product_id = models.PositiveBigIntegerField(db_index=True)
+    variant_id = models.PositiveBigIntegerField()
+    fields = models.JSONField(default=dict)
+    problems = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel_id", "variant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "variant_id"], name="feeditem_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fields.get('id', self.variant_id)} on {self.channel_id}"
+
+
+class FeedStale(models.Model):
+    """A product whose feed items must be recomputed for a feed channel: written by the relay in
+    its transaction (so a lost task loses nothing), consumed by ``channels.feeds.feeds_refresh``."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    product_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "product_id"], name="feedstale_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id} on {self.channel_id}"
 
 
 class Listing(models.Model):
@@ -246,3 +325,36 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.delivery_id}: {self.outcome} ({self.status_code})"
+
+
+class StoreAcknowledgement(models.Model):
+    """How far a store's POS has applied its channel's changes: every change up to and including
+    outbox event ``acked_event_id`` (the cursor of ``GET /api/v1/pos/{channel}/changes/``). The
+    cursor only moves forwards (``channels.pos.store_ack_record``)."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="store_acknowledgements"
+    )
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.CASCADE, related_name="+"
+    )
+    acked_event_id = models.PositiveBigIntegerField(
+        default=0, help_text="Outbox event id up to which the store applied every change."
+    )
+    acked_at = models.DateTimeField(
+        default=timezone.now, help_text="When the cursor last moved forwards."
+    )
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When the store last acknowledged (even an older cursor)."
+    )
+
+    class Meta:
+        ordering = ["channel_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "location"], name="store_ack_unique_store"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} on {self.channel_id} at event {self.acked_event_id}"

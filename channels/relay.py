@@ -6,13 +6,15 @@ works out which channels and webhook subscriptions each concerns, turns each int
 target reads (a channel's own available-to-sell, its price), coalesces per target, object and
 stream (a hundred edits of one SKU become one delivery of the latest state), and marks the events
 relayed, all in one transaction: if the process dies, nothing was relayed and nothing is lost.
+Feed channels are not pushed to: the products the events touch are marked stale for them
+(``channels.feeds``) in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from channels.feeds.services import feeds_mark_from_events
 from channels.models import Channel, Delivery, Listing, WebhookSubscription
 from channels.selectors import channel_buffer
 from config.outbox.events import EventType
@@ -292,6 +295,7 @@ class RelayResult:
     events: int
     channel_ids: set[int]
     subscription_ids: set[int]
+    feed_channel_ids: set[int] = field(default_factory=set)
 
 
 def relay_run(*, limit: int | None = None) -> RelayResult:
@@ -306,10 +310,11 @@ def relay_run(*, limit: int | None = None) -> RelayResult:
             return RelayResult(0, set(), set())
         channel_ids = deliveries_enqueue(channel_items(events))
         subscription_ids = _webhook_deliveries_create(events)
+        feed_channel_ids = feeds_mark_from_events(events)
         ChangeEvent.objects.filter(pk__in=[event.pk for event in events]).update(
             relayed_at=timezone.now()
         )
-    return RelayResult(len(events), channel_ids, subscription_ids)
+    return RelayResult(len(events), channel_ids, subscription_ids, feed_channel_ids)
 
 
 def listings_reconcile(*, older_than_seconds: float = 60.0, limit: int = 1000) -> int:

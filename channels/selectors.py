@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from channels.models import Channel, Delivery, DeliveryAttempt, WebhookSubscription
+from channels.models import Channel, Delivery, DeliveryAttempt, Feed, WebhookSubscription
 from config.outbox.models import ChangeEvent
 from inventory import selectors as inventory_selectors
 from inventory.models import Location
@@ -155,6 +155,12 @@ def channel_sync_overview(*, window: timedelta = timedelta(hours=1)) -> QuerySet
         sync_dead=Coalesce(
             count(Delivery.objects.filter(channel_id=OuterRef("pk"), state=Delivery.State.DEAD)),
             0,
+        ),
+        feed_generated_at=Subquery(
+            Feed.objects.filter(channel_id=OuterRef("pk"), generated_at__isnull=False)
+            .order_by("-generated_at")
+            .values("generated_at")[:1],
+            output_field=DateTimeField(),
         ),
     )
 

@@ -62,6 +62,8 @@ def relay_events() -> int:
             _enqueue(push_channel, channel_id)
         for subscription_id in sorted(result.subscription_ids):
             _enqueue(push_subscription, subscription_id)
+    for channel_id in sorted(result.feed_channel_ids):
+        _enqueue(feed_refresh, channel_id)
     if result.events >= int(getattr(settings, "CHANNELS_RELAY_BATCH", 1000)) and not _eager():
         _enqueue(relay_events)
     return result.events
@@ -111,6 +113,31 @@ def reconcile() -> int:
         log.info("channels.reconcile", requeued=count)
         _enqueue(dispatch)
     return count
+
+
+@shared_task(name="channels.tasks.feed_refresh", ignore_result=True)
+def feed_refresh(channel_id: int) -> int:
+    """Recompute the stale items of one feed channel; write its files when due."""
+    from channels.feeds import services as feeds
+    from channels.models import Channel
+
+    channel = Channel.objects.filter(pk=channel_id, is_active=True).first()
+    if channel is None:
+        return 0
+    result = feeds.feed_refresh(channel)
+    if result.items_changed and not result.rendered:
+        # the files wait for the minimum interval: come back then (one waiting run per feed)
+        _follow_up(feed_refresh, channel_id, feeds.min_seconds())
+    return result.items_changed
+
+
+@shared_task(name="channels.tasks.feeds_refresh", ignore_result=True)
+def feeds_refresh() -> None:
+    """Periodic (beat): refresh every feed channel (a lost kick, a promotion that ended)."""
+    from channels.feeds import services as feeds
+
+    for channel in feeds.feed_channels():
+        _enqueue(feed_refresh, channel.pk)
 
 
 def relay_kick() -> None:

@@ -264,6 +264,11 @@ def seed_channels() -> None:
             # The marketplace is shown at most 80 % of what is available.
             stock_buffer_kind="percent" if code == "marketplace" else "none",
             stock_buffer_value=Decimal(20 if code == "marketplace" else 0),
+            product_url_template=(
+                "https://shop.example.com/products/{handle}?variant={variant_id}"
+                if kind in (Channel.Kind.GOOGLE_FEED, Channel.Kind.META_FEED)
+                else ""
+            ),
         )
 
 
@@ -325,7 +330,17 @@ def demo_steps(
         ("partners and API keys", seed_partners),
         ("customers, consents and loyalty points", seed_customers),
         (ORDERS_STEP, seed_orders),
+        ("product feeds (Google, Meta)", seed_feeds),
     ]
+
+
+def seed_feeds() -> None:
+    """Write the feed channels' files from what the demo published (bulk writes record no
+    change events, so nothing else would tell the feeds)."""
+    from channels.feeds.services import feed_channels, feed_rebuild
+
+    for channel in feed_channels():
+        feed_rebuild(channel)
 
 
 def seed_demo(

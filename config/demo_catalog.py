@@ -195,7 +195,7 @@ def seed_products(size: str, *, progress: Callable[[int], None] | None = None) -
             category=categories.get(family.google_id),
             status=Product.Status.DRAFT,
             product_type=types["apparel" if family.axis == "size" else "home"],
-            attributes={"material": family.material},
+            attributes=_attributes(family, name),
         )
         pending.append((product, family, index, colour))
         if len(pending) >= BATCH // 5:
@@ -204,12 +204,26 @@ def seed_products(size: str, *, progress: Callable[[int], None] | None = None) -
     return created
 
 
+def _attributes(family: Family, name: str) -> dict[str, str]:
+    if family.axis != "size":
+        return {"material": family.material}
+    gender = "female" if "Dress" in name else "unisex"
+    return {"material": family.material, "gender": gender, "age_group": "adult"}
+
+
 def seed_product_types() -> dict[str, ProductType]:
     """Apparel (size and colour are variant axes) and home goods (colour), with managed options
     for every value the demo uses, and a product-level material."""
     material, _ = Attribute.objects.get_or_create(
         code="material", defaults={"name": "Material", "kind": Attribute.Kind.TEXT}
     )
+    # what Google and Meta require of apparel (the feeds leave out apparel without them)
+    audience = [
+        Attribute.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": Attribute.Kind.TEXT}
+        )[0]
+        for code, name in (("gender", "Gender"), ("age_group", "Age group"))
+    ]
     axes: dict[str, set[str]] = {"size": set(), "color": set(COLOURS)}
     for family in FAMILIES:
         axes[family.axis].update(family.values)
@@ -240,6 +254,11 @@ def seed_product_types() -> dict[str, ProductType]:
         ProductTypeAttribute.objects.get_or_create(
             product_type=product_type, attribute=material, defaults={"level": "product"}
         )
+        if code == "apparel":
+            for attribute in audience:
+                ProductTypeAttribute.objects.get_or_create(
+                    product_type=product_type, attribute=attribute, defaults={"level": "product"}
+                )
         for position, axis in enumerate(axis_codes):
             ProductTypeAttribute.objects.get_or_create(
                 product_type=product_type,

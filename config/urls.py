@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("store/", include("channels.store.urls")),
+    path("channels/", include("channels.feeds.urls")),
     path("healthz", healthz, name="healthz"),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

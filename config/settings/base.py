@@ -7,6 +7,7 @@ newcomer needs nothing installed. ``DATABASE_URL`` switches to PostgreSQL and ``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -14,7 +15,8 @@ from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-SHARED_DIR = Path(BASE_DIR.parent / "shared")
+# The shared product documents and real data (Shopify exports, Google taxonomy): ../shared.
+SHARED_DIR = Path(os.environ.get("OMNIHUB_SHARED_DIR") or BASE_DIR.parent / "shared")
 
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -195,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CHANNELS_DISPATCH_SECONDS", default=10.0),
     },
     "channels-reconcile": {"task": "channels.tasks.reconcile", "schedule": 300.0},
+    "catalog-promotions-announce": {"task": "catalog.promotions_announce", "schedule": 60.0},
+    "channels-feeds-refresh": {
+        "task": "channels.tasks.feeds_refresh",
+        "schedule": env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0),
+    },
     "purge-expired-idempotency-keys": {
         "task": "config.api.tasks.idempotency_keys_purge",
         "schedule": crontab(minute=17),
@@ -223,6 +230,10 @@ CHANNELS_RELAY_BATCH = env.int("CHANNELS_RELAY_BATCH", default=1000)
 CHANNELS_RECONCILE_AFTER_SECONDS = env.float("CHANNELS_RECONCILE_AFTER_SECONDS", default=300.0)
 # With eager Celery (no broker) pushes wait for a worker unless this is on.
 CHANNELS_EAGER_PUSH = env.bool("CHANNELS_EAGER_PUSH", default=False)
+# Feeds: a dirty feed file is written again at most this often (items are always current).
+CHANNELS_FEED_MIN_SECONDS = env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0)
+# The site's public address, for absolute links in feeds (image_link).
+OMNIHUB_PUBLIC_URL = env.str("OMNIHUB_PUBLIC_URL", default="http://localhost:8000")
 
 # --- Auth -----------------------------------------------------------------------------------
 

@@ -3,10 +3,10 @@ publication actions, search by SKU and GTIN, filters, history and the import pag
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -17,7 +17,7 @@ from catalog.models import ImportJob, Product, ProductPublication
 from tests.catalog.factories import apparel_type, complete_product
 
 pytestmark = pytest.mark.django_db
-SHOPIFY = Path(__file__).resolve().parents[3] / "shared" / "data" / "shopify"
+SHOPIFY = settings.SHARED_DIR / "data" / "shopify"
 
 
 def _client(user: User) -> Client:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from catalog import services
@@ -20,7 +21,7 @@ from tests.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
 
-SHOPIFY = Path(__file__).resolve().parents[3] / "shared" / "data" / "shopify"
+SHOPIFY = settings.SHARED_DIR / "data" / "shopify"
 FILES = sorted(SHOPIFY.glob("*.csv"))
 
 

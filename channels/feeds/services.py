@@ -1,0 +1,368 @@
+"""Feeds kept up to date incrementally.
+
+1. The relay, in the transaction that relays change events, marks each product the events touch
+   as stale for every feed channel concerned (``FeedStale``, ``feeds_mark_from_events``).
+2. ``feed_refresh`` claims a channel's stale products (``SKIP LOCKED`` on PostgreSQL), recomputes
+   only their ``FeedItem`` rows (approved channel content, channel price, channel
+   available-to-sell), and marks the channel's feed files dirty when an item really changed (a
+   stock change that keeps a SKU in stock changes nothing in the feed).
+3. A dirty file is written again from the stored items alone, no catalog query, at most every
+   ``CHANNELS_FEED_MIN_SECONDS``; it is stored whole with its ETag, so a request never builds
+   anything (but for the very first one of a channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog import selectors as catalog_selectors
+from channels.feeds import render, spec
+from channels.models import Channel, Feed, FeedItem, FeedStale
+from channels.selectors import channel_availability
+from config.outbox.events import EventType
+from config.outbox.models import ChangeEvent
+
+FEED_KINDS = frozenset({Channel.Kind.GOOGLE_FEED, Channel.Kind.META_FEED})
+FORMATS: dict[str, tuple[str, ...]] = {
+    Channel.Kind.GOOGLE_FEED: (Feed.Format.XML, Feed.Format.TSV),
+    Channel.Kind.META_FEED: (Feed.Format.CSV,),
+}
+CONTENT_TYPES: dict[str, str] = {
+    Feed.Format.XML: "application/rss+xml; charset=utf-8",
+    Feed.Format.TSV: "text/tab-separated-values; charset=utf-8",
+    Feed.Format.CSV: "text/csv; charset=utf-8",
+}
+FEED_TOPICS = frozenset(
+    {
+        EventType.PRODUCT_UPDATED,
+        EventType.PRODUCT_DELETED,
+        EventType.PRICE_CHANGED,
+        EventType.STOCK_CHANGED,
+    }
+)
+CHUNK = 500
+
+
+def feed_channels() -> list[Channel]:
+    return list(
+        Channel.objects.filter(is_active=True, kind__in=FEED_KINDS).prefetch_related("locations")
+    )
+
+
+def min_seconds() -> float:
+    return float(getattr(settings, "CHANNELS_FEED_MIN_SECONDS", 30.0))
+
+
+def public_url(path: str) -> str:
+    """An absolute URL for a stored file, as feeds need (storage URLs may already be absolute)."""
+    url = default_storage.url(path)
+    if url.startswith(("http://", "https://")):
+        return url
+    return str(getattr(settings, "OMNIHUB_PUBLIC_URL", "http://localhost:8000")).rstrip("/") + url
+
+
+# --- 1. marking --------------------------------------------------------------------------------
+
+
+def feeds_mark_from_events(events: Sequence[ChangeEvent]) -> set[int]:
+    """Mark the products ``events`` touch as stale on the feed channels concerned (an event for
+    one channel: that channel if it is a feed; a broadcast: every feed channel, where an
+    unpublished product simply has no item). Returns the channel ids marked. Two queries."""
+    relevant = [e for e in events if e.topic in FEED_TOPICS]
+    if not relevant:
+        return set()
+    channels = {c.code: c.pk for c in Channel.objects.filter(is_active=True, kind__in=FEED_KINDS)}
+    if not channels:
+        return set()
+    variant_ids = {int(e.aggregate_id) for e in relevant if e.aggregate == "variant"}
+    product_of_variant = dict(
+        catalog_selectors.variant_list().filter(id__in=variant_ids).values_list("id", "product_id")
+        if variant_ids
+        else []
+    )
+    marks: set[tuple[int, int]] = set()
+    for event in relevant:
+        if event.aggregate == "product":
+            product_id: int | None = int(event.aggregate_id)
+        elif event.aggregate == "variant":
+            product_id = product_of_variant.get(int(event.aggregate_id))
+        else:
+            continue
+        if product_id is None:
+            continue
+        if event.channel_code:
+            targets = [channels[event.channel_code]] if event.channel_code in channels else []
+        else:
+            targets = list(channels.values())
+        marks.update((channel_id, product_id) for channel_id in targets)
+    FeedStale.objects.bulk_create(
+        [FeedStale(channel_id=c, product_id=p) for c, p in sorted(marks)], ignore_conflicts=True
+    )
+    return {channel_id for channel_id, _ in marks}
+
+
+def feed_mark_all(channel: Channel) -> int:
+    """Mark every product published on ``channel`` (and every product it lists) as stale: the
+    full rebuild, done by the refresh in chunks like any other change."""
+    published = set(
+        catalog_selectors.published_product_list(channel_code=channel.code).values_list(
+            "product_id", flat=True
+        )
+    )
+    listed = set(FeedItem.objects.filter(channel=channel).values_list("product_id", flat=True))
+    ids = sorted(published | listed)
+    for start in range(0, len(ids), 5000):
+        FeedStale.objects.bulk_create(
+            [FeedStale(channel=channel, product_id=pid) for pid in ids[start : start + 5000]],
+            ignore_conflicts=True,
+        )
+    return len(ids)
+
+
+# --- 2. items ----------------------------------------------------------------------------------
+
+
+def _items_for(channel: Channel, product_ids: Sequence[int]) -> dict[int, FeedItem]:
+    """The feed items of ``product_ids`` as they should be now, by variant id."""
+    views = catalog_selectors.product_views(channel_code=channel.code, product_ids=product_ids)
+    skus = [variant.sku for view in views for variant in view.variants]
+    available: dict[str, int] = {}
+    if skus:
+        results, _unknown = channel_availability(channel=channel, skus=skus)
+        available = {result.sku: result.available for result in results}
+    items = {}
+    for view in views:
+        for variant in view.variants:
+            quantity = available.get(variant.sku, 0)
+            google = spec.google_fields(
+                product=view,
+                variant=variant,
+                available=quantity,
+                link_template=channel.product_url_template,
+                image_url=public_url,
+            )
+            if channel.kind == Channel.Kind.META_FEED:
+                fields = spec.meta_fields(google, available=quantity)
+                problems = spec.meta_problems(fields)
+            else:
+                fields, problems = google, spec.google_problems(google)
+            items[variant.id] = FeedItem(
+                channel=channel,
+                product_id=view.id,
+                variant_id=variant.id,
+                fields=fields,
+                problems=problems,
+            )
+    return items
+
+
+def feed_items_refresh(channel: Channel, product_ids: Sequence[int]) -> int:
+    """Bring the items of ``product_ids`` up to date; returns how many were added, changed or
+    removed. A fixed number of queries per call."""
+    wanted = _items_for(channel, product_ids)
+    existing = {
+        item.variant_id: item
+        for item in FeedItem.objects.filter(channel=channel, product_id__in=list(product_ids))
+    }
+    new = [item for variant_id, item in wanted.items() if variant_id not in existing]
+    changed = []
+    for variant_id, item in existing.items():
+        fresh = wanted.get(variant_id)
+        if fresh is None:
+            continue
+        if (item.fields, item.problems, item.product_id) != (
+            fresh.fields,
+            fresh.problems,
+            fresh.product_id,
+        ):
+            item.fields, item.problems, item.product_id = (
+                fresh.fields,
+                fresh.problems,
+                fresh.product_id,
+            )
+            changed.append(item)
+    gone = [item.pk for variant_id, item in existing.items() if variant_id not in wanted]
+    FeedItem.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    for item in changed:
+        item.updated_at = timezone.now()
+    FeedItem.objects.bulk_update(
+        changed, ["fields", "problems", "product_id", "updated_at"], batch_size=1000
+    )
+    FeedItem.objects.filter(pk__in=gone).delete()
+    return len(new) + len(changed) + len(gone)
+
+
+# --- 3. files ----------------------------------------------------------------------------------
+
+
+def _valid_items(channel: Channel) -> Iterator[dict[str, Any]]:
+    rows = (
+        FeedItem.objects.filter(channel=channel, problems=[])
+        .order_by("product_id", "variant_id")
+        .values_list("fields", flat=True)
+    )
+    yield from rows.iterator(chunk_size=2000)
+
+
+class _HashingWriter(io.TextIOBase):
+    """A text sink that spools the UTF-8 bytes to a temporary file (in memory while small) and
+    keeps their SHA-256, so a feed of any size is written in constant memory."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        data = text.encode()
+        self.file.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(text)
+
+
+def _write(channel: Channel, fmt: str, items: Iterable[dict[str, Any]], out: Any) -> int:
+    if fmt == Feed.Format.XML:
+        return render.write_google_xml(
+            items,
+            out,
+            title=channel.name,
+            link=str(getattr(settings, "OMNIHUB_PUBLIC_URL", "http://localhost:8000")),
+            description=f"Products of {channel.name}, from OmniHub",
+        )
+    if fmt == Feed.Format.TSV:
+        return render.write_google_tsv(items, out)
+    return render.write_meta_csv(items, out)
+
+
+def feed_render(channel: Channel) -> list[Feed]:
+    """Write every file of ``channel`` again from its stored items and swap them in."""
+    feeds = []
+    excluded = FeedItem.objects.filter(channel=channel).exclude(problems=[]).count()
+    for fmt in FORMATS.get(channel.kind, ()):
+        started = time.perf_counter()
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            sink = _HashingWriter(spool)
+            count = _write(channel, fmt, _valid_items(channel), sink)
+            spool.seek(0)
+            name = default_storage.save(
+                f"feeds/{channel.code}-{uuid.uuid4().hex[:12]}.{fmt}", File(spool)
+            )
+        with transaction.atomic():
+            feed, _ = Feed.objects.select_for_update().get_or_create(channel=channel, format=fmt)
+            old_path = feed.path
+            feed.path = name
+            feed.etag = sink.digest.hexdigest()[:32]
+            feed.generated_at = timezone.now()
+            feed.item_count = count
+            feed.excluded_count = excluded
+            feed.size_bytes = sink.size
+            feed.seconds = round(time.perf_counter() - started, 3)
+            feed.dirty = False
+            feed.save()
+        if old_path and old_path != name:
+            default_storage.delete(old_path)
+        feeds.append(feed)
+    return feeds
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    products: int
+    items_changed: int
+    rendered: bool
+
+
+def _claim(channel: Channel, limit: int) -> list[FeedStale]:
+    claimed = FeedStale.objects.filter(channel=channel).order_by("pk")
+    if connection.vendor == "postgresql":
+        claimed = claimed.select_for_update(skip_locked=True)
+    return list(claimed[:limit])
+
+
+def feed_refresh(channel: Channel, *, force_render: bool = False) -> RefreshResult:
+    """Recompute the stale products of ``channel`` (chunk by chunk, each in one transaction with
+    the removal of its marks) and write the files when an item changed and the last file is
+    older than ``CHANNELS_FEED_MIN_SECONDS`` (or when ``force_render``)."""
+    products = changed = 0
+    while True:
+        with transaction.atomic():
+            marks = _claim(channel, CHUNK)
+            if not marks:
+                break
+            product_ids = sorted({mark.product_id for mark in marks})
+            count = feed_items_refresh(channel, product_ids)
+            FeedStale.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+            if count:
+                Feed.objects.filter(channel=channel).update(dirty=True)
+        products += len(product_ids)
+        changed += count
+    formats = FORMATS.get(channel.kind, ())
+    feeds = {feed.format: feed for feed in Feed.objects.filter(channel=channel)}
+    missing = any(fmt not in feeds for fmt in formats)
+    dirty = any(feed.dirty for feed in feeds.values())
+    newest = max((f.generated_at for f in feeds.values() if f.generated_at), default=None)
+    due = newest is None or (timezone.now() - newest).total_seconds() >= min_seconds()
+    rendered = False
+    if formats and (force_render or missing or (dirty and due)):
+        feed_render(channel)
+        rendered = True
+    return RefreshResult(products, changed, rendered)
+
+
+def feeds_refresh_all() -> dict[str, RefreshResult]:
+    """Refresh every active feed channel (the periodic task)."""
+    return {channel.code: feed_refresh(channel) for channel in feed_channels()}
+
+
+def feed_rebuild(channel: Channel) -> RefreshResult:
+    """Recompute every item of ``channel`` and write its files now."""
+    feed_mark_all(channel)
+    return feed_refresh(channel, force_render=True)
+
+
+def feed_for_request(*, code: str, fmt: str) -> Feed | None:
+    """The feed file to serve for ``/channels/{code}/feed.{fmt}``, or None when the channel is
+    not an active feed channel of that format. A channel's very first request builds it; later
+    ones serve the stored file, written again first only if it is dirty and due."""
+    channel = (
+        Channel.objects.filter(code=code, is_active=True, kind__in=FEED_KINDS)
+        .prefetch_related("locations")
+        .first()
+    )
+    if channel is None or fmt not in FORMATS.get(channel.kind, ()):
+        return None
+    feed = Feed.objects.filter(channel=channel, format=fmt).first()
+    if feed is None or not feed.path:
+        feed_rebuild(channel)
+    elif feed.dirty or FeedStale.objects.filter(channel=channel).exists():
+        feed_refresh(channel)
+    return Feed.objects.filter(channel=channel, format=fmt).first()
+
+
+def feed_problem_summary(channel: Channel) -> dict[str, int]:
+    """How many left-out items break a rule of each attribute, most first (for the admin)."""
+    counts: dict[str, int] = defaultdict(int)
+    rows = (
+        FeedItem.objects.filter(channel=channel)
+        .exclude(problems=[])
+        .values_list("problems", flat=True)
+    )
+    for problems in rows.iterator(chunk_size=2000):
+        for attribute in {problem.split(":")[0] for problem in problems}:
+            counts[attribute] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

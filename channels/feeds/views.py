@@ -1,0 +1,46 @@
+"""``GET /channels/{code}/feed.{xml,tsv,csv}``: the stored feed file, with ETag and Last-Modified
+(a conditional request that matches gets 304 and no body). Public like the storefront it
+describes: a feed lists what the channel already shows to everyone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.views.decorators.http import condition, require_safe
+
+from channels.feeds.services import CONTENT_TYPES, feed_for_request
+from channels.models import Feed
+
+
+def _feed(request: HttpRequest, code: str, fmt: str) -> Feed:
+    cached = getattr(request, "_omnihub_feed", None)
+    if cached is None:
+        cached = feed_for_request(code=code, fmt=fmt)
+        if cached is None or not cached.path:
+            raise Http404(f"No {fmt} feed for channel '{code}'.")
+        request._omnihub_feed = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _etag(request: HttpRequest, code: str, fmt: str) -> str:
+    return _feed(request, code, fmt).etag
+
+
+def _last_modified(request: HttpRequest, code: str, fmt: str) -> datetime | None:
+    return _feed(request, code, fmt).generated_at
+
+
+@require_safe
+@condition(etag_func=_etag, last_modified_func=_last_modified)
+def feed_file(request: HttpRequest, code: str, fmt: str) -> HttpResponseBase:
+    feed = _feed(request, code, fmt)
+    response: Any = FileResponse(
+        default_storage.open(feed.path, "rb"), content_type=CONTENT_TYPES[feed.format]
+    )
+    response["Content-Disposition"] = f'inline; filename="{code}.{fmt}"'
+    response["Cache-Control"] = "public, max-age=60"
+    response["X-Feed-Items"] = str(feed.item_count)
+    return response
