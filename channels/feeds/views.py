@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import condition, require_safe
 
 from channels.feeds.services import CONTENT_TYPES, feed_for_request
@@ -33,6 +34,7 @@ def _last_modified(request: HttpRequest, code: str, fmt: str) -> datetime | None
     return _feed(request, code, fmt).generated_at
 
 
+@csrf_exempt  # read-only: a POST is answered 405 rather than a CSRF 403
 @require_safe
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def feed_file(request: HttpRequest, code: str, fmt: str) -> HttpResponseBase:
