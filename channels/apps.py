@@ -5,6 +5,7 @@ class ChannelsConfig(AppConfig):
     name = "channels"
 
     def ready(self) -> None:
+        import channels.admin_pos  # noqa: F401  (registers the store POS acknowledgement admin)
         from channels.tasks import relay_kick
         from config.outbox.services import relay_hook_register
 

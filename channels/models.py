@@ -335,9 +335,7 @@ class StoreAcknowledgement(models.Model):
     channel = models.ForeignKey(
         Channel, on_delete=models.CASCADE, related_name="store_acknowledgements"
     )
-    location = models.ForeignKey(
-        "inventory.Location", on_delete=models.CASCADE, related_name="+"
-    )
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
     acked_event_id = models.PositiveBigIntegerField(
         default=0, help_text="Outbox event id up to which the store applied every change."
     )
@@ -351,9 +349,7 @@ class StoreAcknowledgement(models.Model):
     class Meta:
         ordering = ["channel_id", "location_id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "location"], name="store_ack_unique_store"
-            )
+            models.UniqueConstraint(fields=["channel", "location"], name="store_ack_unique_store")
         ]
 
     def __str__(self) -> str:

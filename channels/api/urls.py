@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from channels.api import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path(
         "webhooks/<int:pk>/", views.WebhookSubscriptionDetailView.as_view(), name="webhook-detail"
     ),
+    path("pos/", include("channels.api.pos_urls")),
 ]
