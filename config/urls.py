@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from channels.inbound import channel_order_receive
 from config.health import healthz
 
 admin.site.site_header = "OmniHub back office"
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("store/", include("channels.store.urls")),
+    path("channels/<slug:code>/orders/", channel_order_receive, name="channel-orders-inbound"),
     path("channels/", include("channels.feeds.urls")),
     path("healthz", healthz, name="healthz"),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
