@@ -230,6 +230,9 @@ CHANNELS_RELAY_BATCH = env.int("CHANNELS_RELAY_BATCH", default=1000)
 CHANNELS_RECONCILE_AFTER_SECONDS = env.float("CHANNELS_RECONCILE_AFTER_SECONDS", default=300.0)
 # With eager Celery (no broker) pushes wait for a worker unless this is on.
 CHANNELS_EAGER_PUSH = env.bool("CHANNELS_EAGER_PUSH", default=False)
+# Store POS: changes are served once this old, so that a cursor (the event id) never passes an
+# event whose transaction is still committing.
+CHANNELS_POS_SETTLE_SECONDS = env.float("CHANNELS_POS_SETTLE_SECONDS", default=5.0)
 # Feeds: a dirty feed file is written again at most this often (items are always current).
 CHANNELS_FEED_MIN_SECONDS = env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0)
 # The site's public address, for absolute links in feeds (image_link).
