@@ -872,6 +872,170 @@ def fulfillment_cancel(*, fulfillment_id: int, reason: str = "", actor: str = ""
         return fulfillment
 
 
+@dataclass(frozen=True)
+class MissingOutcome:
+    """What became of units reported missing: re-sourced (``fulfillments`` that now carry them)
+    or cancelled (``cancelled`` units, refunded to nobody yet: the order total is untouched)."""
+
+    fulfillments: list[Fulfillment]
+    cancelled: int
+
+
+def fulfillment_report_missing(
+    *, fulfillment_id: int, line_id: int, quantity: int, actor: str = ""
+) -> MissingOutcome:
+    """Units of a fulfilment line cannot be found where they were allocated (a store picking a
+    click & collect order, a warehouse picking a parcel). The units are taken off that
+    location's on-hand as a written-off adjustment (the shelf did not have them), then sourced
+    again as the order was: a pickup from what the same store still has or an open transfer
+    brings (a new promise date), a parcel from the channel's shipping locations; what cannot be
+    sourced is cancelled. The customer is told of any change. All or nothing; locks the order."""
+    from orders.models import Notification
+
+    with transaction.atomic(durable=True):
+        order, fulfillment = _fulfillment_lock(fulfillment_id)
+        if fulfillment.status not in (FS.ALLOCATED, FS.PICKING):
+            raise InvalidTransition(
+                f"Only a fulfilment being prepared can miss items; this one is "
+                f"{fulfillment.get_status_display().lower()}.",
+                extra={"status": fulfillment.status},
+            )
+        line = (
+            fulfillment.lines.select_related("order_line").filter(pk=line_id).first()
+            if isinstance(line_id, int)
+            else None
+        )
+        if line is None:
+            raise OrderInvalid(
+                "No such line in this fulfilment.",
+                errors=[{"field": "line", "code": "not_found", "message": str(line_id)}],
+            )
+        if not 1 <= quantity <= line.quantity:
+            raise OrderInvalid(
+                f"Between 1 and {line.quantity} units of {line.order_line.sku} can be missing.",
+                errors=[{"field": "quantity", "code": "out_of_range", "message": str(quantity)}],
+            )
+        variant_id, location = line.order_line.variant_id, fulfillment.location
+        stock = [StockLine(variant_id, location.pk, quantity)]
+        inventory_services.stock_release(lines=stock, reference=order.number)
+        inventory_services.stock_movements_apply(
+            movements=[
+                MovementInput(
+                    variant_id=variant_id,
+                    location_id=location.pk,
+                    kind=inventory_services.Kind.ADJUSTMENT,
+                    quantity=-quantity,
+                    reason=f"missing when picking {order.number}",
+                    reference=order.number,
+                )
+            ]
+        )
+        if quantity == line.quantity:
+            line.delete()
+        else:
+            line.quantity -= quantity
+            line.save(update_fields=["quantity"])
+        timeline_add(
+            order=order,
+            kind="item_missing",
+            message=f"{quantity} x {line.order_line.sku} missing at {location.code}: "
+            "taken off the stock.",
+            fulfillment=fulfillment,
+            actor=actor,
+        )
+        if not fulfillment.lines.exists():
+            _transition(fulfillment, FS.CANCELLED)
+            fulfillment.status = FS.CANCELLED
+            fulfillment.save(update_fields=["status", "updated_at"])
+        new = _resource(order, fulfillment, {variant_id: quantity}, actor=actor)
+        placed = sum(row.quantity for f in new for row in f.lines.all())
+        cancelled = quantity - placed
+        if cancelled:
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_cancelled=F("quantity_cancelled") + cancelled
+            )
+            timeline_add(
+                order=order,
+                kind="line_cancelled",
+                message=f"{cancelled} x {line.order_line.sku} cancelled: none to be had.",
+                actor=actor,
+            )
+        _status_refresh(order, actor=actor)
+        _event(order, EventType.ORDER_UPDATED)
+        kind = (
+            Notification.Kind.CANCELLED
+            if order.status == Order.Status.CANCELLED
+            else Notification.Kind.CHANGED
+        )
+        _notify(order, kind, f"missing-{fulfillment.pk}-{line_id}")
+        return MissingOutcome(new, cancelled)
+
+
+def _resource(
+    order: Order, fulfillment: Fulfillment, wanted: dict[int, int], *, actor: str
+) -> list[Fulfillment]:
+    """Source ``wanted`` again the way ``fulfillment`` was; returns the new fulfilments (none
+    when nothing can be had, which is not an error here)."""
+    now = timezone.now()
+    try:
+        if fulfillment.method == FulfillmentMethod.PICKUP:
+            sourced = _source_pickup(wanted=wanted, location=fulfillment.location, now=now)
+        else:
+            sourced = _source_ship(
+                wanted=wanted,
+                channel=order.channel,
+                address=order.shipping_address or {},
+                strategy=FewestParcelsStrategy(),
+                now=now,
+            )
+    except (PickupUnavailable, InsufficientStock):
+        return []
+    order_line = {
+        line.variant_id: line
+        for line in OrderLine.objects.filter(order=order, variant_id__in=wanted)
+    }
+    created: list[Fulfillment] = []
+    commit: list[StockLine] = []
+    for status, plan in (
+        (FS.ALLOCATED, sourced.committed),
+        (FS.AWAITING_TRANSFER, sourced.awaiting),
+    ):
+        for location_id, per_variant in sorted(plan.items()):
+            new = Fulfillment.objects.create(
+                order=order,
+                location_id=location_id,
+                method=fulfillment.method,
+                status=status,
+                promised_at=sourced.promised_at,
+            )
+            FulfillmentLine.objects.bulk_create(
+                FulfillmentLine(fulfillment=new, order_line=order_line[v], quantity=q)
+                for v, q in sorted(per_variant.items())
+            )
+            if status == FS.ALLOCATED:
+                commit.extend(StockLine(v, location_id, q) for v, q in per_variant.items())
+            created.append(new)
+            where = new.location.code
+            timeline_add(
+                order=order,
+                kind="resourced",
+                message=(
+                    f"{sum(per_variant.values())} unit(s) sourced again at {where}"
+                    + (
+                        f", expected {timezone.localtime(sourced.promised_at):%a %d %b %H:%M}"
+                        if sourced.promised_at
+                        else ""
+                    )
+                    + (" (awaiting a transfer)." if status == FS.AWAITING_TRANSFER else ".")
+                ),
+                fulfillment=new,
+                actor=actor,
+            )
+    if commit:
+        inventory_services.stock_commit(lines=commit, reference=order.number)
+    return created
+
+
 def _capture_on_completion(order: Order) -> None:
     """An authorised payment is captured when goods first leave (no gateway: recorded only)."""
     if order.payment_status == Order.PaymentStatus.AUTHORIZED:
@@ -1288,6 +1452,7 @@ SUBJECTS: dict[str, str] = {
     Notification.Kind.SHIPPED: "Your order {number} has shipped",
     Notification.Kind.CANCELLED: "Your order {number} was cancelled",
     Notification.Kind.REFUNDED: "A refund for your order {number}",
+    Notification.Kind.CHANGED: "Your order {number} has changed",
 }
 
 

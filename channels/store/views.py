@@ -346,10 +346,13 @@ def pickup_action(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"{number}: ready for pickup; the customer has been sent the code."
             )
         elif action == "missing":
-            order_services.fulfillment_cancel(
-                fulfillment_id=fulfillment.pk, reason="item missing in store", actor=actor
+            outcome = order_services.fulfillment_report_missing(
+                fulfillment_id=fulfillment.pk,
+                line_id=_int(request.POST.get("line")),
+                quantity=_int(request.POST.get("quantity")),
+                actor=actor,
             )
-            messages.success(request, f"{number}: cancelled, stock released, the customer is told.")
+            messages.success(request, f"{number}: {_missing_summary(outcome)}")
         elif action == "hand_over":
             order_services.fulfillment_hand_over(
                 fulfillment_id=fulfillment.pk,
@@ -362,6 +365,29 @@ def pickup_action(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as refused:
         messages.error(request, f"{number}: {refused.message}")
     return redirect("store:pickups")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return 0
+
+
+def _missing_summary(outcome: order_services.MissingOutcome) -> str:
+    parts = ["taken off the stock"]
+    for new in outcome.fulfillments:
+        units = sum(line.quantity for line in new.lines.all())
+        when = (
+            f", expected {timezone.localtime(new.promised_at):%a %d %b %H:%M}"
+            if new.promised_at
+            else ""
+        )
+        via = " by transfer" if new.status == Fulfillment.Status.AWAITING_TRANSFER else ""
+        parts.append(f"{units} sourced again at {new.location.code}{via}{when}")
+    if outcome.cancelled:
+        parts.append(f"{outcome.cancelled} cancelled")
+    return "; ".join(parts) + ". The customer is told."
 
 
 def _store_channel() -> str:

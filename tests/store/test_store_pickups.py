@@ -96,25 +96,116 @@ def test_another_stores_pickup_is_not_found(orders_shop: Any) -> None:
     )
 
 
-def test_an_item_missing_cancels_the_pickup_and_releases_the_stock(orders_shop: Any) -> None:
-    shop = orders_shop
-    shop.receive(shop.amsterdam, shop.m, 1)
+def _pickup(shop: Any, variant: Any, quantity: int = 1) -> Fulfillment:
     placed = orders.order_place(
         channel_code="webshop",
-        lines=[orders.LineInput(sku=shop.m.sku, quantity=1)],
+        lines=[orders.LineInput(sku=variant.sku, quantity=quantity)],
         method="pickup",
         pickup_location_code=shop.amsterdam.code,
         customer=orders.CustomerInput(email="eva@example.com"),
     )
-    fulfillment = Fulfillment.objects.get(order=placed.order)
-    client = _associate(shop.amsterdam)
+    return Fulfillment.objects.get(order=placed.order)
+
+
+def _report_missing(client: Client, fulfillment: Fulfillment, quantity: Any) -> str:
+    line = fulfillment.lines.get()
     response = client.post(
-        reverse("store:pickup-action", args=[fulfillment.pk]), {"action": "missing"}, follow=True
+        reverse("store:pickup-action", args=[fulfillment.pk]),
+        {"action": "missing", "line": line.pk, "quantity": quantity},
+        follow=True,
     )
-    assert "cancelled, stock released" in response.content.decode()
+    return response.content.decode()
+
+
+def test_an_item_missing_with_none_left_cancels_the_pickup_and_corrects_the_stock(
+    orders_shop: Any, settings: Any
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    shop = orders_shop
+    shop.receive(shop.amsterdam, shop.m, 1)
+    fulfillment = _pickup(shop, shop.m)
+    client = _associate(shop.amsterdam)
+    assert "Not on the shelf" in client.get(reverse("store:pickups")).content.decode()
+    page = _report_missing(client, fulfillment, 1)
+    assert "taken off the stock; 1 cancelled. The customer is told." in page
     fulfillment.refresh_from_db()
     assert fulfillment.status == "cancelled"
-    assert shop.level(shop.amsterdam, shop.m) == (1, 0)
+    assert fulfillment.order.status == "cancelled"
+    # the shelf did not have it: on hand follows, nothing stays committed
+    assert shop.level(shop.amsterdam, shop.m) == (0, 0)
+    assert [m.subject for m in mail.outbox][-1].endswith("was cancelled")
+
+
+def test_an_item_missing_is_sourced_again_from_what_the_store_still_has(
+    orders_shop: Any, settings: Any
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    shop = orders_shop
+    shop.receive(shop.amsterdam, shop.m, 3)
+    fulfillment = _pickup(shop, shop.m, quantity=2)
+    client = _associate(shop.amsterdam)
+    page = _report_missing(client, fulfillment, 1)
+    assert f"1 sourced again at {shop.amsterdam.code}" in page
+    fulfillment.refresh_from_db()
+    assert fulfillment.lines.get().quantity == 1 and fulfillment.status == "allocated"
+    again = Fulfillment.objects.exclude(pk=fulfillment.pk).get(order=fulfillment.order)
+    assert (again.status, again.location_id, again.lines.get().quantity) == (
+        "allocated",
+        shop.amsterdam.pk,
+        1,
+    )
+    # 3 on the books, 1 missing: 2 left and both committed to the order
+    assert shop.level(shop.amsterdam, shop.m) == (2, 2)
+    assert fulfillment.order.lines.get().quantity_cancelled == 0
+    assert [m.subject for m in mail.outbox][-1].endswith("has changed")
+
+
+@pytest.mark.parametrize("quantity", ["0", "2", "", "x"])
+def test_a_bad_missing_quantity_is_refused_and_changes_nothing(
+    orders_shop: Any, quantity: str
+) -> None:
+    shop = orders_shop
+    shop.receive(shop.amsterdam, shop.m, 1)
+    fulfillment = _pickup(shop, shop.m)
+    page = _report_missing(_associate(shop.amsterdam), fulfillment, quantity)
+    assert "Between 1 and 1 units" in page
+    fulfillment.refresh_from_db()
+    assert fulfillment.status == "allocated"
+    assert shop.level(shop.amsterdam, shop.m) == (1, 1)
+
+
+def test_a_parcel_missing_an_item_is_sourced_from_another_shipping_location(
+    orders_shop: Any,
+) -> None:
+    shop = orders_shop
+    shop.receive(shop.warehouse, shop.l, 1)
+    shop.receive(shop.amsterdam, shop.l, 1)
+    placed = orders.order_place(
+        channel_code="webshop",
+        lines=[orders.LineInput(sku=shop.l.sku, quantity=1)],
+        method="ship",
+        address={"country": "NL", "line1": "Damrak 1", "city": "Amsterdam"},
+        customer=orders.CustomerInput(email="eva@example.com"),
+    )
+    first = Fulfillment.objects.get(order=placed.order)
+    assert first.location_id == shop.warehouse.pk
+    outcome = orders.fulfillment_report_missing(
+        fulfillment_id=first.pk, line_id=first.lines.get().pk, quantity=1, actor="wms"
+    )
+    first.refresh_from_db()
+    assert first.status == "cancelled" and outcome.cancelled == 0
+    [again] = outcome.fulfillments
+    assert (again.location_id, again.method, again.status) == (
+        shop.amsterdam.pk,
+        "ship",
+        "allocated",
+    )
+    assert shop.level(shop.warehouse, shop.l) == (0, 0)
+    assert shop.level(shop.amsterdam, shop.l) == (1, 1)
+    placed.order.refresh_from_db()
+    assert placed.order.status != "cancelled"
+    kinds = list(placed.order.timeline.values_list("kind", flat=True))
+    assert "item_missing" in kinds and "resourced" in kinds
 
 
 def test_endless_aisle_orders_for_home_delivery_from_the_warehouse(orders_shop: Any) -> None:
