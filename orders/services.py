@@ -874,10 +874,12 @@ def fulfillment_cancel(*, fulfillment_id: int, reason: str = "", actor: str = ""
 
 @dataclass(frozen=True)
 class MissingOutcome:
-    """What became of units reported missing: re-sourced (``fulfillments`` that now carry them)
-    or cancelled (``cancelled`` units, refunded to nobody yet: the order total is untouched)."""
+    """What became of units reported missing: sourced again (``fulfillments`` that now carry
+    them, ``placed`` units per fulfilment id) or ``cancelled`` on the order line (as any
+    cancelled units, they are not charged when the payment is captured)."""
 
     fulfillments: list[Fulfillment]
+    placed: dict[int, int]
     cancelled: int
 
 
@@ -947,9 +949,8 @@ def fulfillment_report_missing(
             _transition(fulfillment, FS.CANCELLED)
             fulfillment.status = FS.CANCELLED
             fulfillment.save(update_fields=["status", "updated_at"])
-        new = _resource(order, fulfillment, {variant_id: quantity}, actor=actor)
-        placed = sum(row.quantity for f in new for row in f.lines.all())
-        cancelled = quantity - placed
+        placed = _resource(order, fulfillment, {variant_id: quantity}, actor=actor)
+        cancelled = quantity - sum(placed.values())
         if cancelled:
             OrderLine.objects.filter(pk=line.order_line_id).update(
                 quantity_cancelled=F("quantity_cancelled") + cancelled
@@ -968,14 +969,15 @@ def fulfillment_report_missing(
             else Notification.Kind.CHANGED
         )
         _notify(order, kind, f"missing-{fulfillment.pk}-{line_id}")
-        return MissingOutcome(new, cancelled)
+        fulfillments = list(Fulfillment.objects.filter(pk__in=placed).order_by("pk"))
+        return MissingOutcome(fulfillments, placed, cancelled)
 
 
 def _resource(
     order: Order, fulfillment: Fulfillment, wanted: dict[int, int], *, actor: str
-) -> list[Fulfillment]:
-    """Source ``wanted`` again the way ``fulfillment`` was; returns the new fulfilments (none
-    when nothing can be had, which is not an error here)."""
+) -> dict[int, int]:
+    """Source ``wanted`` again the way ``fulfillment`` was; returns the units placed per
+    fulfilment id (empty when nothing can be had, which is not an error here)."""
     now = timezone.now()
     try:
         if fulfillment.method == FulfillmentMethod.PICKUP:
@@ -989,32 +991,48 @@ def _resource(
                 now=now,
             )
     except (PickupUnavailable, InsufficientStock):
-        return []
+        return {}
     order_line = {
         line.variant_id: line
         for line in OrderLine.objects.filter(order=order, variant_id__in=wanted)
     }
-    created: list[Fulfillment] = []
+    placed: dict[int, int] = defaultdict(int)
     commit: list[StockLine] = []
     for status, plan in (
         (FS.ALLOCATED, sourced.committed),
         (FS.AWAITING_TRANSFER, sourced.awaiting),
     ):
         for location_id, per_variant in sorted(plan.items()):
-            new = Fulfillment.objects.create(
-                order=order,
-                location_id=location_id,
-                method=fulfillment.method,
-                status=status,
-                promised_at=sourced.promised_at,
+            same_place = (
+                location_id == fulfillment.location_id
+                and status == FS.ALLOCATED
+                and fulfillment.status in (FS.ALLOCATED, FS.PICKING)
             )
-            FulfillmentLine.objects.bulk_create(
-                FulfillmentLine(fulfillment=new, order_line=order_line[v], quantity=q)
-                for v, q in sorted(per_variant.items())
-            )
+            if same_place:
+                # more on the books here: the same fulfilment carries them (one card to pick)
+                new = fulfillment
+                for v, q in sorted(per_variant.items()):
+                    row, made = FulfillmentLine.objects.get_or_create(
+                        fulfillment=new, order_line=order_line[v], defaults={"quantity": q}
+                    )
+                    if not made:
+                        row.quantity += q
+                        row.save(update_fields=["quantity"])
+            else:
+                new = Fulfillment.objects.create(
+                    order=order,
+                    location_id=location_id,
+                    method=fulfillment.method,
+                    status=status,
+                    promised_at=sourced.promised_at,
+                )
+                FulfillmentLine.objects.bulk_create(
+                    FulfillmentLine(fulfillment=new, order_line=order_line[v], quantity=q)
+                    for v, q in sorted(per_variant.items())
+                )
             if status == FS.ALLOCATED:
                 commit.extend(StockLine(v, location_id, q) for v, q in per_variant.items())
-            created.append(new)
+            placed[new.pk] += sum(per_variant.values())
             where = new.location.code
             timeline_add(
                 order=order,
@@ -1023,7 +1041,7 @@ def _resource(
                     f"{sum(per_variant.values())} unit(s) sourced again at {where}"
                     + (
                         f", expected {timezone.localtime(sourced.promised_at):%a %d %b %H:%M}"
-                        if sourced.promised_at
+                        if sourced.promised_at and not same_place
                         else ""
                     )
                     + (" (awaiting a transfer)." if status == FS.AWAITING_TRANSFER else ".")
@@ -1033,7 +1051,7 @@ def _resource(
             )
     if commit:
         inventory_services.stock_commit(lines=commit, reference=order.number)
-    return created
+    return dict(placed)
 
 
 def _capture_on_completion(order: Order) -> None:

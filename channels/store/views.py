@@ -377,7 +377,7 @@ def _int(value: str | None) -> int:
 def _missing_summary(outcome: order_services.MissingOutcome) -> str:
     parts = ["taken off the stock"]
     for new in outcome.fulfillments:
-        units = sum(line.quantity for line in new.lines.all())
+        units = outcome.placed.get(new.pk, 0)
         when = (
             f", expected {timezone.localtime(new.promised_at):%a %d %b %H:%M}"
             if new.promised_at
