@@ -13,7 +13,7 @@ class Scope(models.TextChoices):
     ORDERS_WRITE = "orders:write", "Place and cancel orders"
     CUSTOMERS_READ = "customers:read", "Read customers"
     CUSTOMERS_WRITE = "customers:write", "Write customers, consents and loyalty"
-    RETURNS_WRITE = "returns:write", "Create returns"
+    RETURNS_WRITE = "returns:write", "Create and receive returns, refund"
     WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions"
 
 

@@ -222,3 +222,42 @@ class CartOutputSerializer(serializers.Serializer[Any]):
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     lines = CartLineOutputSerializer(many=True)
     updated_at = serializers.DateTimeField(source="cart.updated_at")
+
+
+class FulfillmentActionInputSerializer(serializers.Serializer[Any]):
+    """What an action needs: ``ship`` a carrier and tracking number, ``hand_over`` the pickup
+    code, ``missing`` the SKU and how many, ``cancel`` optionally a reason."""
+
+    carrier = serializers.CharField(max_length=60, required=False, default="")
+    tracking_number = serializers.CharField(max_length=100, required=False, default="")
+    code = serializers.CharField(max_length=12, required=False, default="")
+    sku = serializers.CharField(max_length=64, required=False, default="")
+    quantity = serializers.IntegerField(min_value=1, required=False)
+    reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+class ReturnReceiveLineSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="The return line's id (see GET /returns/{rma}/).")
+    disposition = serializers.ChoiceField(choices=["restock", "damaged"])
+
+
+class ReturnReceiveInputSerializer(serializers.Serializer[Any]):
+    lines = ReturnReceiveLineSerializer(many=True, allow_empty=False)
+
+
+class RefundLineInputSerializer(serializers.Serializer[Any]):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class RefundInputSerializer(serializers.Serializer[Any]):
+    lines = RefundLineInputSerializer(many=True, required=False, default=list)
+    shipping_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
+    )
+    rma = serializers.CharField(max_length=32, required=False, default="")
+    reason = serializers.CharField(max_length=200, required=False, default="")

@@ -9,6 +9,13 @@ urlpatterns = [
     path("orders/", views.OrderListCreateView.as_view(), name="order-list"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    path(
+        "orders/<str:number>/fulfillments/<int:fulfillment_id>/<str:action>/",
+        views.FulfillmentActionView.as_view(),
+        name="fulfillment-action",
+    ),
+    path("orders/<str:number>/refunds/", views.RefundCreateView.as_view(), name="refund-create"),
     path("returns/", views.ReturnCreateView.as_view(), name="return-create"),
+    path("returns/<str:rma>/receive/", views.ReturnReceiveView.as_view(), name="return-receive"),
     path("returns/<str:rma>/", views.ReturnDetailView.as_view(), name="return-detail"),
 ]

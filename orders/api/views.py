@@ -31,11 +31,15 @@ from orders.api.serializers import (
     CartLineInputSerializer,
     CartOutputSerializer,
     CartPatchInputSerializer,
+    FulfillmentActionInputSerializer,
     OrderCancelInputSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
+    RefundInputSerializer,
+    RefundOutputSerializer,
     ReturnInputSerializer,
     ReturnOutputSerializer,
+    ReturnReceiveInputSerializer,
 )
 from orders.models import Cart, Order, Return
 
@@ -347,3 +351,173 @@ class CartLineView(APIView):
         _cart_or_404(request, token)
         cart = carts.cart_line_set(token=token, **payload.validated_data)
         return Response(_cart_body(cart))
+
+
+FULFILLMENT_ACTIONS = ("pick", "ready", "hand_over", "ship", "deliver", "cancel", "missing")
+
+
+class FulfillmentActionView(APIView):
+    """Move one fulfilment of an order along its state machine (a WMS, a 3PL, a POS)."""
+
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="fulfillments_action",
+        summary="Act on a fulfilment",
+        description="`action` is one of `pick`, `ready` (pickup: the customer is emailed the "
+        "code), `hand_over` (pickup: `code` the customer shows), `ship` (`carrier`, "
+        "`tracking_number`; the customer is emailed), `deliver`, `cancel` (`reason`; units "
+        "released) or `missing` (`sku`, `quantity`: units not found when picking are taken off "
+        "the location's stock and sourced again, else cancelled). 409 `invalid_transition` for "
+        "an action the fulfilment's state does not allow, 403 `pickup_code_invalid` for a wrong "
+        "code, 400 `order_invalid` for a bad SKU or quantity. Returns the order.",
+        request=FulfillmentActionInputSerializer,
+        responses={
+            200: OrderOutputSerializer,
+            404: _NOT_FOUND,
+            400: OpenApiResponse(description="`order_invalid`."),
+            403: OpenApiResponse(description="`pickup_code_invalid`, or a missing scope."),
+            409: OpenApiResponse(description="`invalid_transition` or `insufficient_stock`."),
+        },
+    )
+    def post(self, request: Request, number: str, fulfillment_id: int, action: str) -> Response:
+        order = _order_or_404(request, number)
+        fulfillment = order.fulfillments.filter(pk=fulfillment_id).first()
+        if fulfillment is None or action not in FULFILLMENT_ACTIONS:
+            raise ApiError(
+                status_code=404,
+                code="not_found",
+                detail=f"No fulfilment {fulfillment_id} with action {action!r} on {number}.",
+            )
+        payload = FulfillmentActionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data, actor, pk = payload.validated_data, _actor(request), fulfillment.pk
+        if action == "pick":
+            services.fulfillment_pick(fulfillment_id=pk, actor=actor)
+        elif action == "ready":
+            services.fulfillment_ready_for_pickup(fulfillment_id=pk, actor=actor)
+        elif action == "hand_over":
+            services.fulfillment_hand_over(fulfillment_id=pk, code=data["code"], actor=actor)
+        elif action == "ship":
+            services.fulfillment_ship(
+                fulfillment_id=pk,
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+                actor=actor,
+            )
+        elif action == "deliver":
+            services.fulfillment_deliver(fulfillment_id=pk, actor=actor)
+        elif action == "cancel":
+            services.fulfillment_cancel(fulfillment_id=pk, reason=data["reason"], actor=actor)
+        else:
+            line = next(
+                (row for row in fulfillment.lines.all() if row.order_line.sku == data["sku"]), None
+            )
+            if line is None:
+                raise ApiError(
+                    status_code=400,
+                    code="order_invalid",
+                    detail=f"No line {data['sku']!r} in this fulfilment.",
+                    errors=[{"field": "sku", "code": "not_found", "message": data["sku"]}],
+                )
+            services.fulfillment_report_missing(
+                fulfillment_id=pk,
+                line_id=line.pk,
+                quantity=data.get("quantity") or line.quantity,
+                actor=actor,
+            )
+        return Response(OrderOutputSerializer(_order_or_404(request, number)).data)
+
+
+class ReturnReceiveView(APIView):
+    write_scope = Scope.RETURNS_WRITE
+
+    @extend_schema(
+        operation_id="returns_receive",
+        summary="Receive and inspect a return",
+        description="Each return line (by `id`) is `restock` (back on hand at the receiving "
+        "location) or `damaged`. All lines at once; 409 `invalid_transition` for a return "
+        "already received.",
+        request=ReturnReceiveInputSerializer,
+        responses={
+            200: ReturnOutputSerializer,
+            400: OpenApiResponse(description="`return_invalid` or a bad disposition."),
+            404: OpenApiResponse(),
+            409: OpenApiResponse(description="`invalid_transition`: already received."),
+        },
+    )
+    def post(self, request: Request, rma: str) -> Response:
+        found = selectors.return_get(
+            rma=rma, channel_codes=request_principal(request).channel_codes
+        )
+        if found is None:
+            raise ApiError(status_code=404, code="not_found", detail=f"No return {rma!r}.")
+        payload = ReturnReceiveInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.return_receive(
+            return_id=found.pk,
+            dispositions={row["id"]: row["disposition"] for row in payload.validated_data["lines"]},
+            actor=_actor(request),
+        )
+        received = selectors.return_get(rma=rma)
+        return Response(ReturnOutputSerializer(received).data)
+
+
+class RefundCreateView(APIView):
+    write_scope = Scope.RETURNS_WRITE
+
+    @extend_schema(
+        operation_id="refunds_create",
+        summary="Refund an order",
+        description="Units (`sku`, `quantity`) at their order price less their share of the "
+        "discount, and shipping, never more than was captured in total. The `Idempotency-Key` "
+        "header is required: a retry with the same key returns the first refund (200). `rma` "
+        "links the refund to a return.",
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)
+        ],
+        request=RefundInputSerializer,
+        responses={
+            201: RefundOutputSerializer,
+            200: RefundOutputSerializer,
+            400: OpenApiResponse(description="`refund_invalid`, `idempotency_key_required`."),
+            404: _NOT_FOUND,
+            409: OpenApiResponse(description="`refund_exceeds_paid`."),
+        },
+    )
+    def post(self, request: Request, number: str) -> Response:
+        order = _order_or_404(request, number)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            raise ApiError(
+                status_code=400,
+                code="idempotency_key_required",
+                detail="A refund needs an Idempotency-Key header, so that a retry refunds once.",
+            )
+        payload = RefundInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        return_id = None
+        if data["rma"]:
+            found = order.returns.filter(rma=data["rma"]).first()
+            if found is None:
+                raise ApiError(
+                    status_code=400,
+                    code="refund_invalid",
+                    detail=f"No return {data['rma']!r} on {number}.",
+                    errors=[{"field": "rma", "code": "not_found", "message": data["rma"]}],
+                )
+            return_id = found.pk
+        refund, created = services.refund_create(
+            order_id=order.pk,
+            key=f"api:{_actor(request)}:{key}",
+            lines=[services.RefundLineInput(row["sku"], row["quantity"]) for row in data["lines"]],
+            shipping_amount=data["shipping_amount"],
+            return_id=return_id,
+            reason=data["reason"],
+            actor=_actor(request),
+        )
+        return Response(
+            RefundOutputSerializer(refund).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
