@@ -39,7 +39,8 @@ from catalog import services as catalog_services  # noqa: E402
 from catalog.models import Price  # noqa: E402
 from channels import relay  # noqa: E402
 from channels.feeds import services as feeds  # noqa: E402
-from channels.models import Channel, Feed, FeedItem  # noqa: E402
+from channels.models import Feed, FeedItem  # noqa: E402
+from core.models import Channel  # noqa: E402
 from inventory import services as inventory_services  # noqa: E402
 from inventory.models import Location, StockLevel  # noqa: E402
 

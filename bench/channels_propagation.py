@@ -42,12 +42,16 @@ import redis  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing  # noqa: E402
+from channels.models import Delivery, DeliveryAttempt, Listing  # noqa: E402
 from channels.tasks import noop  # noqa: E402
 from config.celery import app  # noqa: E402
-from config.outbox.events import EventType  # noqa: E402
-from config.outbox.models import ChangeEvent, ObjectSequence  # noqa: E402
-from config.outbox.services import event_record, event_record_many  # noqa: E402
+from core.models import (  # noqa: E402
+    ChangeEvent,
+    Channel,
+    ObjectSequence,
+)
+from core.outbox.events import EventType  # noqa: E402
+from core.outbox.services import event_record, event_record_many  # noqa: E402
 from tests.channels.receiver import running_receiver  # noqa: E402
 
 

@@ -43,8 +43,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from catalog.models import Product, Variant  # noqa: E402
-from config.api.models import Partner  # noqa: E402
-from config.api.services import partner_api_key_create  # noqa: E402
+from core.api.services import partner_api_key_create  # noqa: E402
+from core.models import Partner  # noqa: E402
 from inventory.models import Location, StockHold, StockLevel  # noqa: E402
 from inventory.selectors import availability_for_variants  # noqa: E402
 from inventory.services import StockLine, stock_reserve  # noqa: E402

@@ -33,8 +33,8 @@ from django.db import connection  # noqa: E402
 from catalog import services as catalog_services  # noqa: E402
 from catalog.models import Product, Variant  # noqa: E402
 from channels.services import channel_upsert  # noqa: E402
-from config.api.models import Partner  # noqa: E402
-from config.api.services import partner_api_key_create  # noqa: E402
+from core.api.services import partner_api_key_create  # noqa: E402
+from core.models import Partner  # noqa: E402
 from inventory.models import Location, StockLevel  # noqa: E402
 from inventory.stock_feed import FeedRow, stock_counts_apply  # noqa: E402
 from orders.models import Order  # noqa: E402

@@ -26,7 +26,6 @@ from catalog.admin_forms import (
     ProductAdminForm,
     VariantInlineForm,
 )
-from catalog.completeness import channel_model
 from catalog.imports.services import import_job_create, import_job_progress
 from catalog.models import (
     Attribute,
@@ -43,7 +42,8 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
-from config.errors import DomainError
+from core.errors import DomainError
+from core.models import Channel
 
 
 @admin.register(Category)
@@ -119,10 +119,7 @@ class BrandFilter(admin.SimpleListFilter):
 
 def _channel_codes() -> list[str]:
     return list(
-        channel_model()
-        .objects.filter(is_active=True)
-        .order_by("code")
-        .values_list("code", flat=True)
+        Channel.objects.filter(is_active=True).order_by("code").values_list("code", flat=True)
     )
 
 

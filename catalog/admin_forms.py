@@ -11,9 +11,9 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
 from catalog.attributes import attribute_values_clean
-from catalog.completeness import channel_model
 from catalog.exceptions import AttributeValuesInvalid
 from catalog.models import Attribute, Price, Product, ProductType, ProductTypeAttribute, Variant
+from core.models import Channel
 
 ATTRIBUTE_PREFIX = "attr__"
 
@@ -169,7 +169,7 @@ class CatalogActionForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        channels = channel_model().objects.filter(is_active=True).order_by("code")
+        channels = Channel.objects.filter(is_active=True).order_by("code")
         cast(forms.ChoiceField, self.fields["channel"]).choices = [("", "Channel…")] + [
             (code, code) for code in channels.values_list("code", flat=True)
         ]
@@ -193,7 +193,7 @@ class ImportUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         from catalog.imports.services import default_price_channel
 
-        codes = list(channel_model().objects.order_by("code").values_list("code", flat=True))
+        codes = list(Channel.objects.order_by("code").values_list("code", flat=True))
         cast(forms.ChoiceField, self.fields["price_channel"]).choices = [
             (code, code) for code in codes
         ]

@@ -29,6 +29,7 @@ from catalog.models import (
     Variant,
 )
 from catalog.titles import title_render
+from core.models import Channel
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,8 @@ class Completeness:
             self.missing.append(what)
 
 
-def channel_model() -> Any:
-    """The channel model, reached through a catalog foreign key (catalog cannot import channels)."""
-    return Price._meta.get_field("channel").related_model
-
-
 def channel_infos(codes: Iterable[str] | None = None) -> list[ChannelInfo]:
-    channels = channel_model().objects.filter(is_active=True).order_by("code")
+    channels = Channel.objects.filter(is_active=True).order_by("code")
     if codes is not None:
         channels = channels.filter(code__in=list(codes))
     rules = {rule.channel_id: rule for rule in ChannelContentRule.objects.all()}

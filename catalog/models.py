@@ -143,7 +143,7 @@ class ProductTypeAttribute(models.Model):
         default=False, help_text="Variants differ by this attribute (size, colour...)."
     )
     required_for = models.ManyToManyField(
-        "channels.Channel",
+        "core.Channel",
         blank=True,
         related_name="+",
         help_text="Channels on which a product is incomplete without a value.",
@@ -304,7 +304,7 @@ class Price(models.Model):
     ``starts_at``/``ends_at`` it is a promotion that wins over the base price while it runs."""
 
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="prices")
-    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
     currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     compare_at_amount = models.DecimalField(
@@ -350,7 +350,7 @@ class ChannelContentRule(models.Model):
     the channel's length limits, enforced when the channel view is built and at approval."""
 
     channel = models.OneToOneField(
-        "channels.Channel", on_delete=models.CASCADE, related_name="content_rule"
+        "core.Channel", on_delete=models.CASCADE, related_name="content_rule"
     )
     title_template = models.CharField(
         max_length=200,
@@ -368,7 +368,7 @@ class ChannelContent(models.Model):
     """Per-channel overrides of a product's title and description."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="channel_content")
-    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -388,7 +388,7 @@ class ProductPublication(models.Model):
     """A product published on a channel: allowed only when approved and 100 % complete there."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="publications")
-    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
     published_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(
         auto_now=True,
@@ -413,7 +413,7 @@ class ProductCompleteness(models.Model):
     whenever what it depends on changes (so the admin can filter and sort on it)."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="completeness")
-    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
     percent = models.PositiveSmallIntegerField()
     missing = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(auto_now=True)

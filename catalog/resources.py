@@ -33,7 +33,7 @@ from import_export.results import Error, Result, RowResult
 from catalog import services
 from catalog.exceptions import ImportFileInvalid, NotAllowed
 from catalog.models import Category, Product, ProductType, Variant, gtin_is_valid
-from config.errors import DomainError
+from core.errors import DomainError
 
 User = Any
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.attributes import attribute_values_clean, axis_codes, type_attributes
-from catalog.completeness import channel_infos, channel_model, completeness_compute
+from catalog.completeness import channel_infos, completeness_compute
 from catalog.exceptions import (
     NotAllowed,
     PriceInvalid,
@@ -35,8 +35,9 @@ from catalog.models import (
     Variant,
 )
 from catalog.snapshots import product_snapshots_build
-from config.outbox.events import EventType
-from config.outbox.services import event_record
+from core.models import Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 
 # A logged-in user (permission checks apply) or None for system callers (imports, demo, tests).
 User = Any
@@ -409,7 +410,7 @@ def _published_channel_codes(product_id: int) -> list[str]:
 
 
 def _channel(channel_code: str) -> Any:
-    channel = channel_model().objects.filter(code=channel_code).first()
+    channel = Channel.objects.filter(code=channel_code).first()
     if channel is None:
         raise UnknownChannel(f"There is no channel {channel_code!r}.")
     return channel

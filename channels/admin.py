@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,7 +15,6 @@ from django.utils.timesince import timesince
 from channels import delivery as delivery_service
 from channels.feeds import services as feed_services
 from channels.models import (
-    Channel,
     Delivery,
     DeliveryAttempt,
     FeedItem,
@@ -22,6 +22,9 @@ from channels.models import (
     WebhookSubscription,
 )
 from channels.selectors import channel_sync_overview, delivery_list
+from core.models import Channel
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
 
 
 def secret_masked(secret: str) -> str:
@@ -37,6 +40,18 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
         widget=forms.PasswordInput(render_value=False),
         help_text="Type a new secret to replace the current one; leave empty to keep it.",
     )
+    # Which locations a channel sells from is kept on the inventory side (ChannelLocation).
+    locations = forms.ModelMultipleChoiceField(
+        queryset=inventory_selectors.location_list(active_only=False),
+        required=False,
+        widget=FilteredSelectMultiple("locations", is_stacked=False),
+        help_text="The locations whose stock this channel sells.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["locations"].initial = list(self.instance.locations.all())
 
     class Meta:
         model = Channel
@@ -62,6 +77,13 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
         typed = self.cleaned_data.get("signing_secret") or ""
         return typed or (self.instance.signing_secret if self.instance.pk else "")
 
+    def _save_m2m(self) -> None:
+        super()._save_m2m()  # type: ignore[misc]
+        inventory_services.channel_locations_set(
+            channel_id=self.instance.pk,
+            location_ids=[location.pk for location in self.cleaned_data["locations"]],
+        )
+
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -81,7 +103,6 @@ class ChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     list_filter = ["kind", "currency", "is_active"]
     search_fields = ["code", "name"]
-    filter_horizontal = ["locations"]
     readonly_fields = ["current_secret", "feed_status"]
     actions = ["rebuild_feeds"]
 

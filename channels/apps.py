@@ -7,7 +7,7 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         import channels.admin_pos  # noqa: F401  (registers the store POS acknowledgement admin)
         from channels.tasks import relay_kick
-        from config.outbox.services import relay_hook_register
+        from core.outbox.services import relay_hook_register
 
         relay_hook_register(relay_kick)
 

@@ -31,7 +31,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from channels import connectors
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing, WebhookSubscription
+from channels.models import Delivery, DeliveryAttempt, Listing, WebhookSubscription
+from core.models import Channel
 
 
 def _setting(name: str, default: float) -> float:

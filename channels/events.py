@@ -1,5 +1,5 @@
 """Event types partners can subscribe to (defined with the outbox, where every app records them)."""
 
-from config.outbox.events import EventType
+from core.outbox.events import EventType
 
 __all__ = ["EventType"]

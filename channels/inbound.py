@@ -34,9 +34,9 @@ from rest_framework import serializers
 
 from channels.connectors import signature_verify
 from channels.delivery import channel_secret
-from channels.models import Channel
-from config.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
-from config.errors import DomainError
+from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
+from core.errors import DomainError
+from core.models import Channel
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.api.serializers import OrderInputSerializer, OrderOutputSerializer

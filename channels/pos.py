@@ -2,7 +2,7 @@
 
 A POS channel (``Channel.Kind.POS``) is not pushed to (see ``channels.relay.PUSH_KINDS``): each
 store's till polls ``GET /api/v1/pos/{channel}/changes/?location=<store>`` and reads the outbox
-(``config.outbox.ChangeEvent``) directly, in event id order, with the event id as its cursor. What a
+(``core.outbox.ChangeEvent``) directly, in event id order, with the event id as its cursor. What a
 store sees, with absolute values:
 
 - ``price.changed`` recorded for the channel (or for every channel: empty ``channel_code``);
@@ -52,9 +52,9 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from channels.exceptions import PosCursorOutOfRange
-from channels.models import Channel, StoreAcknowledgement
-from config.outbox.events import EventType
-from config.outbox.models import ChangeEvent
+from channels.models import StoreAcknowledgement
+from core.models import ChangeEvent, Channel
+from core.outbox.events import EventType
 from inventory.models import Location
 
 # Topics a till applies, and the stream each belongs to: the latest change of an object's stream

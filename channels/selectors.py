@@ -20,8 +20,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from channels.models import Channel, Delivery, DeliveryAttempt, Feed, WebhookSubscription
-from config.outbox.models import ChangeEvent
+from channels.models import Delivery, DeliveryAttempt, Feed, WebhookSubscription
+from core.models import ChangeEvent, Channel
 from inventory import selectors as inventory_selectors
 from inventory.models import Location
 from inventory.selectors import ChannelBuffer, haversine_km

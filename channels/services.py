@@ -9,8 +9,9 @@ from django.db import transaction
 
 from channels.events import EventType
 from channels.exceptions import UnknownEventType
-from channels.models import Channel, WebhookSubscription
-from config.api.models import Partner
+from channels.models import WebhookSubscription
+from core.models import Channel, Partner
+from inventory import services as inventory_services
 
 
 def _validated_events(events: Iterable[str]) -> list[str]:
@@ -64,5 +65,5 @@ def channel_upsert(
     channel, created = Channel.objects.update_or_create(code=code, defaults=fields)
     channel.full_clean()
     if location_ids is not None:
-        channel.locations.set(list(location_ids))
+        inventory_services.channel_locations_set(channel_id=channel.pk, location_ids=location_ids)
     return channel, created

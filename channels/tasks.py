@@ -92,7 +92,7 @@ def push_subscription(subscription_id: int) -> int:
 def dispatch() -> None:
     """Periodic safety net (beat): relay events a lost kick left behind (the broker was down at
     commit) and push every target with work due (a lost or expired task)."""
-    from config.outbox.selectors import event_list
+    from core.outbox.selectors import event_list
 
     if event_list(pending_only=True).exists():
         _enqueue(relay_events)
@@ -119,7 +119,7 @@ def reconcile() -> int:
 def feed_refresh(channel_id: int) -> int:
     """Recompute the stale items of one feed channel; write its files when due."""
     from channels.feeds import services as feeds
-    from channels.models import Channel
+    from core.models import Channel
 
     channel = Channel.objects.filter(pk=channel_id, is_active=True).first()
     if channel is None:

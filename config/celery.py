@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("omnihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(["config", "config.api"])
+app.autodiscover_tasks(["config", "core.api"])
 
 
 @before_task_publish.connect

@@ -17,13 +17,12 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from catalog.services import category_tree_import_google
-from channels.models import Channel
 from channels.services import channel_upsert
 from config import roles
-from config.api.models import Partner, PartnerAPIKey
-from config.api.scopes import Scope
-from config.api.services import partner_api_key_create
 from config.demo_catalog import seed_catalog_live, seed_products
+from core.api.scopes import Scope
+from core.api.services import partner_api_key_create
+from core.models import Channel, Partner, PartnerAPIKey
 from customers.demo import seed_customers
 from inventory.demo import seed_stock
 from inventory.models import Location

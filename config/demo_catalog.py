@@ -294,11 +294,11 @@ def seed_catalog_live(size: str, *, channel_codes: list[str] | None = None) -> d
     """Make the demo catalog sellable: a picture per product, a base price per variant on every
     channel, material required on the feeds, four products in five approved (with their approved
     snapshot) and published where they are complete. Idempotent; bulk writes throughout."""
-    from catalog.completeness import channel_model
     from catalog.services import completeness_refresh
     from catalog.snapshots import product_snapshots_build
+    from core.models import Channel
 
-    channels = list(channel_model().objects.filter(is_active=True).order_by("code"))
+    channels = list(Channel.objects.filter(is_active=True).order_by("code"))
     if channel_codes is not None:
         channels = [c for c in channels if c.code in channel_codes]
     feeds = [c for c in channels if c.kind in ("google_feed", "meta_feed")]

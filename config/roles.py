@@ -15,7 +15,7 @@ INVENTORY_MANAGER = "Inventory manager"
 STORE_ASSOCIATE = "Store associate"
 CUSTOMER_SERVICE = "Customer service"
 
-_VIEW_CHANNELS = ["channels.view_channel"]
+_VIEW_CHANNELS = ["core.view_channel"]
 _VIEW_LOCATIONS = ["inventory.view_location"]
 _VIEW_ORDERS = [
     "orders.view_order",

@@ -16,7 +16,7 @@ admin.site.site_title = "OmniHub"
 admin.site.index_title = "Products, stock, orders, channels and customers"
 
 api_v1 = [
-    path("", include("config.api.urls")),
+    path("", include("core.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("customers.api.urls")),

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from config.errors import DomainError
+from core.errors import DomainError
 from customers import selectors, services
 from customers.models import (
     Customer,

@@ -30,8 +30,8 @@ from django.db.models import F, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from config.outbox.events import EventType
-from config.outbox.services import event_record
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from customers.exceptions import (
     CustomerNotActive,
     CustomerNotFound,

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from catalog.models import Variant
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory import selectors, services
 from inventory.models import (
     Location,

@@ -42,6 +42,13 @@ class Location(models.Model):
         default=100, help_text="Lower is preferred when sourcing ship orders."
     )
     is_active = models.BooleanField(default=True)
+    channels = models.ManyToManyField(
+        "core.Channel",
+        through="ChannelLocation",
+        related_name="locations",
+        blank=True,
+        help_text="The channels that sell this location's stock.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +68,24 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class ChannelLocation(models.Model):
+    """A channel sells this location's stock (``channel.locations`` / ``location.channels``).
+
+    It hangs on the inventory side because the channel sits in the bottom layer and may not name
+    a location; the table is the one the channel's own many-to-many field used to create.
+    """
+
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "channels_channel_locations"
+        unique_together = [("channel", "location")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} sells from {self.location_id}"
 
 
 class StaffMember(models.Model):
@@ -165,7 +190,7 @@ class StockMovement(models.Model):
         related_name="stock_movements",
     )
     partner = models.ForeignKey(
-        "api.Partner",
+        "core.Partner",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -37,6 +37,7 @@ from inventory.exceptions import (
     UnknownStockItem,
 )
 from inventory.models import (
+    ChannelLocation,
     Location,
     StaffMember,
     StockHold,
@@ -57,9 +58,9 @@ def _ats_record(variant_ids: Iterable[int]) -> None:
     ids = sorted(set(variant_ids))
     if not ids:
         return
-    from config.outbox.events import EventType
-    from config.outbox.models import ObjectSequence
-    from config.outbox.services import event_record_many
+    from core.models import ObjectSequence
+    from core.outbox.events import EventType
+    from core.outbox.services import event_record_many
     from inventory.selectors import stock_level_list
 
     # Take the variants' event sequence rows first (a no-op upsert locks them, creating missing
@@ -905,6 +906,18 @@ def stock_drift_repair(*, stock_ids: Sequence[int]) -> int:
 
 
 # --- locations and staff ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def channel_locations_set(*, channel_id: int, location_ids: Iterable[int]) -> None:
+    """Make the channel sell from exactly these locations (adds and removes links)."""
+    wanted = set(location_ids)
+    links = ChannelLocation.objects.filter(channel_id=channel_id)
+    links.exclude(location_id__in=wanted).delete()
+    have = set(links.values_list("location_id", flat=True))
+    ChannelLocation.objects.bulk_create(
+        [ChannelLocation(channel_id=channel_id, location_id=lid) for lid in sorted(wanted - have)]
+    )
 
 
 @transaction.atomic

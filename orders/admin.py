@@ -18,7 +18,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from config.errors import DomainError
+from core.errors import DomainError
+from inventory import selectors as inventory_selectors
 from orders import selectors, services
 from orders.exceptions import InvalidTransition, RefundInvalid
 from orders.models import Fulfillment, Order, Return
@@ -60,10 +61,11 @@ class LocationFilter(admin.SimpleListFilter):
     parameter_name = "location"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        model = Fulfillment._meta.get_field("location").related_model
         return [
             (str(pk), f"{code}")
-            for pk, code in model.objects.order_by("code").values_list("pk", "code")  # type: ignore[union-attr,attr-defined]
+            for pk, code in inventory_selectors.location_list(active_only=False)
+            .order_by("code")
+            .values_list("pk", "code")
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.selectors import channel_variant_offers
+from core.models import Channel
 from inventory import services as inventory_services
 from inventory.services import StockLine
 from orders.exceptions import CartInvalid
@@ -25,7 +26,6 @@ from orders.services import (
     CustomerInput,
     LineInput,
     PlaceResult,
-    _channel_model,
     _source_pickup,
     _source_ship,
     _validate,
@@ -70,7 +70,7 @@ def _cart_lock(token: str) -> Cart:
 
 
 def cart_create(*, channel_code: str, customer_email: str = "") -> Cart:
-    channel = _channel_model().objects.filter(code=channel_code, is_active=True).first()
+    channel = Channel.objects.filter(code=channel_code, is_active=True).first()
     if channel is None:
         raise CartInvalid(
             f"Unknown channel {channel_code!r}.",

@@ -26,7 +26,7 @@ class Cart(models.Model):
         CONVERTED = "converted", "Converted to an order"
 
     token = models.CharField(max_length=64, unique=True, default=cart_token)
-    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(
         "customers.Customer",
         on_delete=models.PROTECT,
@@ -93,7 +93,7 @@ class Order(models.Model):
         REFUNDED = "refunded", "Refunded"
 
     number = models.CharField(max_length=20, unique=True)
-    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey("core.Channel", on_delete=models.PROTECT, related_name="+")
     external_id = models.CharField(max_length=100, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True

@@ -24,13 +24,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.selectors import channel_variant_offers
-from config.outbox.events import EventType
-from config.outbox.services import event_record
+from core.models import Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from customers import services as customer_services
 from customers.exceptions import UnknownLoyaltyReference
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.exceptions import InsufficientStock
+from inventory.models import Location
 from inventory.services import MovementInput, StockLine
 from orders.exceptions import (
     InvalidTransition,
@@ -102,14 +104,6 @@ class _Sourced:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _channel_model() -> Any:
-    return Order._meta.get_field("channel").related_model
-
-
-def _location_model() -> Any:
-    return Fulfillment._meta.get_field("location").related_model
 
 
 def _order_lock(order_id: int) -> Order:
@@ -286,7 +280,7 @@ def _validate(
     shipping_total: Decimal,
 ) -> tuple[Any, dict[str, int], dict[str, Any], Any]:
     errors: list[dict[str, str]] = []
-    channel = _channel_model().objects.filter(code=channel_code, is_active=True).first()
+    channel = Channel.objects.filter(code=channel_code, is_active=True).first()
     if channel is None:
         errors.append({"field": "channel", "code": "does_not_exist", "message": "unknown channel"})
     if not lines:
@@ -313,11 +307,9 @@ def _validate(
         )
     location = None
     if method == FulfillmentMethod.PICKUP:
-        location = (
-            _location_model()
-            .objects.filter(code=pickup_location_code, is_active=True, offers_pickup=True)
-            .first()
-        )
+        location = Location.objects.filter(
+            code=pickup_location_code, is_active=True, offers_pickup=True
+        ).first()
         if location is None:
             errors.append(
                 {
@@ -1122,7 +1114,7 @@ def return_create(
 ) -> Return:
     """Authorise a return of fulfilled units of any channel's order, received at any active
     location. Refuses more than was fulfilled minus what earlier returns hold. Locks the order."""
-    location = _location_model().objects.filter(code=location_code, is_active=True).first()
+    location = Location.objects.filter(code=location_code, is_active=True).first()
     errors: list[dict[str, str]] = []
     if location is None:
         errors.append({"field": "location", "code": "does_not_exist", "message": location_code})

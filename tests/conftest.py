@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config.api.scopes import ALL_SCOPES
-from config.api.services import partner_api_key_create
+from core.api.scopes import ALL_SCOPES
+from core.api.services import partner_api_key_create
 from tests.factories import ChannelFactory, PartnerFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

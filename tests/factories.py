@@ -7,8 +7,8 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import User
 
-from channels.models import Channel, WebhookSubscription
-from config.api.models import Partner
+from channels.models import WebhookSubscription
+from core.models import Channel, Partner
 from inventory.models import Location
 
 

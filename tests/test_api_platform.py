@@ -9,9 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from channels.models import WebhookSubscription
-from config.api.idempotency import request_fingerprint
-from config.api.models import IdempotencyRecord
-from config.api.services import partner_api_key_revoke
+from core.api.idempotency import request_fingerprint
+from core.api.services import partner_api_key_revoke
+from core.models import IdempotencyRecord
 from tests.factories import ChannelFactory, UserFactory, WebhookSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +157,7 @@ def test_validation_errors_name_each_field(api_client):
 
 
 def test_an_unexpected_exception_is_a_logged_500_problem(api_client, monkeypatch):
-    from config.api import views
+    from core.api import views
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
@@ -297,7 +297,7 @@ def test_a_failed_request_stores_nothing_so_it_can_be_retried(api_client):
 
 
 def test_expired_idempotency_records_are_purged():
-    from config.api.tasks import idempotency_keys_purge
+    from core.api.tasks import idempotency_keys_purge
 
     old = IdempotencyRecord.objects.create(
         owner="key:x", key="old", method="POST", path="/", fingerprint="f"

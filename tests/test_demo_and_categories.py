@@ -11,9 +11,8 @@ from django.core.management import call_command
 from catalog.exceptions import TaxonomyFileInvalid
 from catalog.models import Category
 from catalog.services import category_tree_import_google
-from channels.models import Channel
 from config import demo
-from config.api.models import PartnerAPIKey
+from core.models import Channel, PartnerAPIKey
 from inventory.models import Location
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from catalog import selectors
 from catalog.api.serializers import CategoryOutputSerializer
 from catalog.models import Category
-from config.api.filters import SyncFilterSet
-from config.api.scopes import Scope
+from core.api.filters import SyncFilterSet
+from core.api.scopes import Scope
 
 
 class CategoryFilterSet(SyncFilterSet):

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
 
-from catalog.completeness import channel_model
 from catalog.exceptions import ImportFileInvalid
 from catalog.imports.hooks import stock_hooks
 from catalog.imports.plan import ImportPlan, RowError
@@ -36,8 +35,9 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
-from config.outbox.events import EventType
-from config.outbox.services import event_record_many
+from core.models import Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record_many
 
 Progress = Callable[[int, int], None]
 BATCH = 2000
@@ -212,9 +212,7 @@ def plan_apply(
     """Write ``plan``; all or nothing. Raises ``ImportFileInvalid`` (row/column per error) when the
     file conflicts with the database (a SKU of another product, an unknown category)."""
     channel = (
-        channel_model().objects.filter(code=price_channel_code).first()
-        if price_channel_code
-        else None
+        Channel.objects.filter(code=price_channel_code).first() if price_channel_code else None
     )
     if price_channel_code and channel is None:
         raise ImportFileInvalid(

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0002_product_variant'),
-        ('channels', '0002_channel_stock_buffer'),
+        ('core', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(blank=True, max_length=255)),
                 ('description', models.TextField(blank=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.channel')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='channel_content', to='catalog.product')),
             ],
             options={
@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 ('title_template', models.CharField(blank=True, help_text='Placeholders: {name}, {brand}, {category} and attribute codes such as {color}.', max_length=200)),
                 ('title_max_length', models.PositiveIntegerField(default=150)),
                 ('description_max_length', models.PositiveIntegerField(default=5000)),
-                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='content_rule', to='channels.channel')),
+                ('channel', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='content_rule', to='core.channel')),
             ],
         ),
         migrations.CreateModel(
@@ -134,7 +134,7 @@ class Migration(migrations.Migration):
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
                 ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('channel', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='core.channel')),
                 ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('product', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.product')),
             ],
@@ -160,7 +160,7 @@ class Migration(migrations.Migration):
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
                 ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('channel', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='core.channel')),
                 ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('variant', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.variant')),
             ],
@@ -259,7 +259,7 @@ class Migration(migrations.Migration):
                 ('ends_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.channel')),
                 ('variant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='catalog.variant')),
             ],
             options={
@@ -273,7 +273,7 @@ class Migration(migrations.Migration):
                 ('percent', models.PositiveSmallIntegerField()),
                 ('missing', models.JSONField(blank=True, default=list)),
                 ('computed_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.channel')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='completeness', to='catalog.product')),
             ],
             options={
@@ -309,7 +309,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('published_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True, help_text='Last change the channel can see (approval, price, publication): updated_since.')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.channel')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='publications', to='catalog.product')),
                 ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
@@ -365,7 +365,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='producttypeattribute',
             name='required_for',
-            field=models.ManyToManyField(blank=True, help_text='Channels on which a product is incomplete without a value.', related_name='+', to='channels.channel'),
+            field=models.ManyToManyField(blank=True, help_text='Channels on which a product is incomplete without a value.', related_name='+', to='core.channel'),
         ),
         migrations.AddField(
             model_name='producttype',

@@ -23,11 +23,11 @@ from channels.api.catalog_serializers import (
     ChannelVariantSerializer,
     VariantLookupSerializer,
 )
-from channels.models import Channel
-from config.api.filters import SyncFilterSet
-from config.api.permissions import request_principal
-from config.api.problems import ApiError
-from config.api.scopes import Scope
+from core.api.filters import SyncFilterSet
+from core.api.permissions import request_principal
+from core.api.problems import ApiError
+from core.api.scopes import Scope
+from core.models import Channel
 
 MAX_SKUS = 100
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would overflow the driver)

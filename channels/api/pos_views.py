@@ -22,10 +22,10 @@ from channels.api.pos_serializers import (
     PosAckOutputSerializer,
     PosChangesSerializer,
 )
-from channels.models import Channel
-from config.api.permissions import request_principal
-from config.api.problems import ApiError
-from config.api.scopes import Scope
+from core.api.permissions import request_principal
+from core.api.problems import ApiError
+from core.api.scopes import Scope
+from core.models import Channel
 
 POS_SCOPES = (Scope.CATALOG_READ, Scope.STOCK_READ)
 

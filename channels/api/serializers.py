@@ -3,7 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from channels.events import EventType
-from channels.models import Channel, WebhookSubscription
+from channels.models import WebhookSubscription
+from core.models import Channel
 
 
 class ChannelOutputSerializer(serializers.ModelSerializer):

@@ -19,14 +19,14 @@ from channels.api.serializers import (
     WebhookSubscriptionOutputSerializer,
     WebhookSubscriptionPatchSerializer,
 )
-from channels.models import Channel, WebhookSubscription
-from config.api.conditional import require_if_match
-from config.api.filters import SyncFilterSet
-from config.api.idempotency import idempotent
-from config.api.models import Partner
-from config.api.permissions import request_principal
-from config.api.problems import ApiError
-from config.api.scopes import Scope
+from channels.models import WebhookSubscription
+from core.api.conditional import require_if_match
+from core.api.filters import SyncFilterSet
+from core.api.idempotency import idempotent
+from core.api.permissions import request_principal
+from core.api.problems import ApiError
+from core.api.scopes import Scope
+from core.models import Channel, Partner
 
 
 class ChannelFilterSet(SyncFilterSet):

@@ -10,29 +10,10 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('api', '0001_initial'),
-        ('inventory', '0001_initial'),
+        ('core', '0001_initial'),
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='Channel',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('webshop', 'Webshop'), ('app', 'App'), ('marketplace', 'Marketplace'), ('social', 'Social shop'), ('pos', 'Store POS'), ('google_feed', 'Google Merchant feed'), ('meta_feed', 'Meta catalog feed'), ('partner_webhook', 'Partner webhook')], max_length=20)),
-                ('currency', models.CharField(help_text='ISO 4217, e.g. EUR.', max_length=3)),
-                ('locale', models.CharField(default='en-US', max_length=10)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('locations', models.ManyToManyField(blank=True, help_text='The locations whose stock this channel sells.', related_name='channels', to='inventory.location')),
-            ],
-            options={
-                'ordering': ['code'],
-            },
-        ),
         migrations.CreateModel(
             name='WebhookSubscription',
             fields=[
@@ -44,7 +25,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_subscriptions', to='api.partner')),
+                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_subscriptions', to='core.partner')),
             ],
             options={
                 'ordering': ['-created_at', '-id'],

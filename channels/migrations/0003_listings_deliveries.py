@@ -8,35 +8,10 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels', '0002_channel_stock_buffer'),
+        ('channels', '0001_initial'),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='channel',
-            name='batch_size',
-            field=models.PositiveIntegerField(default=100, help_text='Changes sent in one request at most.'),
-        ),
-        migrations.AddField(
-            model_name='channel',
-            name='endpoint_url',
-            field=models.URLField(blank=True, help_text='JSON push endpoint (webshop, app, marketplace, partner). Empty: nothing pushed.', max_length=500),
-        ),
-        migrations.AddField(
-            model_name='channel',
-            name='rate_limit_per_second',
-            field=models.PositiveIntegerField(default=10, help_text='Requests per second at most (token bucket shared by the workers).'),
-        ),
-        migrations.AddField(
-            model_name='channel',
-            name='signing_secret',
-            field=models.CharField(blank=True, help_text='Standard Webhooks secret (whsec_...) used to sign pushes; shown masked.', max_length=100),
-        ),
-        migrations.AddField(
-            model_name='channel',
-            name='signing_secret_env',
-            field=models.CharField(blank=True, help_text='Name of an environment variable holding the secret instead (wins when set).', max_length=100),
-        ),
         migrations.CreateModel(
             name='Delivery',
             fields=[
@@ -57,7 +32,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='channels.channel')),
+                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='core.channel')),
                 ('subscription', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='channels.webhooksubscription')),
             ],
             options={
@@ -94,7 +69,7 @@ class Migration(migrations.Migration):
                 ('last_error', models.TextField(blank=True)),
                 ('last_success_at', models.DateTimeField(blank=True, null=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listings', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listings', to='core.channel')),
             ],
             options={
                 'ordering': ['channel_id', 'aggregate', 'aggregate_id'],

@@ -11,11 +11,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='channel',
-            name='product_url_template',
-            field=models.CharField(blank=True, help_text="Where a product is sold on this channel, for feeds' link attribute, e.g. https://shop.example.com/products/{handle}?variant={variant_id}. Placeholders: {handle}, {sku}, {variant_id}, {product_id}.", max_length=500),
-        ),
         migrations.CreateModel(
             name='Feed',
             fields=[
@@ -29,7 +24,7 @@ class Migration(migrations.Migration):
                 ('size_bytes', models.PositiveBigIntegerField(default=0)),
                 ('seconds', models.FloatField(default=0, help_text='How long the last generation took.')),
                 ('dirty', models.BooleanField(default=True, help_text='An item changed since the last file.')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feeds', to='core.channel')),
             ],
             options={
                 'ordering': ['channel_id', 'format'],
@@ -45,7 +40,7 @@ class Migration(migrations.Migration):
                 ('fields', models.JSONField(default=dict)),
                 ('problems', models.JSONField(blank=True, default=list)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feed_items', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feed_items', to='core.channel')),
             ],
             options={
                 'ordering': ['channel_id', 'variant_id'],
@@ -58,7 +53,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('product_id', models.PositiveBigIntegerField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.channel')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('channel', 'product_id'), name='feedstale_unique')],

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('acked_event_id', models.PositiveBigIntegerField(default=0, help_text='Outbox event id up to which the store applied every change.')),
                 ('acked_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the cursor last moved forwards.')),
                 ('updated_at', models.DateTimeField(auto_now=True, help_text='When the store last acknowledged (even an older cursor).')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='store_acknowledgements', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='store_acknowledgements', to='core.channel')),
                 ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inventory.location')),
             ],
             options={

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import AttributeOption, Product
 from channels.store import forms, search
-from config.errors import DomainError
+from core.errors import DomainError
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from inventory import selectors as stock

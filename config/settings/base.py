@@ -50,8 +50,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_htmx",
     # project
-    "config.api.apps.ApiConfig",
-    "config.outbox.apps.OutboxConfig",
+    "core",
     "catalog",
     "customers",
     "inventory",
@@ -63,7 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
-    "config.api.middleware.ApiProblemMiddleware",
+    "core.api.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -203,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0),
     },
     "purge-expired-idempotency-keys": {
-        "task": "config.api.tasks.idempotency_keys_purge",
+        "task": "core.api.tasks.idempotency_keys_purge",
         "schedule": crontab(minute=17),
     },
 }
@@ -283,18 +282,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OmniHub <no-reply@om
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.api.authentication.ApiKeyAuthentication",
-        "config.api.authentication.StaffSessionAuthentication",
+        "core.api.authentication.ApiKeyAuthentication",
+        "core.api.authentication.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.PerKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PerKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"per_key": env.str("API_RATE_LIMIT", default="1200/min")},
-    "EXCEPTION_HANDLER": "config.api.problems.problem_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
     "PAGE_SIZE": 50,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -321,7 +320,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.schema.add_problem_responses",
+        "core.api.schema.add_problem_responses",
     ],
 }
 

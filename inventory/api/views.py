@@ -17,13 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.conditional import etag_for, require_if_match
-from config.api.filters import SyncFilterSet
-from config.api.idempotency import idempotent
-from config.api.permissions import request_principal
-from config.api.principal import ApiPrincipal
-from config.api.problems import ApiError
-from config.api.scopes import Scope
+from core.api.conditional import etag_for, require_if_match
+from core.api.filters import SyncFilterSet
+from core.api.idempotency import idempotent
+from core.api.permissions import request_principal
+from core.api.principal import ApiPrincipal
+from core.api.problems import ApiError
+from core.api.scopes import Scope
 from inventory import selectors, services
 from inventory.api.serializers import (
     HoldInputSerializer,

@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ('core', '0001_initial'),
     ]
 
     operations = [
@@ -54,5 +55,24 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['user__username'],
             },
+        ),
+        # Which locations a channel sells from. The table was first created by the channel's own
+        # many-to-many field; databases built before the bottom layer existed already have it.
+        migrations.CreateModel(
+            name='ChannelLocation',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='core.channel')),
+                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='inventory.location')),
+            ],
+            options={
+                'db_table': 'channels_channel_locations',
+                'unique_together': {('channel', 'location')},
+            },
+        ),
+        migrations.AddField(
+            model_name='location',
+            name='channels',
+            field=models.ManyToManyField(blank=True, help_text="The channels that sell this location's stock.", related_name='locations', through='inventory.ChannelLocation', to='core.channel'),
         ),
     ]

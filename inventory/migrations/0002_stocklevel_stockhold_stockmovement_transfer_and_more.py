@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('api', '0002_initial'),
+        ('core', '0001_initial'),
         ('catalog', '0002_product_variant'),
         ('inventory', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('reference', models.CharField(blank=True, max_length=255)),
                 ('idempotency_key', models.CharField(blank=True, max_length=300, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('partner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='stock_movements', to='api.partner')),
+                ('partner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='stock_movements', to='core.partner')),
                 ('stock', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='inventory.stocklevel')),
                 ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='stock_movements', to=settings.AUTH_USER_MODEL)),
             ],

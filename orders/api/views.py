@@ -20,11 +20,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.filters import SyncFilterSet
-from config.api.idempotency import idempotent
-from config.api.permissions import request_principal
-from config.api.problems import ApiError
-from config.api.scopes import Scope
+from core.api.filters import SyncFilterSet
+from core.api.idempotency import idempotent
+from core.api.permissions import request_principal
+from core.api.problems import ApiError
+from core.api.scopes import Scope
 from orders import carts, selectors, services
 from orders.api.serializers import (
     CartCreateInputSerializer,

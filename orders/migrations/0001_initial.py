@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0003_types_attributes_media_prices_governance'),
-        ('channels', '0002_channel_stock_buffer'),
+        ('core', '0001_initial'),
         ('inventory', '0003_transfer_expected_at'),
     ]
 
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('placed_at', models.DateTimeField(db_index=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.channel')),
             ],
             options={
                 'ordering': ['-placed_at', '-id'],
@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
                 ('hold_expires_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='channels.channel')),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.channel')),
                 ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.order')),
             ],
         ),

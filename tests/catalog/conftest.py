@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
-from channels.models import Channel
 from config import roles
+from core.models import Channel
 from tests.factories import ChannelFactory, UserFactory
 
 

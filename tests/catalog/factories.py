@@ -20,7 +20,7 @@ from catalog.models import (
     ProductType,
     ProductTypeAttribute,
 )
-from channels.models import Channel
+from core.models import Channel
 
 
 def png_bytes(size: tuple[int, int] = (64, 48), color: str = "navy", fmt: str = "PNG") -> bytes:

@@ -27,7 +27,7 @@ from catalog.models import (
     Variant,
 )
 from catalog.selectors import channel_variant_offers, product_views, variant_prices
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from tests.catalog.factories import apparel_type, complete_product
 from tests.factories import ChannelFactory
 

@@ -15,7 +15,7 @@ from catalog import services
 from catalog.exceptions import ImportFileInvalid
 from catalog.imports.services import products_import
 from catalog.models import Price, Product, ProductMedia, Variant
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from inventory.models import StockLevel
 from tests.factories import LocationFactory
 

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from channels.models import Channel, webhook_secret_generate
+from channels.models import webhook_secret_generate
+from core.models import Channel
 from tests.channels.receiver import Receiver, running_receiver
 from tests.factories import ChannelFactory
 

@@ -12,10 +12,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from channels import delivery as delivery_service
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing
+from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.relay import relay_run
-from config.outbox.events import EventType
-from config.outbox.services import event_record
+from core.models import Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
 from tests.factories import ChannelFactory, WebhookSubscriptionFactory
 

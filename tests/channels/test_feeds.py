@@ -20,7 +20,8 @@ from catalog.models import Attribute, Product, ProductTypeAttribute
 from channels import relay
 from channels.feeds import services as feeds
 from channels.feeds import spec
-from channels.models import Channel, Feed, FeedItem, FeedStale
+from channels.models import Feed, FeedItem, FeedStale
+from core.models import Channel
 from tests.factories import ChannelFactory
 from tests.orders.conftest import Shop, shop  # noqa: F401  (fixture)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from channels.models import Channel
+from core.models import Channel
 from inventory.models import StockHold
 from orders.models import Order
 from tests.orders.conftest import Shop, shop  # noqa: F401  (the fixture)

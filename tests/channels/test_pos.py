@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from catalog import services as catalog
-from channels.models import Channel, StoreAcknowledgement
+from channels.models import StoreAcknowledgement
 from channels.pos import latest_event_id
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent, Channel
 from inventory.models import Location
 from tests.catalog.factories import complete_product
 from tests.factories import ChannelFactory, LocationFactory
@@ -202,7 +202,7 @@ def test_only_the_channels_own_prices_and_published_products(pos: Pos) -> None:
 
 
 def _client_for(pos: Pos, *, channels: list[Channel], scopes: list[str] | None = None) -> Any:
-    from config.api.services import partner_api_key_create
+    from core.api.services import partner_api_key_create
     from tests.factories import PartnerFactory
 
     partner = PartnerFactory(channels=channels)

@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 
 from catalog.models import Product, ProductPublication, Variant
-from channels.models import Channel, Delivery, Listing
+from channels.models import Delivery, Listing
 from channels.relay import relay_run
-from config.outbox.events import EventType
-from config.outbox.models import ChangeEvent
-from config.outbox.services import event_record
+from core.models import ChangeEvent, Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from tests.factories import ChannelFactory, LocationFactory, WebhookSubscriptionFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels import delivery as delivery_service
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing
+from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.relay import listings_reconcile, relay_run
 from channels.selectors import channel_sync_overview
-from config.outbox.events import EventType
-from config.outbox.services import event_record
+from core.models import Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
 from tests.factories import ChannelFactory
 

@@ -12,11 +12,11 @@ import pytest
 from django.db import connection, transaction
 
 from channels import delivery as delivery_service
-from channels.models import Channel, Delivery, DeliveryAttempt, Listing
+from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.tasks import dispatch, push_channel
-from config.outbox.events import EventType
-from config.outbox.models import ChangeEvent
-from config.outbox.services import event_record
+from core.models import ChangeEvent, Channel
+from core.outbox.events import EventType
+from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
 from tests.factories import ChannelFactory
 from tests.workers import Worker, running_worker

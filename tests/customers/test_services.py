@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from customers import selectors, services
 from customers.exceptions import (
     CustomerNotActive,

@@ -188,7 +188,7 @@ def test_the_newest_stock_event_sees_a_concurrent_change_at_another_location() -
     # given a variant at two stores, and a receipt at the first that has not committed yet
     from django.db import transaction
 
-    from config.outbox.models import ChangeEvent
+    from core.models import ChangeEvent
 
     variant = VariantFactory()
     first, second = LocationFactory(code="st-a"), LocationFactory(code="st-b")

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from inventory import services
 from inventory.exceptions import InsufficientStock
 from inventory.services import StockLine

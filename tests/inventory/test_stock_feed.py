@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from inventory import services
 from inventory.exceptions import StockFeedInvalid
 from inventory.models import StockLevel, StockMovement

@@ -11,7 +11,7 @@ import pytest
 
 from catalog import services as catalog_services
 from catalog.models import Variant
-from channels.models import Channel
+from core.models import Channel
 from inventory import services as inventory_services
 from inventory.models import Location, StockLevel
 from inventory.services import StockLine

@@ -15,7 +15,7 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from inventory import services as inventory_services
 from inventory.models import StockLevel
 from orders import services

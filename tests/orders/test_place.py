@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 from inventory.exceptions import InsufficientStock
 from orders import services
 from orders.exceptions import OrderInvalid, PickupUnavailable

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from config.outbox import services
-from config.outbox.events import EventType
-from config.outbox.models import ChangeEvent
-from config.outbox.selectors import event_list
+from core.models import ChangeEvent
+from core.outbox import services
+from core.outbox.events import EventType
+from core.outbox.selectors import event_list
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.exceptions import ImportFileInvalid
 from catalog.imports.services import FORMATS, default_price_channel, products_import
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class Command(BaseCommand):

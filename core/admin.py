@@ -1,3 +1,5 @@
+"""Back office for the bottom layer: partners and their keys, idempotency records, change events."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +10,8 @@ from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from config.api.models import IdempotencyRecord, Partner, PartnerAPIKey
-from config.api.scopes import Scope
+from core.api.scopes import Scope
+from core.models import ChangeEvent, IdempotencyRecord, Partner, PartnerAPIKey
 
 
 class PartnerAPIKeyForm(forms.ModelForm):
@@ -60,4 +62,32 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(admin.ModelAdmin):
+    """Read-only: events are written by services and consumed by the relay, never edited."""
+
+    list_display = (
+        "id",
+        "topic",
+        "aggregate",
+        "aggregate_id",
+        "sequence",
+        "channel_code",
+        "created_at",
+        "relayed_at",
+    )
+    list_filter = ("topic", "aggregate", "channel_code")
+    search_fields = ("aggregate_id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -54,7 +54,7 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "config.api.authentication.ApiKeyAuthentication"
+    target_class = "core.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class StaffSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "config.api.authentication.StaffSessionAuthentication"
+    target_class = "core.api.authentication.StaffSessionAuthentication"
     name = "StaffSession"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

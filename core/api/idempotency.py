@@ -23,9 +23,9 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.models import IdempotencyRecord
-from config.api.permissions import request_principal
-from config.api.problems import ApiError
+from core.api.permissions import request_principal
+from core.api.problems import ApiError
+from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

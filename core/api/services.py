@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from config.api.models import Partner, PartnerAPIKey, validate_scopes
+from core.models import Partner, PartnerAPIKey, validate_scopes
 
 
 @transaction.atomic

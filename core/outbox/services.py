@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from config.outbox.models import ChangeEvent, ObjectSequence
+from core.models import ChangeEvent, ObjectSequence
 
 _relay_hooks: list[Callable[[], None]] = []
 

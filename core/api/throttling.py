@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from config.api.principal import ApiPrincipal
+from core.api.principal import ApiPrincipal
 
 
 class PerKeyRateThrottle(SimpleRateThrottle):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from config.api.scopes import ALL_SCOPES
+from core.api.scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from config.api.models import Partner, PartnerAPIKey
+    from core.models import Partner, PartnerAPIKey
 
 
 @dataclass(frozen=True)

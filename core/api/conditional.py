@@ -14,7 +14,7 @@ from django.utils.http import parse_etags, quote_etag
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from config.api.problems import ApiError
+from core.api.problems import ApiError
 
 
 def etag_for(data: Any) -> str:

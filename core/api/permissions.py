@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
-from config.api.principal import ApiPrincipal
+from core.api.principal import ApiPrincipal
 
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

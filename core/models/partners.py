@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from config.api.scopes import ALL_SCOPES, Scope
+from core.api.scopes import ALL_SCOPES, Scope
 
 
 class Partner(models.Model):
@@ -20,11 +20,14 @@ class Partner(models.Model):
     name = models.CharField(max_length=200)
     contact_email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
-    channels = models.ManyToManyField("channels.Channel", related_name="partners", blank=True)
+    channels = models.ManyToManyField(
+        "core.Channel", related_name="partners", blank=True, db_table="api_partner_channels"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "api_partner"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -48,8 +51,9 @@ class PartnerAPIKey(AbstractAPIKey):
         default=list, validators=[validate_scopes], help_text=f"Any of: {', '.join(Scope.values)}"
     )
     channels = models.ManyToManyField(
-        "channels.Channel",
+        "core.Channel",
         related_name="+",
+        db_table="api_partnerapikey_channels",
         blank=True,
         help_text="Restrict the key to these of the partner's channels; empty means all of them.",
     )
@@ -60,6 +64,7 @@ class PartnerAPIKey(AbstractAPIKey):
     )
 
     class Meta(AbstractAPIKey.Meta):
+        db_table = "api_partnerapikey"
         verbose_name = "partner API key"
         verbose_name_plural = "partner API keys"
 
@@ -85,6 +90,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "api_idempotencyrecord"
         constraints = [
             models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_unique")
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from config.outbox.models import ChangeEvent
+from core.models import ChangeEvent
 
 
 def event_list(*, pending_only: bool = False) -> QuerySet[ChangeEvent]:

@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from config.api.models import PartnerAPIKey
-from config.api.principal import ApiPrincipal, PartnerUser
+from core.api.principal import ApiPrincipal, PartnerUser
+from core.models import PartnerAPIKey
 
 KEYWORD = "Api-Key"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from config.outbox.events import EventType
+from core.outbox.events import EventType
 
 
 class ChangeEvent(models.Model):
@@ -27,6 +27,7 @@ class ChangeEvent(models.Model):
     relayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "outbox_changeevent"
         ordering = ["id"]
         indexes = [
             models.Index(
@@ -47,6 +48,7 @@ class ObjectSequence(models.Model):
     last = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        db_table = "outbox_objectsequence"
         constraints = [
             models.UniqueConstraint(fields=["aggregate", "aggregate_id"], name="outbox_seq_object")
         ]

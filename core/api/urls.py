@@ -1,5 +1,5 @@
 from django.urls import path
 
-from config.api.views import MeView
+from core.api.views import MeView
 
 urlpatterns = [path("me/", MeView.as_view(), name="me")]

@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
 
-from config.api.problems import problem_response
+from core.api.problems import problem_response
 
 _DETAILS = {
     404: "No such API resource.",

@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.permissions import request_principal
-from config.api.serializers import MeSerializer
+from core.api.permissions import request_principal
+from core.api.serializers import MeSerializer
 
 
 class MeView(APIView):

@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.problems import ApiError
+from core.api.problems import ApiError
 
 MAX_LIMIT = 200
 

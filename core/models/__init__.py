@@ -1,0 +1,19 @@
+"""The bottom layer's models: every domain app may reference these by import.
+
+Tables keep the names they had before the models moved here (``channels_channel``,
+``api_partner``, ``outbox_changeevent``, ...), so no data moved when the layout changed.
+"""
+
+from core.models.channels import Channel
+from core.models.outbox import ChangeEvent, ObjectSequence
+from core.models.partners import IdempotencyRecord, Partner, PartnerAPIKey, validate_scopes
+
+__all__ = [
+    "ChangeEvent",
+    "Channel",
+    "IdempotencyRecord",
+    "ObjectSequence",
+    "Partner",
+    "PartnerAPIKey",
+    "validate_scopes",
+]
