@@ -40,7 +40,7 @@ from django.db import connection  # noqa: E402
 from catalog.imports.services import products_import  # noqa: E402
 from catalog.models import Product  # noqa: E402
 from channels.services import channel_upsert  # noqa: E402
-from config.demo_catalog import gtin13  # noqa: E402
+from demo.catalog import gtin13  # noqa: E402
 
 HEADER = (ROOT.parent / "shared" / "data" / "shopify" / "apparel.csv").read_text().splitlines()[0]
 SIZES = ["XS", "S", "M", "L", "XL"]

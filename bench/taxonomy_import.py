@@ -32,7 +32,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.models import Category  # noqa: E402
 from catalog.services import category_tree_import_google  # noqa: E402
-from config.demo import TAXONOMY_PATH  # noqa: E402
+from demo.seed import TAXONOMY_PATH  # noqa: E402
 
 
 def main() -> None:

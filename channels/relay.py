@@ -26,10 +26,9 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from channels.feeds.services import feeds_mark_from_events
 from channels.models import Delivery, Listing, WebhookSubscription
-from channels.selectors import channel_buffer
 from core.models import ChangeEvent, Channel
 from core.outbox.events import EventType
-from inventory.selectors import apply_buffer
+from inventory.selectors import apply_buffer, channel_buffer
 
 # Kinds that receive JSON pushes (feeds and POS read instead).
 PUSH_KINDS = frozenset(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,22 +20,6 @@ from django.utils import timezone
 
 from channels.models import Delivery, DeliveryAttempt, Feed, WebhookSubscription
 from core.models import ChangeEvent, Channel
-from inventory import selectors as inventory_selectors
-from inventory.models import Location
-from inventory.selectors import ChannelBuffer, haversine_km
-
-
-def channel_get(*, code: str, visible_codes: Iterable[str] | None) -> Channel | None:
-    """The active channel ``code`` with its locations, if the caller may see it."""
-    return channel_list(visible_codes=visible_codes).filter(code=code, is_active=True).first()
-
-
-def channel_list(*, visible_codes: Iterable[str] | None) -> QuerySet[Channel]:
-    """Channels, restricted to ``visible_codes`` unless it is ``None`` (staff: all of them)."""
-    queryset = Channel.objects.prefetch_related("locations")
-    if visible_codes is not None:
-        queryset = queryset.filter(code__in=list(visible_codes))
-    return queryset
 
 
 def webhook_subscription_list(*, partner_id: int | None) -> QuerySet[WebhookSubscription]:
@@ -46,82 +28,6 @@ def webhook_subscription_list(*, partner_id: int | None) -> QuerySet[WebhookSubs
     if partner_id is not None:
         queryset = queryset.filter(partner_id=partner_id)
     return queryset
-
-
-@dataclass(frozen=True)
-class LocationAvailability:
-    location: Location
-    available: int
-    distance_km: float | None
-
-    @property
-    def pickup_available(self) -> bool:
-        return self.available > 0 and self.location.offers_pickup
-
-
-@dataclass(frozen=True)
-class SkuAvailability:
-    sku: str
-    available: int
-    locations: list[LocationAvailability]
-
-
-def channel_buffer(channel: Channel) -> ChannelBuffer | None:
-    if channel.stock_buffer_kind == Channel.BufferKind.NONE:
-        return None
-    return ChannelBuffer(kind=channel.stock_buffer_kind, value=channel.stock_buffer_value)
-
-
-def channel_availability(
-    *, channel: Channel, skus: Sequence[str], near: tuple[float, float] | None = None
-) -> tuple[list[SkuAvailability], list[str]]:
-    """What ``channel`` may promise per SKU, and per location it sells from.
-
-    The channel total is the sum over its active locations with the channel's buffer applied; per
-    location figures are the location's own available units (its safety stock already kept
-    back). With ``near``, locations carry ``distance_km`` and come nearest first. Returns the
-    results in the order asked and the SKUs that do not exist. A fixed number of queries,
-    whatever the number of SKUs.
-    """
-    ids_by_sku = inventory_selectors.variant_ids_by_sku(skus=skus)
-    locations = [loc for loc in channel.locations.all() if loc.is_active]
-    distances: dict[int, float] = {}
-    if near is not None:
-        distances = {
-            loc.pk: round(
-                haversine_km(near[0], near[1], float(loc.latitude), float(loc.longitude)), 2
-            )
-            for loc in locations
-            if loc.latitude is not None and loc.longitude is not None
-        }
-        locations.sort(key=lambda loc: (distances.get(loc.pk, float("inf")), loc.code))
-    availability = inventory_selectors.availability_for_variants(
-        variant_ids=ids_by_sku.values(),
-        location_ids=[loc.pk for loc in locations],
-        buffer=channel_buffer(channel),
-    )
-    results = []
-    for sku in dict.fromkeys(skus):
-        variant_id = ids_by_sku.get(sku)
-        if variant_id is None:
-            continue
-        per_location = availability[variant_id].by_location
-        results.append(
-            SkuAvailability(
-                sku=sku,
-                available=availability[variant_id].total,
-                locations=[
-                    LocationAvailability(
-                        location=loc,
-                        available=per_location.get(loc.pk, 0),
-                        distance_km=distances.get(loc.pk),
-                    )
-                    for loc in locations
-                ],
-            )
-        )
-    unknown = [sku for sku in dict.fromkeys(skus) if sku not in ids_by_sku]
-    return results, unknown
 
 
 # --- sync operations -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("channels.api.urls")),
-    path("", include("channels.api.catalog_urls")),
+    path("", include("storefront.api.urls")),
 ]
 
 urlpatterns = [
@@ -30,7 +30,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("store/", include("channels.store.urls")),
+    path("store/", include("store.urls")),
     path("channels/<slug:code>/orders/", channel_order_receive, name="channel-orders-inbound"),
     path("channels/", include("channels.feeds.urls")),
     path("healthz", healthz, name="healthz"),

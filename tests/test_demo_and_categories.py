@@ -11,8 +11,8 @@ from django.core.management import call_command
 from catalog.exceptions import TaxonomyFileInvalid
 from catalog.models import Category
 from catalog.services import category_tree_import_google
-from config import demo
 from core.models import Channel, PartnerAPIKey
+from demo import seed as demo
 from inventory.models import Location
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_the_bundled_demo_taxonomy_is_the_shared_one():
 
 def test_demo_products_have_valid_unique_gtins_and_options():
     from catalog.models import Product, Variant, gtin_is_valid
-    from config.demo_catalog import SIZES
+    from demo.catalog import SIZES
 
     call_command("seed_demo", verbosity=0)
     products, per_product = SIZES["small"]

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels import pos, selectors
+from channels import pos
 from channels.api.pos_serializers import (
     PosAckInputSerializer,
     PosAckOutputSerializer,
@@ -26,6 +26,7 @@ from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.api.scopes import Scope
 from core.models import Channel
+from inventory import selectors as inventory_selectors
 
 POS_SCOPES = (Scope.CATALOG_READ, Scope.STOCK_READ)
 
@@ -50,7 +51,9 @@ class PosView(APIView):
                 raise exceptions.PermissionDenied(
                     detail=f"This API key lacks the '{scope}' scope.", code="missing_scope"
                 )
-        channel = selectors.channel_get(code=channel_code, visible_codes=principal.channel_codes)
+        channel = inventory_selectors.channel_get(
+            code=channel_code, visible_codes=principal.channel_codes
+        )
         if channel is None or channel.kind != Channel.Kind.POS:
             raise ApiError(
                 status_code=404,

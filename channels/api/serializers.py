@@ -4,27 +4,6 @@ from rest_framework import serializers
 
 from channels.events import EventType
 from channels.models import WebhookSubscription
-from core.models import Channel
-
-
-class ChannelOutputSerializer(serializers.ModelSerializer):
-    locations = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Channel
-        fields = [
-            "code",
-            "name",
-            "kind",
-            "currency",
-            "locale",
-            "is_active",
-            "locations",
-            "updated_at",
-        ]
-
-    def get_locations(self, channel: Channel) -> list[str]:
-        return [location.code for location in channel.locations.all()]
 
 
 class WebhookSubscriptionOutputSerializer(serializers.ModelSerializer):
@@ -69,24 +48,3 @@ class WebhookSubscriptionPatchSerializer(serializers.Serializer):
     )
     description = serializers.CharField(max_length=200, required=False)
     is_active = serializers.BooleanField(required=False)
-
-
-class LocationAvailabilitySerializer(serializers.Serializer):
-    code = serializers.CharField(source="location.code")
-    name = serializers.CharField(source="location.name")
-    kind = serializers.CharField(source="location.kind")
-    available = serializers.IntegerField()
-    pickup_available = serializers.BooleanField()
-    distance_km = serializers.FloatField(allow_null=True)
-
-
-class SkuAvailabilitySerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    available = serializers.IntegerField(help_text="What the channel may promise (buffer applied).")
-    locations = LocationAvailabilitySerializer(many=True)
-
-
-class AvailabilityResponseSerializer(serializers.Serializer):
-    channel = serializers.CharField()
-    results = SkuAvailabilitySerializer(many=True)
-    unknown_skus = serializers.ListField(child=serializers.CharField())

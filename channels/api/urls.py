@@ -3,8 +3,6 @@ from django.urls import include, path
 from channels.api import views
 
 urlpatterns = [
-    path("availability/", views.AvailabilityView.as_view(), name="availability"),
-    path("channels/", views.ChannelListView.as_view(), name="channel-list"),
     path("webhooks/", views.WebhookSubscriptionListCreateView.as_view(), name="webhook-list"),
     path(
         "webhooks/<int:pk>/", views.WebhookSubscriptionDetailView.as_view(), name="webhook-detail"

@@ -5,15 +5,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels import selectors, services
 from channels.api.serializers import (
-    AvailabilityResponseSerializer,
-    ChannelOutputSerializer,
     WebhookSubscriptionCreatedSerializer,
     WebhookSubscriptionInputSerializer,
     WebhookSubscriptionOutputSerializer,
@@ -26,30 +24,7 @@ from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.api.scopes import Scope
-from core.models import Channel, Partner
-
-
-class ChannelFilterSet(SyncFilterSet):
-    class Meta:
-        model = Channel
-        fields = ["kind", "updated_since"]
-
-
-class ChannelListView(generics.ListAPIView):
-    """The sales channels this key may act for."""
-
-    serializer_class = ChannelOutputSerializer
-    filterset_class = ChannelFilterSet
-    cursor_ordering = ("updated_at", "id")
-
-    def get_queryset(self) -> QuerySet[Channel]:
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
-            return Channel.objects.none()
-        return selectors.channel_list(visible_codes=request_principal(self.request).channel_codes)
-
-    @extend_schema(operation_id="channels_list", summary="List your channels")
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+from core.models import Partner
 
 
 class WebhookFilterSet(SyncFilterSet):
@@ -178,84 +153,3 @@ class WebhookSubscriptionDetailView(generics.GenericAPIView):
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.webhook_subscription_delete(subscription=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-MAX_AVAILABILITY_SKUS = 100
-
-
-def _parse_near(raw: str | None) -> tuple[float, float] | None:
-    if not raw:
-        return None
-    try:
-        lat_text, lng_text = raw.split(",")
-        latitude, longitude = float(lat_text), float(lng_text)
-    except ValueError:
-        latitude = longitude = float("nan")
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ApiError(
-            status_code=400,
-            code="invalid_parameter",
-            detail="near must be '<latitude>,<longitude>' in decimal degrees.",
-            errors=[{"field": "near", "code": "invalid", "message": "e.g. 52.37,4.89"}],
-        )
-    return latitude, longitude
-
-
-class AvailabilityView(generics.GenericAPIView):
-    """Per SKU: what a channel may promise, and per location it sells from what is there."""
-
-    read_scope = Scope.STOCK_READ
-    serializer_class = AvailabilityResponseSerializer
-    pagination_class = None
-
-    @extend_schema(
-        operation_id="availability_list",
-        summary="Availability per SKU for a channel, per location and nearby",
-        parameters=[
-            OpenApiParameter("sku", str, required=True, description="Comma-separated, up to 100."),
-            OpenApiParameter(
-                "channel", str, description="Channel code; optional when the key has one channel."
-            ),
-            OpenApiParameter(
-                "near", str, description="'<lat>,<lng>': adds distance_km, nearest first."
-            ),
-        ],
-        responses={
-            200: AvailabilityResponseSerializer,
-            404: OpenApiResponse(description="No such channel for this caller."),
-        },
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        principal = request_principal(request)
-        skus = [
-            sku.strip() for sku in request.query_params.get("sku", "").split(",") if sku.strip()
-        ]
-        if not skus or len(set(skus)) > MAX_AVAILABILITY_SKUS:
-            raise ApiError(
-                status_code=400,
-                code="invalid_parameter",
-                detail=f"sku must list 1 to {MAX_AVAILABILITY_SKUS} SKUs, comma-separated.",
-                errors=[{"field": "sku", "code": "invalid", "message": "1 to 100 SKUs"}],
-            )
-        near = _parse_near(request.query_params.get("near"))
-        code = request.query_params.get("channel")
-        if not code and principal.channel_codes is not None and len(principal.channel_codes) == 1:
-            [code] = principal.channel_codes
-        if not code:
-            raise ApiError(
-                status_code=400,
-                code="invalid_parameter",
-                detail="channel is required: this caller acts for several channels.",
-                errors=[{"field": "channel", "code": "required", "message": "a channel code"}],
-            )
-        channel = selectors.channel_get(code=code, visible_codes=principal.channel_codes)
-        if channel is None:
-            raise ApiError(
-                status_code=404,
-                code="channel_not_found",
-                detail=f"No channel '{code}' for this caller.",
-                errors=[{"field": "channel", "code": "not_found", "message": code}],
-            )
-        results, unknown = selectors.channel_availability(channel=channel, skus=skus, near=near)
-        body = {"channel": channel.code, "results": results, "unknown_skus": unknown}
-        return Response(AvailabilityResponseSerializer(body).data)

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "channels",
+    "storefront",
+    "store",
+    "demo",
     # last, so its post_migrate (role sync) runs after every app's permissions exist
     "config.apps.ProjectConfig",
 ]

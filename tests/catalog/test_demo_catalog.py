@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Product, ProductCompleteness, ProductPublication
-from config import demo
+from demo import seed as demo
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,9 @@ from django.db import connection
 from django.test import override_settings
 
 from channels.models import Delivery, Listing
-from channels.selectors import channel_availability
 from channels.tasks import dispatch
 from core.models import ChangeEvent, Channel
+from inventory.selectors import channel_availability
 from orders import services as order_services
 from tests.channels.receiver import Receiver
 from tests.channels.test_sync_worker import FAST, assert_in_order, price_edit, wait_converged

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from customers import selectors
-from customers.demo import seed_customers
 from customers.models import (
     ConsentEvent,
     Customer,
@@ -13,6 +12,7 @@ from customers.models import (
     LoyaltyEntry,
     MergeCandidate,
 )
+from demo.customers import seed_customers
 
 pytestmark = pytest.mark.django_db
 

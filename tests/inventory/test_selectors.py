@@ -142,7 +142,7 @@ def test_periodic_tasks_expire_holds_and_check_drift() -> None:
 
 
 def test_demo_stock_is_deterministic_and_safe_to_rerun() -> None:
-    from inventory.demo import demo_quantity, seed_stock
+    from demo.inventory import demo_quantity, seed_stock
 
     warehouse = LocationFactory(code="wh", kind="warehouse")
     store = LocationFactory(code="st", kind="store")

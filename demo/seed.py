@@ -19,22 +19,22 @@ from django.db import transaction
 from catalog.services import category_tree_import_google
 from channels.services import channel_upsert
 from config import roles
-from config.demo_catalog import seed_catalog_live, seed_products
 from core.api.scopes import Scope
 from core.api.services import partner_api_key_create
 from core.models import Channel, Partner, PartnerAPIKey
-from customers.demo import seed_customers
-from inventory.demo import seed_stock
+from demo.catalog import seed_catalog_live, seed_products
+from demo.customers import seed_customers
+from demo.inventory import seed_stock
+from demo.orders import seed_orders
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
-from orders.demo import seed_orders
 
 DEMO_PASSWORD = "omnihub-demo"
 ADMIN_USERNAME = "admin"
 # The Google product taxonomy: the shared copy beside the checkout when there is one (as in CI),
 # otherwise the identical copy shipped with the demo data, so a clone on its own still seeds.
 _SHARED_TAXONOMY = settings.SHARED_DIR / "data" / "google" / "taxonomy-with-ids.en-US.txt"
-_BUNDLED_TAXONOMY = Path(__file__).resolve().parent / "demo_data" / "taxonomy-with-ids.en-US.txt"
+_BUNDLED_TAXONOMY = Path(__file__).resolve().parent / "data" / "taxonomy-with-ids.en-US.txt"
 TAXONOMY_PATH = _SHARED_TAXONOMY if _SHARED_TAXONOMY.exists() else _BUNDLED_TAXONOMY
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]

@@ -1,4 +1,4 @@
-"""The channel view of the catalog: approved content, channel price and channel availability."""
+"""What a channel's shoppers see: approved content, channel price and channel availability."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from rest_framework import serializers
+
+from core.models import Channel
 
 
 class MoneySerializer(serializers.Serializer):
@@ -86,4 +88,45 @@ class VariantResultSerializer(ChannelVariantSerializer):
 class VariantLookupSerializer(serializers.Serializer):
     channel = serializers.CharField()
     results = VariantResultSerializer(many=True)
+    unknown_skus = serializers.ListField(child=serializers.CharField())
+
+
+class ChannelOutputSerializer(serializers.ModelSerializer):
+    locations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Channel
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "currency",
+            "locale",
+            "is_active",
+            "locations",
+            "updated_at",
+        ]
+
+    def get_locations(self, channel: Channel) -> list[str]:
+        return [location.code for location in channel.locations.all()]
+
+
+class LocationAvailabilitySerializer(serializers.Serializer):
+    code = serializers.CharField(source="location.code")
+    name = serializers.CharField(source="location.name")
+    kind = serializers.CharField(source="location.kind")
+    available = serializers.IntegerField()
+    pickup_available = serializers.BooleanField()
+    distance_km = serializers.FloatField(allow_null=True)
+
+
+class SkuAvailabilitySerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    available = serializers.IntegerField(help_text="What the channel may promise (buffer applied).")
+    locations = LocationAvailabilitySerializer(many=True)
+
+
+class AvailabilityResponseSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    results = SkuAvailabilitySerializer(many=True)
     unknown_skus = serializers.ListField(child=serializers.CharField())

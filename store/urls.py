@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from channels.store import views
+from store import views
 
 app_name = "store"
 

@@ -1,7 +1,12 @@
-"""``/api/v1/products/`` and ``/api/v1/variants/``: the catalog as one channel shows it.
+"""The storefront read API: what a webshop or app front-end calls on every page view.
 
-They live in ``channels`` because a channel view joins the catalog (approved content, channel
-price) with inventory (the channel's available-to-sell), and only this layer may use both.
+``/api/v1/products/`` and ``/api/v1/variants/`` (the catalog as one channel shows it),
+``/api/v1/availability/`` (what a channel may promise, per location and nearby) and
+``/api/v1/channels/`` (the channels a key acts for, with the locations they sell from).
+
+It is an app at the top because a channel's view joins the catalog (approved content, channel
+price) with inventory (the channel's available-to-sell) and belongs to neither; it is not part of
+``channels``, which keeps channels in step by push and feed, not by answering reads.
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
 from catalog.models import ProductPublication
-from channels import selectors
-from channels.api.catalog_serializers import (
-    ChannelProductSerializer,
-    ChannelVariantSerializer,
-    VariantLookupSerializer,
-)
 from core.api.filters import SyncFilterSet
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.api.scopes import Scope
 from core.models import Channel
+from inventory import selectors as inventory_selectors
+from storefront.api.serializers import (
+    AvailabilityResponseSerializer,
+    ChannelOutputSerializer,
+    ChannelProductSerializer,
+    ChannelVariantSerializer,
+    VariantLookupSerializer,
+)
 
 MAX_SKUS = 100
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would overflow the driver)
@@ -50,7 +57,7 @@ def channel_for_request(request: Request) -> Channel:
             errors=[{"field": "channel", "code": "required", "message": "a channel code"}],
         )
     channel = (
-        selectors.channel_get(code=code, visible_codes=principal.channel_codes)
+        inventory_selectors.channel_get(code=code, visible_codes=principal.channel_codes)
         if "\x00" not in code
         else None
     )
@@ -68,7 +75,7 @@ def _availability(channel: Channel, views: list[Any]) -> dict[str, int]:
     skus = [variant.sku for view in views for variant in view.variants]
     if not skus:
         return {}
-    results, _unknown = selectors.channel_availability(channel=channel, skus=skus)
+    results, _unknown = inventory_selectors.channel_availability(channel=channel, skus=skus)
     return {result.sku: result.available for result in results}
 
 
@@ -220,3 +227,110 @@ class VariantLookupView(generics.GenericAPIView):
             results.append(data)
         unknown = [sku for sku in skus if sku not in by_sku]
         return Response({"channel": channel.code, "results": results, "unknown_skus": unknown})
+
+
+class ChannelFilterSet(SyncFilterSet):
+    class Meta:
+        model = Channel
+        fields = ["kind", "updated_since"]
+
+
+class ChannelListView(generics.ListAPIView):
+    """The sales channels this key may act for."""
+
+    serializer_class = ChannelOutputSerializer
+    filterset_class = ChannelFilterSet
+    cursor_ordering = ("updated_at", "id")
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Channel.objects.none()
+        principal = request_principal(self.request)
+        return inventory_selectors.channel_list(visible_codes=principal.channel_codes)
+
+    @extend_schema(operation_id="channels_list", summary="List your channels")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+MAX_AVAILABILITY_SKUS = 100
+
+
+def _parse_near(raw: str | None) -> tuple[float, float] | None:
+    if not raw:
+        return None
+    try:
+        lat_text, lng_text = raw.split(",")
+        latitude, longitude = float(lat_text), float(lng_text)
+    except ValueError:
+        latitude = longitude = float("nan")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail="near must be '<latitude>,<longitude>' in decimal degrees.",
+            errors=[{"field": "near", "code": "invalid", "message": "e.g. 52.37,4.89"}],
+        )
+    return latitude, longitude
+
+
+class AvailabilityView(generics.GenericAPIView):
+    """Per SKU: what a channel may promise, and per location it sells from what is there."""
+
+    read_scope = Scope.STOCK_READ
+    serializer_class = AvailabilityResponseSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="availability_list",
+        summary="Availability per SKU for a channel, per location and nearby",
+        parameters=[
+            OpenApiParameter("sku", str, required=True, description="Comma-separated, up to 100."),
+            OpenApiParameter(
+                "channel", str, description="Channel code; optional when the key has one channel."
+            ),
+            OpenApiParameter(
+                "near", str, description="'<lat>,<lng>': adds distance_km, nearest first."
+            ),
+        ],
+        responses={
+            200: AvailabilityResponseSerializer,
+            404: OpenApiResponse(description="No such channel for this caller."),
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        principal = request_principal(request)
+        skus = [
+            sku.strip() for sku in request.query_params.get("sku", "").split(",") if sku.strip()
+        ]
+        if not skus or len(set(skus)) > MAX_AVAILABILITY_SKUS:
+            raise ApiError(
+                status_code=400,
+                code="invalid_parameter",
+                detail=f"sku must list 1 to {MAX_AVAILABILITY_SKUS} SKUs, comma-separated.",
+                errors=[{"field": "sku", "code": "invalid", "message": "1 to 100 SKUs"}],
+            )
+        near = _parse_near(request.query_params.get("near"))
+        code = request.query_params.get("channel")
+        if not code and principal.channel_codes is not None and len(principal.channel_codes) == 1:
+            [code] = principal.channel_codes
+        if not code:
+            raise ApiError(
+                status_code=400,
+                code="invalid_parameter",
+                detail="channel is required: this caller acts for several channels.",
+                errors=[{"field": "channel", "code": "required", "message": "a channel code"}],
+            )
+        channel = inventory_selectors.channel_get(code=code, visible_codes=principal.channel_codes)
+        if channel is None:
+            raise ApiError(
+                status_code=404,
+                code="channel_not_found",
+                detail=f"No channel '{code}' for this caller.",
+                errors=[{"field": "channel", "code": "not_found", "message": code}],
+            )
+        results, unknown = inventory_selectors.channel_availability(
+            channel=channel, skus=skus, near=near
+        )
+        body = {"channel": channel.code, "results": results, "unknown_skus": unknown}
+        return Response(AvailabilityResponseSerializer(body).data)

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from catalog import selectors as catalog_selectors
 from catalog.models import AttributeOption, Product
-from channels.store import forms, search
 from core.errors import DomainError
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -31,6 +31,7 @@ from inventory.models import Location, StockHold, Transfer
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Fulfillment
+from store import forms
 
 NEARBY_STORES = 5
 
@@ -66,10 +67,10 @@ def associate_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 def home(request: HttpRequest) -> HttpResponse:
     term = request.GET.get("q", "").strip()
     if term:
-        exact = search.variant_exact(term)
+        exact = catalog_selectors.variant_exact(term)
         if exact is not None:
             return redirect(f"{reverse('store:product', args=[exact.product_id])}#v{exact.pk}")
-    products, corrected = search.product_search(term) if term else ([], "")
+    products, corrected = catalog_selectors.product_search(term) if term else ([], "")
     store: Location = request.store  # type: ignore[attr-defined]
     holds = (
         StockHold.objects.filter(
@@ -220,7 +221,7 @@ def count(request: HttpRequest) -> HttpResponse:
     form = forms.CountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        variant = search.variant_exact(data["code"])
+        variant = catalog_selectors.variant_exact(data["code"])
         if variant is None:
             form.add_error("code", "No product has this SKU or barcode.")
         else:
@@ -556,7 +557,7 @@ def endless_aisle(request: HttpRequest) -> HttpResponse:
     form = EndlessAisleForm(request.POST or None, initial={"sku": request.GET.get("sku", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        variant = search.variant_exact(data["sku"])
+        variant = catalog_selectors.variant_exact(data["sku"])
         if variant is None:
             form.add_error("sku", "No product has this SKU or barcode.")
         else:

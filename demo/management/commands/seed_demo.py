@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
-from config import demo
-from config.demo_catalog import SIZES
+from demo import seed as demo
+from demo.catalog import SIZES
 
 
 class Command(BaseCommand):
