@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.actors import Actor
 from core.api.scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ class ApiPrincipal:
             return f"key:{self.api_key.prefix}"
         assert self.user is not None
         return f"user:{self.user.pk}"
+
+    @property
+    def actor(self) -> Actor:
+        """Who the changes made by this request are recorded as."""
+        if self.partner is not None:
+            return Actor.for_partner(self.partner)
+        assert self.user is not None
+        return Actor.for_user(self.user)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
