@@ -14,6 +14,8 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
 
+from core.models.mixins import SyncTimestamped, Timestamped
+
 
 class Category(MP_Node):
     """A node of the category tree, usually imported from the Google product taxonomy.
@@ -58,7 +60,7 @@ def validate_gtin(value: str) -> None:
         )
 
 
-class Attribute(models.Model):
+class Attribute(Timestamped):
     """A typed property of products or variants (colour, material, screen size...)."""
 
     class Kind(models.TextChoices):
@@ -74,8 +76,6 @@ class Attribute(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
     unit = models.CharField(max_length=20, blank=True, help_text="For numbers, e.g. 'cm' or 'kg'.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -108,7 +108,7 @@ class AttributeOption(models.Model):
         return self.label
 
 
-class ProductType(models.Model):
+class ProductType(Timestamped):
     """A family: which attributes its products and variants carry, and which are variant axes."""
 
     code = models.SlugField(max_length=64, unique=True)
@@ -116,8 +116,6 @@ class ProductType(models.Model):
     attributes = models.ManyToManyField(
         Attribute, through="ProductTypeAttribute", related_name="product_types", blank=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -166,7 +164,7 @@ class ProductTypeAttribute(models.Model):
         return f"{self.product_type}: {self.attribute}"
 
 
-class Product(models.Model):
+class Product(SyncTimestamped):
     """A style: what a shopper thinks of as one product, sold in one or more variants."""
 
     class Status(models.TextChoices):
@@ -204,8 +202,6 @@ class Product(models.Model):
         editable=False,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["approved_snapshot", "updated_at"])
 
     class Meta:
@@ -220,7 +216,7 @@ class Product(models.Model):
         return self.name
 
 
-class Variant(models.Model):
+class Variant(SyncTimestamped):
     """A SKU: one purchasable option combination of a product (e.g. size 10, colour navy)."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
@@ -240,8 +236,6 @@ class Variant(models.Model):
     )
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -260,7 +254,7 @@ def media_upload_to(instance: ProductMedia, filename: str) -> str:
     return f"products/{instance.product_id}/{filename}"
 
 
-class ProductMedia(models.Model):
+class ProductMedia(Timestamped):
     """An image of a product, or of one variant. Uploaded or fetched from ``source_url``; stored
     only after Pillow validated it and EXIF was stripped; renditions are made by a Celery task."""
 
@@ -286,8 +280,6 @@ class ProductMedia(models.Model):
     renditions = models.JSONField(
         default=dict, blank=True, editable=False, help_text="Rendition name -> storage path."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at", "renditions"])
 
     class Meta:
@@ -299,7 +291,7 @@ class ProductMedia(models.Model):
         return self.alt_text or self.source_url or str(self.image.name or f"#{self.pk}")
 
 
-class Price(models.Model):
+class Price(SyncTimestamped):
     """A variant's price on a channel in a currency. Without dates it is the base price; with
     ``starts_at``/``ends_at`` it is a promotion that wins over the base price while it runs."""
 
@@ -312,8 +304,6 @@ class Price(models.Model):
     )
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:

@@ -12,6 +12,6 @@ class ChannelsConfig(AppConfig):
         relay_hook_register(relay_kick)
 
         from channels.selectors import sync_health
-        from config.health import check_register
+        from core.health import check_register
 
         check_register("sync", sync_health)

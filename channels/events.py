@@ -1,5 +1,5 @@
 """Event types partners can subscribe to (defined with the outbox, where every app records them)."""
 
-from core.outbox.events import EventType
+from core.events import EventType
 
 __all__ = ["EventType"]

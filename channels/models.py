@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import Channel
+from core.models.mixins import SyncTimestamped, Timestamped
 
 
 def webhook_secret_generate() -> str:
@@ -23,7 +24,7 @@ def webhook_secret_generate() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-class WebhookSubscription(models.Model):
+class WebhookSubscription(SyncTimestamped):
     """A partner's request to be told about events, delivered signed to ``url``."""
 
     partner = models.ForeignKey(
@@ -34,8 +35,6 @@ class WebhookSubscription(models.Model):
     description = models.CharField(max_length=200, blank=True)
     secret = models.CharField(max_length=100, default=webhook_secret_generate, editable=False)
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -151,7 +150,7 @@ class Listing(models.Model):
         return f"{self.aggregate}:{self.aggregate_id} on {self.channel_id} ({self.state})"
 
 
-class Delivery(models.Model):
+class Delivery(Timestamped):
     """Work for one target: a channel (latest state of one object and stream, coalesced) or a
     partner's webhook subscription (one event)."""
 
@@ -187,8 +186,6 @@ class Delivery(models.Model):
     lease_token = models.CharField(max_length=32, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from core.api.scopes import Scope
 from core.models import ChangeEvent, IdempotencyRecord, Partner, PartnerAPIKey
+from core.scopes import Scope
 
 
 class PartnerAPIKeyForm(forms.ModelForm):

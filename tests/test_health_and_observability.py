@@ -8,9 +8,9 @@ import logging
 import pytest
 import structlog
 
-from config import health
 from config.celery import app as celery_app
 from config.tasks import diagnostics_echo
+from core import health
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.models.mixins import SyncTimestamped
 
-class Channel(models.Model):
+
+class Channel(SyncTimestamped):
     """A place where we sell: webshop, app, marketplace, social shop, store POS or a feed."""
 
     class Kind(models.TextChoices):
@@ -74,8 +76,6 @@ class Channel(models.Model):
         ),
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         db_table = "channels_channel"

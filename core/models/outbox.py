@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.outbox.events import EventType
+from core.events import EventType
 
 
 class ChangeEvent(models.Model):

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from core.api.scopes import ALL_SCOPES, Scope
+from core.models.mixins import Timestamped
+from core.scopes import ALL_SCOPES, Scope
 
 
-class Partner(models.Model):
+class Partner(Timestamped):
     """An organisation that calls the API: a webshop front-end, a marketplace, an ERP, a POS vendor.
 
     A partner sees only the channels listed here; every key it holds is further narrowed by the
@@ -23,8 +24,6 @@ class Partner(models.Model):
     channels = models.ManyToManyField(
         "core.Channel", related_name="partners", blank=True, db_table="api_partner_channels"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "api_partner"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from core.events import EventType
 from core.models import ChangeEvent
 from core.outbox import services
-from core.outbox.events import EventType
 from core.outbox.selectors import event_list
 
 pytestmark = pytest.mark.django_db

@@ -42,7 +42,7 @@ def _check_cache() -> dict[str, Any]:
 
 
 def _check_broker() -> dict[str, Any]:
-    from config.celery import app
+    from celery import current_app as app
 
     if app.conf.task_always_eager:
         return {"ok": True, "mode": "eager (tasks run in the web process)"}
@@ -52,7 +52,7 @@ def _check_broker() -> dict[str, Any]:
 
 
 def _check_worker() -> dict[str, Any]:
-    from config.celery import app
+    from celery import current_app as app
 
     if app.conf.task_always_eager:
         return {"ok": True, "mode": "eager (no separate worker needed)"}
@@ -75,7 +75,7 @@ CHECKS: dict[str, Any] = {
 
 
 def check_register(name: str, check: Any) -> None:
-    """Add a check from an app's ``ready()`` (channels reports its sync lag) without ``config``
+    """Add a check from an app's ``ready()`` (channels reports its sync lag) without ``core``
     importing the app. ``check()`` returns a dict with ``ok``."""
     CHECKS[name] = check
 
