@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 
 
 def _eager() -> bool:
-    from config.celery import app
+    from celery import current_app as app
 
     return bool(app.conf.task_always_eager)
 
@@ -53,7 +53,7 @@ def _follow_up(task: Any, target_id: int, retry_in: float | None) -> None:
         _enqueue(task, target_id, countdown=retry_in)
 
 
-@shared_task(name="channels.tasks.relay", ignore_result=True)
+@shared_task(name="channels.relay", ignore_result=True)
 def relay_events() -> int:
     """Relay pending change events and kick the pushes they created."""
     result = relay.relay_run()
@@ -69,7 +69,7 @@ def relay_events() -> int:
     return result.events
 
 
-@shared_task(name="channels.tasks.push_channel", ignore_result=True)
+@shared_task(name="channels.push_channel", ignore_result=True)
 def push_channel(channel_id: int) -> int:
     cache.delete(f"channels:scheduled:{push_channel.name}:{channel_id}")
     outcome = delivery.channel_push(channel_id=channel_id)
@@ -80,7 +80,7 @@ def push_channel(channel_id: int) -> int:
     return outcome.delivered
 
 
-@shared_task(name="channels.tasks.push_subscription", ignore_result=True)
+@shared_task(name="channels.push_subscription", ignore_result=True)
 def push_subscription(subscription_id: int) -> int:
     cache.delete(f"channels:scheduled:{push_subscription.name}:{subscription_id}")
     outcome = delivery.subscription_push(subscription_id=subscription_id)
@@ -88,7 +88,7 @@ def push_subscription(subscription_id: int) -> int:
     return outcome.delivered
 
 
-@shared_task(name="channels.tasks.dispatch", ignore_result=True)
+@shared_task(name="channels.dispatch", ignore_result=True)
 def dispatch() -> None:
     """Periodic safety net (beat): relay events a lost kick left behind (the broker was down at
     commit) and push every target with work due (a lost or expired task)."""
@@ -103,7 +103,7 @@ def dispatch() -> None:
         _enqueue(push_subscription, subscription_id)
 
 
-@shared_task(name="channels.tasks.reconcile", ignore_result=True)
+@shared_task(name="channels.reconcile", ignore_result=True)
 def reconcile() -> int:
     """Periodic: re-queue listings whose acknowledged version is behind (see the service)."""
     count = relay.listings_reconcile(
@@ -115,7 +115,7 @@ def reconcile() -> int:
     return count
 
 
-@shared_task(name="channels.tasks.feed_refresh", ignore_result=True)
+@shared_task(name="channels.feed_refresh", ignore_result=True)
 def feed_refresh(channel_id: int) -> int:
     """Recompute the stale items of one feed channel; write its files when due."""
     from channels.feeds import services as feeds
@@ -131,7 +131,7 @@ def feed_refresh(channel_id: int) -> int:
     return result.items_changed
 
 
-@shared_task(name="channels.tasks.feeds_refresh", ignore_result=True)
+@shared_task(name="channels.feeds_refresh", ignore_result=True)
 def feeds_refresh() -> None:
     """Periodic (beat): refresh every feed channel (a lost kick, a promotion that ended)."""
     from channels.feeds import services as feeds
@@ -147,7 +147,7 @@ def relay_kick() -> None:
     if _eager():
         relay_events.delay()
         return
-    from config.celery import app
+    from celery import current_app as app
 
     try:
         # no connection retries: with the broker down, fail in milliseconds, not seconds
@@ -157,6 +157,6 @@ def relay_kick() -> None:
         log.warning("channels.relay_kick_failed", error=f"{type(error).__name__}: {error}")
 
 
-@shared_task(name="channels.tasks.noop", ignore_result=True)
+@shared_task(name="channels.noop", ignore_result=True)
 def noop() -> None:
     """Does nothing: the calibration of ``bench/channels_propagation.py`` (plain task rate)."""

@@ -1,8 +1,9 @@
 """The Celery application.
 
 Settings come from Django's settings (``CELERY_*``). Task modules are autodiscovered in every
-installed app. The request id bound where a task is enqueued travels in the task headers and is
-bound again while the task runs, so its log lines carry the id of the request that caused it.
+installed app; old task names live on for one release as aliases (``config.task_aliases``). The
+request id bound where a task is enqueued travels in the task headers and is bound again while
+the task runs, so its log lines carry the id of the request that caused it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 import structlog
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, import_modules, task_postrun, task_prerun
+
+from config.task_aliases import task_aliases_register
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -20,6 +23,15 @@ app = Celery("omnihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["config", "core.api"])
+
+
+@import_modules.connect(sender=app)
+def _task_aliases_register(**_: Any) -> None:
+    """Register the old task names once a worker (or beat) has imported the task modules.
+
+    Connected after the autodiscovery above, whose receivers therefore run first.
+    """
+    task_aliases_register(app)
 
 
 @before_task_publish.connect

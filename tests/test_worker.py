@@ -9,8 +9,8 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 
-from config import health
 from config.tasks import diagnostics_echo, worker_heartbeat
+from core import health
 
 pytestmark = pytest.mark.worker
 

@@ -1,4 +1,4 @@
-"""The background product import (routed to the ``imports`` queue as ``catalog.tasks.import_*``)."""
+"""The background product import (routed to the ``imports`` queue as ``catalog.import_*``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,6 @@ from celery import shared_task
 from catalog.imports.services import import_job_run
 
 
-@shared_task(name="catalog.tasks.import_products")
+@shared_task(name="catalog.import_products")
 def import_products(job_id: int) -> str:
     return import_job_run(job_id=job_id).status

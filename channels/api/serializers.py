@@ -8,6 +8,11 @@ from channels.models import WebhookSubscription
 
 class WebhookSubscriptionOutputSerializer(serializers.ModelSerializer):
     partner = serializers.CharField(source="partner.code", read_only=True)
+    # declared, not taken from the model's JSONField, so that the schema lists the event types
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices),
+        help_text=WebhookSubscription._meta.get_field("events").help_text,
+    )
 
     class Meta:
         model = WebhookSubscription
