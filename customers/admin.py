@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
+from core.actors import Actor
 from core.errors import DomainError
 from customers import selectors, services
 from customers.models import (
@@ -159,7 +160,9 @@ class CustomerAdmin(admin.ModelAdmin):
         if form.is_valid():
             try:
                 services.customer_note_add(
-                    customer_id=pk, text=form.cleaned_data["text"], user_id=request.user.pk
+                    customer_id=pk,
+                    text=form.cleaned_data["text"],
+                    actor=Actor.for_user(request.user),
                 )
             except DomainError as refused:
                 self.message_user(request, refused.message, messages.ERROR)
@@ -184,7 +187,9 @@ class CustomerAdmin(admin.ModelAdmin):
                     raise DomainError(f"No customer #{form.cleaned_data['other']}.")
                 if request.method == "POST" and "confirm" in request.POST:
                     audit = services.customer_merge(
-                        survivor_id=survivor.pk, loser_id=loser.pk, user_id=request.user.pk
+                        survivor_id=survivor.pk,
+                        loser_id=loser.pk,
+                        actor=Actor.for_user(request.user),
                     )
                     moved = ", ".join(f"{k}: {v}" for k, v in audit.moved.items()) or "nothing"
                     self.message_user(
@@ -217,7 +222,9 @@ class CustomerAdmin(admin.ModelAdmin):
             raise PermissionDenied
         customer = self._customer_or_404(pk)
         if request.method == "POST":
-            data = services.customer_export(customer_id=customer.pk, user_id=request.user.pk)
+            data = services.customer_export(
+                customer_id=customer.pk, actor=Actor.for_user(request.user)
+            )
             response = HttpResponse(
                 json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
             )
@@ -237,7 +244,7 @@ class CustomerAdmin(admin.ModelAdmin):
         customer = self._customer_or_404(pk)
         if request.method == "POST":
             try:
-                services.customer_erase(customer_id=customer.pk, user_id=request.user.pk)
+                services.customer_erase(customer_id=customer.pk, actor=Actor.for_user(request.user))
             except DomainError as refused:
                 self.message_user(request, refused.message, messages.ERROR)
             else:
@@ -292,6 +299,10 @@ class MergeCandidateAdmin(admin.ModelAdmin):
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
+    @admin.display(description="user", ordering="actor_name")
+    def user(self, obj: MergeAudit | CustomerAudit) -> str:
+        return obj.actor_name
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -305,14 +316,14 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(MergeAudit)
 class MergeAuditAdmin(_ReadOnlyAdmin):
     list_display = ("id", "survivor", "loser_id", "user", "created_at")
-    list_select_related = ("survivor", "user")
+    list_select_related = ("survivor",)
 
 
 @admin.register(CustomerAudit)
 class CustomerAuditAdmin(_ReadOnlyAdmin):
     list_display = ("id", "customer", "action", "user", "created_at")
-    list_filter = ("action",)
-    list_select_related = ("customer", "user")
+    list_filter = ("action", "actor_kind")
+    list_select_related = ("customer",)
 
 
 @admin.register(LoyaltyEarnRule)

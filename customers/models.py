@@ -7,9 +7,10 @@ re-points every such row generically (``Customer._meta.related_objects``).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from core.actors import ActorRecorded
 
 
 class CustomerStatus(models.TextChoices):
@@ -96,11 +97,10 @@ class CustomerChannel(models.Model):
         return f"{self.customer_id}@{self.channel_code}"
 
 
-class CustomerNote(models.Model):
+class CustomerNote(ActorRecorded):
+    """A note by customer service; its actor is the author."""
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -147,14 +147,11 @@ class MergeCandidate(models.Model):
         return f"#{self.customer_a_id} ~ #{self.customer_b_id} ({self.status})"
 
 
-class MergeAudit(models.Model):
+class MergeAudit(ActorRecorded):
     """What a merge moved: ``moved`` maps "app_label.Model.field" to the number of rows."""
 
     survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merge_audits")
     loser_id = models.PositiveBigIntegerField(db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     moved = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -170,14 +167,11 @@ class AuditAction(models.TextChoices):
     ERASE = "erase", "Erasure"
 
 
-class CustomerAudit(models.Model):
+class CustomerAudit(ActorRecorded):
     """GDPR actions on a customer (export, erasure): who, when, what."""
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="audits")
     action = models.CharField(max_length=16, choices=AuditAction.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     detail = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 

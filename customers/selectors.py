@@ -250,15 +250,9 @@ def customer_360(*, customer_id: int, rows: int = 50) -> Customer360 | None:
         consent_state=list(consent_state(customer_id=customer_id).values()),
         consent_log=list(ConsentEvent.objects.filter(customer_id=customer_id)[:rows]),
         merge_candidates=list(merge_candidates_for(customer_id=customer_id)[:rows]),
-        notes=list(
-            CustomerNote.objects.filter(customer_id=customer_id).select_related("author")[:rows]
-        ),
-        merges=list(
-            MergeAudit.objects.filter(survivor_id=customer_id).select_related("user")[:rows]
-        ),
-        audits=list(
-            CustomerAudit.objects.filter(customer_id=customer_id).select_related("user")[:rows]
-        ),
+        notes=list(CustomerNote.objects.filter(customer_id=customer_id)[:rows]),
+        merges=list(MergeAudit.objects.filter(survivor_id=customer_id)[:rows]),
+        audits=list(CustomerAudit.objects.filter(customer_id=customer_id)[:rows]),
     )
 
 

@@ -30,7 +30,8 @@ from django.db.models import F, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from core.outbox.events import EventType
+from core.actors import SYSTEM, Actor
+from core.events import EventType
 from core.outbox.services import event_record
 from customers.exceptions import (
     CustomerNotActive,
@@ -357,7 +358,7 @@ def customer_rename(*, customer_id: int, name: str) -> Customer:
     return customer
 
 
-def customer_note_add(*, customer_id: int, text: str, user_id: int | None) -> CustomerNote:
+def customer_note_add(*, customer_id: int, text: str, actor: Actor) -> CustomerNote:
     if not text.strip():
         raise InvalidIdentifier(
             "A note needs text.",
@@ -368,7 +369,7 @@ def customer_note_add(*, customer_id: int, text: str, user_id: int | None) -> Cu
         customer = _customers_lock([customer_id])[customer_id]
         if customer.status == CustomerStatus.ERASED:
             raise CustomerNotActive(f"Customer #{customer_id} was erased.")
-        return CustomerNote.objects.create(customer=customer, text=text.strip(), author_id=user_id)
+        return CustomerNote.objects.create(customer=customer, text=text.strip(), **actor.fields())
 
 
 def merge_candidate_dismiss(*, candidate_id: int) -> MergeCandidate:
@@ -439,7 +440,7 @@ def _merge_check(*, survivor_id: int, loser_id: int, customers: dict[int, Custom
             raise InvalidMerge(f"Customer #{pk} is {customers[pk].status}.")
 
 
-def customer_merge(*, survivor_id: int, loser_id: int, user_id: int | None) -> MergeAudit:
+def customer_merge(*, survivor_id: int, loser_id: int, actor: Actor) -> MergeAudit:
     """Move everything of ``loser_id`` to ``survivor_id`` in one transaction and audit it.
 
     Every row of any app with a foreign key to Customer is re-pointed (found through
@@ -537,7 +538,7 @@ def customer_merge(*, survivor_id: int, loser_id: int, user_id: int | None) -> M
             survivor.name = loser.name
         survivor.save(update_fields=["name", "updated_at"])
         audit = MergeAudit.objects.create(
-            survivor=survivor, loser_id=loser_id, user_id=user_id, moved=moved
+            survivor=survivor, loser_id=loser_id, moved=moved, **actor.fields()
         )
         _customer_event(loser, channel_codes=loser_channels)
         _customer_event(survivor)
@@ -598,7 +599,7 @@ def _rows(queryset: Any) -> list[dict[str, Any]]:
     return [model_to_dict(row) | {"id": row.pk} for row in queryset]
 
 
-def customer_export(*, customer_id: int, user_id: int | None = None) -> dict[str, Any]:
+def customer_export(*, customer_id: int, actor: Actor = SYSTEM) -> dict[str, Any]:
     """Everything held about the customer as JSON-serialisable data, audited.
 
     Besides this app's rows, every row of any app with a foreign key to Customer is included
@@ -635,8 +636,8 @@ def customer_export(*, customer_id: int, user_id: int | None = None) -> dict[str
         CustomerAudit.objects.create(
             customer=customer,
             action=AuditAction.EXPORT,
-            user_id=user_id,
             detail={"relations": sorted(result["related"])},
+            **actor.fields(),
         )
     return result
 
@@ -652,7 +653,7 @@ def customer_erase_hook_register(hook: Callable[[int], None]) -> None:
         _erase_hooks.append(hook)
 
 
-def customer_erase(*, customer_id: int, user_id: int | None) -> CustomerAudit:
+def customer_erase(*, customer_id: int, actor: Actor) -> CustomerAudit:
     """Anonymise the customer's personal data, irreversibly, and audit it.
 
     The name is blanked; identifiers and notes are deleted; orders, refunds, the loyalty ledger
@@ -677,8 +678,8 @@ def customer_erase(*, customer_id: int, user_id: int | None) -> CustomerAudit:
         audit = CustomerAudit.objects.create(
             customer=customer,
             action=AuditAction.ERASE,
-            user_id=user_id,
             detail={"identifiers_deleted": identifiers, "notes_deleted": notes},
+            **actor.fields(),
         )
         _customer_event(customer)
     return audit

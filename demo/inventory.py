@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 from catalog.models import Variant
+from core.actors import Actor
 from inventory.models import Location
 from inventory.services import (
     MovementInput,
@@ -44,6 +45,8 @@ def seed_stock(*, store_safety_stock: int = 1, max_variants: int | None = None) 
             if (qty := demo_quantity(location, sku)) > 0
         ]
         for start in range(0, len(items), _CHUNK):
-            stock_movements_apply(movements=items[start : start + _CHUNK])
+            stock_movements_apply(
+                movements=items[start : start + _CHUNK], actor=Actor.system("demo_seed")
+            )
         if location.kind == Location.Kind.STORE:
             stock_safety_set_for_location(location_id=location.pk, safety_stock=store_safety_stock)

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from catalog.models import Variant
+from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from inventory import selectors, services
 from inventory.models import (
@@ -224,7 +225,7 @@ class StockLevelAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 summary = stock_feed_apply(
-                    data=form.cleaned_data["file"].read(), user_id=request.user.pk
+                    data=form.cleaned_data["file"].read(), actor=Actor.for_user(request.user)
                 )
             except DomainError as refused:
                 errors = refused.errors
@@ -291,7 +292,7 @@ class StockMovementForm(forms.ModelForm):
             raise forms.ValidationError(
                 {"reason": f"A{'' if kind == self.COUNT else 'n'} {kind} needs a reason."}
             )
-        user_id = getattr(self, "user_id", None)
+        actor: Actor = getattr(self, "actor", SYSTEM)
         try:
             if kind == self.COUNT:
                 _level, movement = services.stock_count(
@@ -301,7 +302,7 @@ class StockMovementForm(forms.ModelForm):
                     reason=data.get("reason", ""),
                     reference=data.get("reference", ""),
                     reference_type=data.get("reference_type", ""),
-                    user_id=user_id,
+                    actor=actor,
                 )
                 if movement is None:
                     raise forms.ValidationError(
@@ -321,7 +322,7 @@ class StockMovementForm(forms.ModelForm):
                             reference_type=data.get("reference_type", ""),
                         )
                     ],
-                    user_id=user_id,
+                    actor=actor,
                 )
         except DomainError as refused:
             raise forms.ValidationError(refused.message) from refused
@@ -342,10 +343,9 @@ class StockMovementAdmin(admin.ModelAdmin):
         "damaged_delta",
         "reason",
         "reference",
-        "user",
-        "partner",
+        "by",
     ]
-    list_filter = ["kind", "reference_type", "stock__location"]
+    list_filter = ["kind", "reference_type", "actor_kind", "stock__location"]
     search_fields = ["stock__variant__sku", "reference", "reason", "idempotency_key"]
     date_hierarchy = "created_at"
 
@@ -358,7 +358,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = StockMovementForm
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.user_id = request.user.pk  # type: ignore[attr-defined]  # a class per request
+        form.actor = Actor.for_user(request.user)  # type: ignore[attr-defined]  # a class per request
         return form
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -372,6 +372,11 @@ class StockMovementAdmin(admin.ModelAdmin):
     @admin.display(description="SKU", ordering="stock__variant__sku")
     def sku(self, obj: StockMovement) -> str:
         return obj.stock.variant.sku
+
+    @admin.display(description="by", ordering="actor_name")
+    def by(self, obj: StockMovement) -> str:
+        """The user's name, the partner's name (as the partner column showed it), or the process."""
+        return obj.actor_partner.name if obj.actor_partner is not None else obj.actor_name
 
     @admin.display(description="location", ordering="stock__location__code")
     def location_code(self, obj: StockMovement) -> str:
@@ -451,6 +456,10 @@ class TransferAdmin(admin.ModelAdmin):
     actions = ["ship", "receive_in_full", "cancel"]
     readonly_fields = ["status", "shipped_at", "received_at", "created_by"]
 
+    @admin.display(description="created by")
+    def created_by(self, obj: Transfer) -> str:
+        return obj.actor_name or "-"
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Transfer]:
         return selectors.transfer_list()
 
@@ -461,14 +470,15 @@ class TransferAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Transfer, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by_id = request.user.pk
+            for name, value in Actor.for_user(request.user).fields().items():
+                setattr(obj, name, value)
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Ship the selected draft transfers")
     def ship(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
         for transfer_id in queryset.values_list("pk", flat=True):
             try:
-                services.transfer_ship(transfer_id=transfer_id, user_id=request.user.pk)
+                services.transfer_ship(transfer_id=transfer_id, actor=Actor.for_user(request.user))
             except DomainError as exc:
                 self.message_user(request, f"Transfer {transfer_id}: {exc.message}", messages.ERROR)
             else:
@@ -483,7 +493,9 @@ class TransferAdmin(admin.ModelAdmin):
             }
             try:
                 services.transfer_receive(
-                    transfer_id=transfer.pk, received=outstanding, user_id=request.user.pk
+                    transfer_id=transfer.pk,
+                    received=outstanding,
+                    actor=Actor.for_user(request.user),
                 )
             except DomainError as exc:
                 self.message_user(request, f"Transfer {transfer.pk}: {exc.message}", messages.ERROR)

@@ -28,6 +28,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from catalog.models import Variant
+from core.actors import SYSTEM, Actor
 from inventory.exceptions import (
     HoldNotActive,
     InsufficientStock,
@@ -58,8 +59,8 @@ def _ats_record(variant_ids: Iterable[int]) -> None:
     ids = sorted(set(variant_ids))
     if not ids:
         return
+    from core.events import EventType
     from core.models import ObjectSequence
-    from core.outbox.events import EventType
     from core.outbox.services import event_record_many
     from inventory.selectors import stock_level_list
 
@@ -363,7 +364,7 @@ def stock_fulfil(
     *,
     lines: Sequence[StockLine],
     reference: str,
-    user_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> list[StockMovement]:
     """Committed units leave the building (shipped or handed over): a ``sale`` movement each.
 
@@ -387,7 +388,7 @@ def stock_fulfil(
                     on_hand_delta=-qty,
                     reference_type=StockMovement.ReferenceType.ORDER,
                     reference=reference,
-                    user_id=user_id,
+                    **actor.fields(),
                 )
             )
         return StockMovement.objects.bulk_create(movements)
@@ -418,10 +419,10 @@ def _movement_deltas(item: MovementInput) -> tuple[int, int]:
 def stock_movements_apply(
     *,
     movements: Sequence[MovementInput],
-    user_id: int | None = None,
-    partner_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> list[StockMovement]:
-    """Post relative movements to the ledger and the levels, all or none.
+    """Post relative movements to the ledger and the levels, all or none, recorded as made by
+    ``actor``.
 
     Each movement may carry an ``idempotency_key``: a movement whose key is already in the ledger
     with the same content is not applied again (the stored one is returned); the same key with
@@ -471,9 +472,8 @@ def stock_movements_apply(
                     reason=item.reason,
                     reference=item.reference,
                     reference_type=item.reference_type,
-                    user_id=user_id,
-                    partner_id=partner_id,
                     idempotency_key=item.idempotency_key,
+                    **actor.fields(),
                 )
                 to_create.append(movement)
                 result.append(movement)
@@ -512,7 +512,7 @@ def _apply_totals(
 
 
 def stock_receive(
-    *, lines: Sequence[StockLine], reference: str, user_id: int | None = None
+    *, lines: Sequence[StockLine], reference: str, actor: Actor = SYSTEM
 ) -> list[StockMovement]:
     """Goods received from a supplier: a ``receipt`` movement per line (levels locked, pk order)."""
     return stock_movements_apply(
@@ -527,7 +527,7 @@ def stock_receive(
             )
             for line in lines
         ],
-        user_id=user_id,
+        actor=actor,
     )
 
 
@@ -538,7 +538,7 @@ def stock_adjust(
     delta: int,
     reason: str,
     reference: str = "",
-    user_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> StockMovement:
     """Correct on hand by ``delta`` (signed) with a mandatory reason. Locks the level."""
     [movement] = stock_movements_apply(
@@ -552,7 +552,7 @@ def stock_adjust(
                 reference=reference,
             )
         ],
-        user_id=user_id,
+        actor=actor,
     )
     return movement
 
@@ -563,7 +563,7 @@ def stock_damage(
     location_id: int,
     quantity: int,
     reason: str,
-    user_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> StockMovement:
     """Move ``quantity`` units from on hand to damaged. Locks the level."""
     [movement] = stock_movements_apply(
@@ -576,7 +576,7 @@ def stock_damage(
                 reason=reason,
             )
         ],
-        user_id=user_id,
+        actor=actor,
     )
     return movement
 
@@ -589,8 +589,7 @@ def stock_count(
     reason: str = "",
     reference: str = "",
     reference_type: str = "",
-    user_id: int | None = None,
-    partner_id: int | None = None,
+    actor: Actor = SYSTEM,
     current_check: Any = None,
 ) -> tuple[StockLevel, StockMovement | None]:
     """Set on hand to a counted absolute value; the difference is a ``count`` movement.
@@ -622,8 +621,7 @@ def stock_count(
                 reason=reason,
                 reference=reference,
                 reference_type=reference_type,
-                user_id=user_id,
-                partner_id=partner_id,
+                **actor.fields(),
             )
             _ats_record([variant_id])
         level.refresh_from_db()
@@ -676,7 +674,7 @@ def transfer_create(
     destination_id: int,
     lines: dict[int, int],
     reference: str = "",
-    user_id: int | None = None,
+    actor: Actor = SYSTEM,
     expected_at: datetime | None = None,
 ) -> Transfer:
     """A draft transfer of ``{variant_id: quantity}``; nothing moves until it is shipped.
@@ -709,8 +707,8 @@ def transfer_create(
             source_id=source_id,
             destination_id=destination_id,
             reference=reference,
-            created_by_id=user_id,
             expected_at=expected_at,
+            **actor.fields(),
         )
         TransferLine.objects.bulk_create(
             TransferLine(transfer=transfer, variant_id=v, quantity=q)
@@ -723,7 +721,7 @@ def _transfer_lock(transfer_id: int) -> Transfer:
     return Transfer.objects.select_for_update(of=("self",)).get(pk=transfer_id)
 
 
-def transfer_ship(*, transfer_id: int, user_id: int | None = None) -> Transfer:
+def transfer_ship(*, transfer_id: int, actor: Actor = SYSTEM) -> Transfer:
     """Ship a draft: ``transfer_out`` at the source, ``incoming`` at the destination.
 
     Locks the transfer, then the source and destination levels (one pk-ordered lock). Units
@@ -763,7 +761,7 @@ def transfer_ship(*, transfer_id: int, user_id: int | None = None) -> Transfer:
                     on_hand_delta=-line.quantity,
                     reference_type=StockMovement.ReferenceType.TRANSFER,
                     reference=str(transfer.pk),
-                    user_id=user_id,
+                    **actor.fields(),
                 )
             )
         StockMovement.objects.bulk_create(movements)
@@ -790,7 +788,7 @@ def transfer_receive(
     transfer_id: int,
     received: dict[int, int],
     close: bool = False,
-    user_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> Transfer:
     """Receive ``{variant_id: quantity}`` of a shipped transfer at its destination.
 
@@ -850,7 +848,7 @@ def transfer_receive(
                         on_hand_delta=got,
                         reference_type=StockMovement.ReferenceType.TRANSFER,
                         reference=str(transfer.pk),
-                        user_id=user_id,
+                        **actor.fields(),
                     )
                 )
         StockMovement.objects.bulk_create(movements)

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.actors import SYSTEM, Actor
 from inventory.exceptions import StockFeedInvalid
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import location_ids_by_code, variant_ids_by_sku
@@ -151,18 +152,14 @@ def _levels_set(changes: list[tuple[int, int]]) -> None:
                 )
 
 
-def stock_feed_apply(
-    *, data: bytes, user_id: int | None = None, partner_id: int | None = None
-) -> FeedSummary:
+def stock_feed_apply(*, data: bytes, actor: Actor = SYSTEM) -> FeedSummary:
     """Validate and apply a stock feed file; all or nothing. Locks every level it names in
     primary-key order (creating missing ones), then refuses the whole file if a count is below
     the units committed to orders there."""
-    return stock_counts_apply(rows=stock_feed_parse(data), user_id=user_id, partner_id=partner_id)
+    return stock_counts_apply(rows=stock_feed_parse(data), actor=actor)
 
 
-def stock_counts_apply(
-    *, rows: list[FeedRow], user_id: int | None = None, partner_id: int | None = None
-) -> FeedSummary:
+def stock_counts_apply(*, rows: list[FeedRow], actor: Actor = SYSTEM) -> FeedSummary:
     """Apply validated absolute counts (the feed's second half; also used by product imports).
     Locks the levels in pk order; refuses everything if a count is below committed units."""
     from inventory.services import _ats_record, _stock_levels_lock
@@ -205,8 +202,7 @@ def stock_counts_apply(
                     reason=row.reason,
                     reference=row.reference,
                     reference_type=StockMovement.ReferenceType.IMPORT,
-                    user_id=user_id,
-                    partner_id=partner_id,
+                    **actor.fields(),
                 )
             )
         if errors:

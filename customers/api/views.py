@@ -27,7 +27,7 @@ from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.principal import ApiPrincipal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
+from core.scopes import Scope
 from customers import selectors, services
 from customers.api.serializers import (
     ConsentInputSerializer,

@@ -23,7 +23,7 @@ from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.principal import ApiPrincipal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
+from core.scopes import Scope
 from inventory import selectors, services
 from inventory.api.serializers import (
     HoldInputSerializer,
@@ -41,12 +41,15 @@ from inventory.services import MovementInput, StockLine
 _CONFLICT = OpenApiResponse(description="`insufficient_stock` (with `shortages`) and the like.")
 
 
-def _actor(principal: ApiPrincipal) -> tuple[int | None, int | None, str]:
-    """(user id, partner id, namespace for movement idempotency keys) of the caller."""
+def _key_namespace(principal: ApiPrincipal) -> str:
+    """The caller's namespace for movement idempotency keys and hold references.
+
+    Stored keys and references start with it, so it must never change: ``partner:<id>:`` for a
+    partner key, ``user:<id>:`` for staff."""
     if principal.partner is not None:
-        return None, principal.partner.pk, f"partner:{principal.partner.pk}:"
+        return f"partner:{principal.partner.pk}:"
     user_id = principal.user.pk if principal.user is not None else None
-    return user_id, None, f"user:{user_id}:"
+    return f"user:{user_id}:"
 
 
 def _stock_body(*, location_code: str, sku: str, level: StockLevel | None) -> dict[str, Any]:
@@ -108,7 +111,7 @@ class StockDetailView(APIView):
         payload = StockCountInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         location_id, variant_id = _resolve(location_code, sku)
-        user_id, partner_id, _ = _actor(request_principal(request))
+        actor = request_principal(request).actor
 
         def if_match(level: StockLevel) -> None:  # runs on the locked level
             require_if_match(
@@ -118,8 +121,7 @@ class StockDetailView(APIView):
         level, _movement = services.stock_count(
             variant_id=variant_id,
             location_id=location_id,
-            user_id=user_id,
-            partner_id=partner_id,
+            actor=actor,
             current_check=if_match,
             **payload.validated_data,
         )
@@ -190,7 +192,8 @@ class StockMovementBatchView(APIView):
                 detail="; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
                 errors=errors,
             )
-        user_id, partner_id, namespace = _actor(request_principal(request))
+        principal = request_principal(request)
+        namespace = _key_namespace(principal)
         movements = services.stock_movements_apply(
             movements=[
                 MovementInput(
@@ -207,8 +210,7 @@ class StockMovementBatchView(APIView):
                 )
                 for row in rows
             ],
-            user_id=user_id,
-            partner_id=partner_id,
+            actor=principal.actor,
         )
         body = MovementBatchOutputSerializer(
             {
@@ -321,7 +323,7 @@ def _parse_limit(raw: str | None) -> int:
 def _hold_reference(principal: ApiPrincipal, reference: str) -> str:
     """Holds are named by the caller; the stored reference is namespaced by the caller so two
     partners' carts can never release each other's holds."""
-    return f"api:{_actor(principal)[2]}{reference}"
+    return f"api:{_key_namespace(principal)}{reference}"
 
 
 class StockHoldCreateView(APIView):

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from customers import services
 from customers.models import Customer, CustomerAudit, CustomerNote, CustomerStatus, MergeAudit
 from tests.factories import UserFactory
@@ -39,7 +40,7 @@ def busy_customer(n: int) -> Customer:
             source="form",
             wording_version="v1",
         )
-        services.customer_note_add(customer_id=customer.pk, text=f"note {i}", user_id=None)
+        services.customer_note_add(customer_id=customer.pk, text=f"note {i}", actor=SYSTEM)
     return customer
 
 
@@ -79,7 +80,7 @@ def test_360_page_shows_the_story_in_bounded_queries(
         services.loyalty_redeem(
             customer_id=big.pk, points=1, channel_code="store", reference=f"r{i}"
         )
-        services.customer_note_add(customer_id=big.pk, text=f"more {i}", user_id=None)
+        services.customer_note_add(customer_id=big.pk, text=f"more {i}", actor=SYSTEM)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = admin_client.get(reverse("admin:customers_customer_change", args=[big.pk]))
     body = response.content.decode()
@@ -156,7 +157,7 @@ def test_a_merged_customer_page_is_read_only_and_points_to_the_survivor(
     admin_client: Client,
 ) -> None:
     survivor, loser = busy_customer(0), busy_customer(1)
-    services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, user_id=None)
+    services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, actor=SYSTEM)
     url = reverse("admin:customers_customer_change", args=[loser.pk])
     response = admin_client.get(url)
     assert response.status_code == 200

@@ -23,7 +23,7 @@ def test_export_writes_json_and_is_recorded_for_the_user(tmp_path: Path) -> None
     call_command("customer_export", str(customer.pk), output=str(target), user="dpo")
     data = json.loads(target.read_text())
     assert data["customer"]["name"] == "Xena"
-    assert CustomerAudit.objects.get().user_id == user.pk
+    assert CustomerAudit.objects.get().actor_user_id == user.pk
 
 
 def test_export_of_an_unknown_customer_fails_cleanly() -> None:

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections
 
+from core.actors import SYSTEM
 from customers import selectors, services
 from customers.exceptions import InsufficientPoints
 from customers.models import Customer, CustomerIdentifier, LoyaltyEntry, LoyaltyLot, Redemption
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (set DATABASE_URL); SQLite serialises writes")
-
-
-def run_concurrently(attempts: list[Callable[[], Any]], workers: int) -> list[Any]:
-    barrier = threading.Barrier(min(workers, len(attempts)))
-
-    def run(attempt: Callable[[], Any]) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=10)
-        try:
-            return attempt()
-        except Exception as exc:  # the outcome under test
-            return exc
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, attempts))
 
 
 def test_concurrent_redemptions_spend_exactly_the_balance_and_never_go_negative() -> None:
@@ -117,7 +92,7 @@ def test_a_merge_racing_redemptions_keeps_the_books_exact() -> None:
             reference=reference,
         )
     attempts: list[Callable[[], Any]] = [
-        lambda: services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, user_id=None)
+        lambda: services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, actor=SYSTEM)
     ]
     attempts += [
         (

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from customers import services
 from tests.factories import ChannelFactory
 
@@ -31,7 +32,7 @@ def test_merge_moves_another_apps_rows_and_the_preview_counts_them(cart_model: A
     carts = [cart_model.objects.create(channel=channel, customer=loser) for _ in range(2)]
     preview = services.customer_merge_preview(survivor_id=survivor.pk, loser_id=loser.pk)
     assert preview["orders.Cart.customer"] == 2
-    audit = services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, user_id=None)
+    audit = services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, actor=SYSTEM)
     assert audit.moved["orders.Cart.customer"] == 2
     assert {c.customer_id for c in cart_model.objects.filter(pk__in=[c.pk for c in carts])} == {
         survivor.pk

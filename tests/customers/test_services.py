@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from core.actors import SYSTEM, Actor
 from core.models import ChangeEvent
 from customers import selectors, services
 from customers.exceptions import (
@@ -195,10 +196,14 @@ def test_merge_moves_everything_and_is_audited() -> None:
         source="till",
         wording_version="v1",
     )
-    services.customer_note_add(customer_id=loser.pk, text="prefers pickup", user_id=user.pk)
+    services.customer_note_add(
+        customer_id=loser.pk, text="prefers pickup", actor=Actor.for_user(user)
+    )
     # when previewing, then merging
     preview = services.customer_merge_preview(survivor_id=survivor.pk, loser_id=loser.pk)
-    audit = services.customer_merge(survivor_id=survivor.pk, loser_id=loser.pk, user_id=user.pk)
+    audit = services.customer_merge(
+        survivor_id=survivor.pk, loser_id=loser.pk, actor=Actor.for_user(user)
+    )
     # then the preview named what moved
     assert preview["customers.CustomerIdentifier.customer"] == 2
     assert preview["customers.ConsentEvent.customer"] == 1
@@ -223,7 +228,7 @@ def test_merge_moves_everything_and_is_audited() -> None:
     assert (loser.status, loser.merged_into_id) == (CustomerStatus.MERGED, survivor.pk)
     assert MergeCandidate.objects.get().status == MergeCandidateStatus.MERGED
     assert MergeAudit.objects.get() == audit
-    assert audit.user_id == user.pk and audit.loser_id == loser.pk
+    assert audit.actor_user_id == user.pk and audit.loser_id == loser.pk
     assert audit.moved["customers.CustomerIdentifier.customer"] == 2
     assert audit.moved["loyalty points"] == 25
     # and later resolutions and earnings go to the survivor
@@ -237,10 +242,10 @@ def test_merge_refuses_itself_and_a_merged_customer_and_changes_nothing() -> Non
     b = services.customer_resolve(email="b@example.com").customer
     c = services.customer_resolve(email="c@example.com").customer
     with pytest.raises(InvalidMerge):
-        services.customer_merge(survivor_id=a.pk, loser_id=a.pk, user_id=None)
-    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, user_id=None)
+        services.customer_merge(survivor_id=a.pk, loser_id=a.pk, actor=SYSTEM)
+    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, actor=SYSTEM)
     with pytest.raises(InvalidMerge):
-        services.customer_merge(survivor_id=c.pk, loser_id=b.pk, user_id=None)
+        services.customer_merge(survivor_id=c.pk, loser_id=b.pk, actor=SYSTEM)
     assert MergeAudit.objects.count() == 1
     assert c.identifiers.count() == 1
 
@@ -250,7 +255,7 @@ def test_merge_hands_the_losers_other_candidates_to_the_survivor() -> None:
     b = services.customer_resolve(loyalty_card="B").customer
     c = services.customer_resolve(phone="0612345670").customer
     services.customer_resolve(loyalty_card="B", phone="0612345670")  # b ~ c
-    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, user_id=None)
+    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, actor=SYSTEM)
     open_pairs = set(
         MergeCandidate.objects.filter(status="open").values_list("customer_a", "customer_b")
     )
@@ -321,8 +326,8 @@ def test_export_holds_everything_and_is_audited() -> None:
         email="g@example.com", name="Gus", channel_code="web"
     ).customer
     _earn(customer, "12.50", "o-9")
-    services.customer_note_add(customer_id=customer.pk, text="called about size", user_id=None)
-    data = services.customer_export(customer_id=customer.pk, user_id=user.pk)
+    services.customer_note_add(customer_id=customer.pk, text="called about size", actor=SYSTEM)
+    data = services.customer_export(customer_id=customer.pk, actor=Actor.for_user(user))
     assert data["customer"]["name"] == "Gus"
     assert data["related"]["customers.CustomerIdentifier.customer"][0]["value"] == "g@example.com"
     assert data["related"]["customers.LoyaltyLot.customer"][0]["amount"] == "12.50"
@@ -330,7 +335,7 @@ def test_export_holds_everything_and_is_audited() -> None:
     assert data["loyalty_balance"] == 12
     assert data["consent_state"]["email_marketing"] == {"granted": False, "at": None}
     audit = CustomerAudit.objects.get()
-    assert (audit.action, audit.user_id, audit.customer_id) == (
+    assert (audit.action, audit.actor_user_id, audit.customer_id) == (
         AuditAction.EXPORT,
         user.pk,
         customer.pk,
@@ -343,8 +348,8 @@ def test_erasure_anonymises_keeps_accounting_rows_and_is_irreversible() -> None:
         email="h@example.com", phone="0612345671", name="Hal", channel_code="web"
     ).customer
     _earn(customer, "20", "o-10")
-    services.customer_note_add(customer_id=customer.pk, text="lives at ...", user_id=None)
-    audit = services.customer_erase(customer_id=customer.pk, user_id=user.pk)
+    services.customer_note_add(customer_id=customer.pk, text="lives at ...", actor=SYSTEM)
+    audit = services.customer_erase(customer_id=customer.pk, actor=Actor.for_user(user))
     customer.refresh_from_db()
     assert customer.name == "" and customer.status == CustomerStatus.ERASED
     assert customer.erased_at is not None
@@ -354,16 +359,16 @@ def test_erasure_anonymises_keeps_accounting_rows_and_is_irreversible() -> None:
     # the email is free again: a new resolution makes a new customer
     assert services.customer_resolve(email="h@example.com").created
     with pytest.raises(CustomerNotActive):
-        services.customer_erase(customer_id=customer.pk, user_id=user.pk)
+        services.customer_erase(customer_id=customer.pk, actor=Actor.for_user(user))
     assert CustomerAudit.objects.filter(action="erase").count() == 1
 
 
 def test_erasure_refuses_a_merged_away_customer() -> None:
     a = services.customer_resolve(email="a@example.com").customer
     b = services.customer_resolve(email="b@example.com").customer
-    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, user_id=None)
+    services.customer_merge(survivor_id=a.pk, loser_id=b.pk, actor=SYSTEM)
     with pytest.raises(CustomerNotActive):
-        services.customer_erase(customer_id=b.pk, user_id=None)
+        services.customer_erase(customer_id=b.pk, actor=SYSTEM)
     assert not CustomerAudit.objects.exists()
 
 

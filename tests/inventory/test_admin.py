@@ -6,9 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
+from core.actors import Actor
 from inventory import services
 from inventory.models import StockLevel, StockMovement, Transfer
 from inventory.services import StockLine
@@ -100,7 +102,7 @@ def test_admin_records_a_movement_through_the_service(
     level = StockLevel.objects.get()
     assert (level.on_hand, level.damaged) == (1, 2)
     movement = StockMovement.objects.get(kind="damage")
-    assert (movement.user_id, movement.reason) == (admin_user.pk, "dropped")
+    assert (movement.actor_user_id, movement.reason) == (admin_user.pk, "dropped")
 
     refused = admin_client.post(url, {**form, "quantity": 5, "reason": "fell off the shelf"})
     page = refused.content.decode()
@@ -109,6 +111,44 @@ def test_admin_records_a_movement_through_the_service(
     assert 'value="fell off the shelf"' in page and f'value="{variant.sku}"' in page
     assert StockMovement.objects.count() == 2
     assert StockLevel.objects.get().on_hand == 1
+
+
+def test_movement_recorded_in_the_admin_records_the_user_as_actor(
+    admin_client: Client, admin_user: Any
+) -> None:
+    # given stock and a staff user in the admin
+    [variant] = stock_levels(1)
+    location = StockLevel.objects.get().location
+    # when the user records a receipt
+    form = {"sku": variant.sku, "location": location.pk, "kind": "receipt", "quantity": 2}
+    response = admin_client.post(reverse("admin:inventory_stockmovement_add"), form)
+    # then the movement names the user as its actor, and the ledger shows who it was
+    assert response.status_code == 302
+    movement = StockMovement.objects.get(stock__location=location, on_hand_delta=2)
+    assert (
+        movement.actor_kind,
+        movement.actor_name,
+        movement.actor_user_id,
+        movement.actor_partner_id,
+    ) == ("user", admin_user.username, admin_user.pk, None)
+    changelist = admin_client.get(reverse("admin:inventory_stockmovement_changelist"))
+    assert f'<td class="field-by">{admin_user.username}</td>' in changelist.content.decode()
+
+
+def test_a_user_who_moved_stock_cannot_be_deleted(admin_user: Any) -> None:
+    # given a movement made by a user
+    [variant] = stock_levels(1)
+    location = StockLevel.objects.get().location
+    services.stock_adjust(
+        variant_id=variant.pk,
+        location_id=location.pk,
+        delta=1,
+        reason="found",
+        actor=Actor.for_user(admin_user),
+    )
+    # then the ledger keeps its author: the user is deactivated, never deleted
+    with pytest.raises(ProtectedError):
+        admin_user.delete()
 
 
 def test_admin_records_a_count_with_a_reason(admin_client: Client) -> None:

@@ -51,7 +51,7 @@ def test_put_stock_with_current_etag_records_a_count(api_client: APIClient, stoc
     assert response.json()["on_hand"] == 8
     assert response["ETag"] == api_client.get("/api/v1/stock/ams/RUN-10/")["ETag"]
     movement = StockMovement.objects.get(kind="count")
-    assert (movement.on_hand_delta, movement.reference, movement.partner_id) == (
+    assert (movement.on_hand_delta, movement.reference, movement.actor_partner_id) == (
         3,
         "WMS-1",
         api_client.partner.pk,  # type: ignore[attr-defined]
@@ -145,7 +145,30 @@ def test_post_movements_applies_batch(api_client: APIClient, stock: Any) -> None
     level = StockLevel.objects.get()
     assert (level.on_hand, level.damaged) == (12, 2)
     partner = api_client.partner  # type: ignore[attr-defined]
-    assert StockMovement.objects.filter(partner=partner).count() == 3
+    assert StockMovement.objects.filter(actor_partner=partner).count() == 3
+
+
+def test_movements_posted_with_a_partner_key_record_the_partner_as_actor(
+    api_client: APIClient, stock: Any
+) -> None:
+    # given a partner key
+    partner = api_client.partner  # type: ignore[attr-defined]
+    # when it posts a movement with its own idempotency key
+    response = api_client.post(
+        "/api/v1/stock/movements/",
+        movements({"kind": "receipt", "quantity": 4, "idempotency_key": "ASN-7-1"}),
+        format="json",
+    )
+    # then the movement names the partner as its actor, and the stored key keeps its namespace
+    assert response.status_code == 201, response.json()
+    movement = StockMovement.objects.get(pk=response.json()["movements"][0]["id"])
+    assert (
+        movement.actor_kind,
+        movement.actor_name,
+        movement.actor_partner_id,
+        movement.actor_user_id,
+        movement.idempotency_key,
+    ) == ("partner", partner.code, partner.pk, None, f"partner:{partner.pk}:ASN-7-1")
 
 
 def test_post_movements_per_movement_key_is_not_applied_twice(

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import DomainError
 from customers import services
-from customers.management.commands.customer_export import user_id_for
+from customers.management.commands.customer_export import actor_for
 
 
 class Command(BaseCommand):
@@ -25,9 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["yes"]:
             raise CommandError("Erasure cannot be undone; add --yes to confirm.")
-        user_id = user_id_for(options["user"])
+        actor = actor_for(options["user"], command="customer_erase")
         try:
-            audit = services.customer_erase(customer_id=options["customer_id"], user_id=user_id)
+            audit = services.customer_erase(customer_id=options["customer_id"], actor=actor)
         except DomainError as refused:
             raise CommandError(refused.message) from refused
         self.stdout.write(

@@ -9,17 +9,19 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.actors import Actor
 from core.errors import DomainError
 from customers import services
 
 
-def user_id_for(username: str | None) -> int | None:
+def actor_for(username: str | None, *, command: str) -> Actor:
+    """The user named by ``--user``, or the command itself when none is named."""
     if not username:
-        return None
+        return Actor.system(command)
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"No user {username!r}.")
-    return int(user.pk)
+    return Actor.for_user(user)
 
 
 class Command(BaseCommand):
@@ -31,9 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username the export is recorded for.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user_id = user_id_for(options["user"])
+        actor = actor_for(options["user"], command="customer_export")
         try:
-            data = services.customer_export(customer_id=options["customer_id"], user_id=user_id)
+            data = services.customer_export(customer_id=options["customer_id"], actor=actor)
         except DomainError as refused:
             raise CommandError(refused.message) from refused
         text = json.dumps(data, indent=2, ensure_ascii=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.actors import Actor
 from inventory.exceptions import StockFeedInvalid
 from inventory.stock_feed import stock_feed_apply
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
         try:
-            summary = stock_feed_apply(data=path.read_bytes())
+            summary = stock_feed_apply(data=path.read_bytes(), actor=Actor.system("import_stock"))
         except StockFeedInvalid as refused:
             for error in refused.errors:
                 self.stderr.write(
