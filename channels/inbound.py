@@ -34,6 +34,7 @@ from rest_framework import serializers
 
 from channels.connectors import signature_verify
 from channels.delivery import channel_secret
+from core.actors import Actor
 from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
 from core.errors import DomainError
 from core.models import Channel
@@ -129,7 +130,7 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             shipping_total=order_data["shipping_total"],
             payment_status=order_data["payment_status"],
             loyalty_points=order_data["loyalty_points"],
-            actor=f"channel:{channel.code}",
+            actor=Actor.system(f"inbound:{channel.code}"),
         )
     except OrderInvalid as error:
         return _problem(

@@ -10,9 +10,12 @@ from decimal import Decimal
 
 from catalog.models import Variant
 from catalog.selectors import channel_variant_offers
+from core.actors import Actor
 from inventory.selectors import availability_for_variants, location_list
 from orders import services
 from orders.models import Order
+
+DEMO = Actor.system("demo")
 
 
 def _sellable_skus(channel_code: str, limit: int = 400) -> list[tuple[int, str]]:
@@ -44,11 +47,11 @@ def seed_orders() -> None:
                 method="pickup",
                 pickup_location_code=store.code,
                 customer=customer,
-                actor="demo",
+                actor=DEMO,
             ).order
             for fulfillment in pickup.fulfillments.all():
-                services.fulfillment_pick(fulfillment_id=fulfillment.pk, actor="demo")
-                services.fulfillment_ready_for_pickup(fulfillment_id=fulfillment.pk, actor="demo")
+                services.fulfillment_pick(fulfillment_id=fulfillment.pk, actor=DEMO)
+                services.fulfillment_ready_for_pickup(fulfillment_id=fulfillment.pk, actor=DEMO)
 
     # ship: enough lines that the sourcing splits when one location lacks some; one part shipped
     lines = [services.LineInput(sku, 2) for v, sku in sellable if availability[v].total >= 10][:3]
@@ -62,12 +65,12 @@ def seed_orders() -> None:
             customer=services.CustomerInput(email="bram.jansen@example.com", name="Bram Jansen"),
             shipping_total=Decimal("4.95"),
             payment_status="captured",
-            actor="demo",
+            actor=DEMO,
         ).order
         first = ship.fulfillments.order_by("id").first()
         assert first is not None
         services.fulfillment_ship(
-            fulfillment_id=first.pk, carrier="PostNL", tracking_number="3SDEMO0001", actor="demo"
+            fulfillment_id=first.pk, carrier="PostNL", tracking_number="3SDEMO0001", actor=DEMO
         )
 
     # returned in store: shipped, delivered, one unit back at the store, refunded
@@ -81,32 +84,32 @@ def seed_orders() -> None:
             customer=customer,
             shipping_total=Decimal("4.95"),
             payment_status="captured",
-            actor="demo",
+            actor=DEMO,
         ).order
         for fulfillment in returned.fulfillments.all():
             services.fulfillment_ship(
                 fulfillment_id=fulfillment.pk,
                 carrier="DHL",
                 tracking_number=f"JDDEMO{fulfillment.pk}",
-                actor="demo",
+                actor=DEMO,
             )
-            services.fulfillment_deliver(fulfillment_id=fulfillment.pk, actor="demo")
+            services.fulfillment_deliver(fulfillment_id=fulfillment.pk, actor=DEMO)
         rma = services.return_create(
             order_id=returned.pk,
             location_code=store.code,
             lines=[services.ReturnLineInput(lines[0].sku, 1, "too small")],
             reason="too small",
-            actor="demo",
+            actor=DEMO,
         )
         services.return_receive(
             return_id=rma.pk,
             dispositions={line.pk: "restock" for line in rma.lines.all()},
-            actor="demo",
+            actor=DEMO,
         )
         services.refund_create(
             order_id=returned.pk,
             key=f"demo:{rma.rma}",
             lines=[services.RefundLineInput(lines[0].sku, 1)],
             return_id=rma.pk,
-            actor="demo",
+            actor=DEMO,
         )

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
+from core.actors import Actor
 from core.errors import DomainError
 from inventory import selectors as inventory_selectors
 from orders import selectors, services
@@ -176,7 +177,7 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
         action = request.POST.get("action", "")
-        actor = f"user:{request.user.get_username()}"
+        actor = Actor.for_user(request.user)
         back = HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         try:
             message = self._run(request, order, action, actor)
@@ -186,7 +187,7 @@ class OrderAdmin(admin.ModelAdmin):
         self.message_user(request, message, messages.SUCCESS)
         return back
 
-    def _run(self, request: HttpRequest, order: Order, action: str, actor: str) -> str:
+    def _run(self, request: HttpRequest, order: Order, action: str, actor: Actor) -> str:
         post = request.POST
         if action in FULFILLMENT_ACTIONS:
             if not request.user.has_perm(FULFILLMENT_ACTIONS[action][0]):
@@ -258,7 +259,6 @@ class OrderAdmin(admin.ModelAdmin):
             services.return_receive(
                 return_id=return_request.pk,
                 dispositions={line.pk: disposition for line in return_request.lines.all()},
-                user_id=request.user.pk,
                 actor=actor,
             )
             return f"Return {return_request.rma} received."

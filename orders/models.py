@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from core.actors import ActorKind, ActorRecorded
+
 
 def cart_token() -> str:
     return secrets.token_urlsafe(24)
@@ -178,7 +180,7 @@ class OrderLine(models.Model):
 
 class Fulfillment(models.Model):
     """The part of an order served from one location; its status follows an explicit state
-    machine (``orders.fulfillment_states``)."""
+    machine (``orders.services.fulfilment.FULFILLMENT_TRANSITIONS``)."""
 
     class Status(models.TextChoices):
         AWAITING_TRANSFER = "awaiting_transfer", "Awaiting transfer"
@@ -230,17 +232,40 @@ class FulfillmentLine(models.Model):
         return f"{self.quantity} of line {self.order_line_id}"
 
 
-class TimelineEvent(models.Model):
-    """Everything that happened to an order, as the admin, the API and the emails show it."""
+class TimelineEvent(ActorRecorded):
+    """Everything that happened to an order, as the admin, the API and the emails show it, and
+    who did it (``ActorRecorded``)."""
+
+    class Kind(models.TextChoices):
+        """Stable codes partners read in the API ``timeline``; never rename a value."""
+
+        PLACED = "placed", "Placed"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        PICKING = "picking", "Picking started"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        PICKED_UP = "picked_up", "Picked up"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        FULFILLMENT_CANCELLED = "fulfillment_cancelled", "Fulfilment cancelled"
+        ITEM_MISSING = "item_missing", "Item missing when picking"
+        RESOURCED = "resourced", "Sourced again"
+        LINE_CANCELLED = "line_cancelled", "Line cancelled"
+        PAYMENT_CAPTURED = "payment_captured", "Payment captured"
+        RETURN_CREATED = "return_created", "Return authorised"
+        RETURN_RECEIVED = "return_received", "Return received"
+        EXCHANGE = "exchange", "Exchange"
+        REFUNDED = "refunded", "Refunded"
+        LOYALTY_EARNED = "loyalty_earned", "Loyalty points earned"
+        LOYALTY_REVERSED = "loyalty_reversed", "Loyalty points taken back"
+        LOYALTY_RESTORED = "loyalty_restored", "Loyalty points given back"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     message = models.CharField(max_length=500)
     fulfillment = models.ForeignKey(
         Fulfillment, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     data = models.JSONField(default=dict, blank=True)
-    actor = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -248,6 +273,14 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+    @property
+    def actor_label(self) -> str:
+        """The author as the order page has always shown it: ``user:ann``, ``partner:webshop``,
+        or the name of the process (``pickups_expire``, ``inbound:webshop``)."""
+        if self.actor_kind == ActorKind.SYSTEM:
+            return self.actor_name
+        return f"{self.actor_kind}:{self.actor_name}"
 
 
 class Return(models.Model):

@@ -42,3 +42,28 @@ def return_list(*, channel_codes: Iterable[str] | None = None) -> QuerySet[Retur
 
 def return_get(*, rma: str, channel_codes: Iterable[str] | None = None) -> Return | None:
     return return_list(channel_codes=channel_codes).filter(rma=rma).first()
+
+
+# --- a store's click & collect --------------------------------------------------------------------
+
+PICKUP_TO_PICK = (
+    Fulfillment.Status.AWAITING_TRANSFER,
+    Fulfillment.Status.ALLOCATED,
+    Fulfillment.Status.PICKING,
+)
+
+
+def pickup_list(*, location_id: int) -> QuerySet[Fulfillment]:
+    """The pickups at one store, with their order and lines."""
+    return (
+        Fulfillment.objects.filter(location_id=location_id, method="pickup")
+        .select_related("order")
+        .prefetch_related("lines__order_line")
+    )
+
+
+def pickups_to_pick_count(*, location_id: int) -> int:
+    """How many pickups wait to be picked at a store (the store page's badge)."""
+    return Fulfillment.objects.filter(
+        location_id=location_id, method="pickup", status__in=PICKUP_TO_PICK
+    ).count()

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from orders.models import FulfillmentMethod, Order
+from orders.models import FulfillmentMethod, Order, TimelineEvent
 
 
 class OrderLineInputSerializer(serializers.Serializer[Any]):
@@ -112,7 +112,7 @@ class FulfillmentOutputSerializer(serializers.Serializer[Any]):
 
 
 class TimelineOutputSerializer(serializers.Serializer[Any]):
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
     message = serializers.CharField()
     fulfillment_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -24,8 +24,8 @@ from core.api.filters import SyncFilterSet
 from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
-from orders import carts, selectors, services
+from core.scopes import Scope
+from orders import selectors, services
 from orders.api.serializers import (
     CartCreateInputSerializer,
     CartLineInputSerializer,
@@ -46,7 +46,9 @@ from orders.models import Cart, Order, Return
 _NOT_FOUND = OpenApiResponse(description="No such order on your channels.")
 
 
-def _actor(request: Request) -> str:
+def _refund_key_owner(request: Request) -> str:
+    """The caller as refund idempotency keys name it (``partner:<code>``, ``user:<username>``).
+    Refunds already made are matched on these keys: never change this string."""
     principal = request_principal(request)
     if principal.partner is not None:
         return f"partner:{principal.partner.code}"
@@ -160,7 +162,7 @@ class OrderListCreateView(generics.ListAPIView):
             shipping_total=data["shipping_total"],
             payment_status=data["payment_status"],
             loyalty_points=data["loyalty_points"],
-            actor=_actor(request),
+            actor=request_principal(request).actor,
         )
         order = _order_or_404(request, result.order.number)
         return Response(
@@ -197,7 +199,9 @@ class OrderCancelView(APIView):
         payload.is_valid(raise_exception=True)
         order = _order_or_404(request, number)
         services.order_cancel(
-            order_id=order.pk, reason=payload.validated_data["reason"], actor=_actor(request)
+            order_id=order.pk,
+            reason=payload.validated_data["reason"],
+            actor=request_principal(request).actor,
         )
         return Response(OrderOutputSerializer(_order_or_404(request, number)).data)
 
@@ -233,7 +237,7 @@ class ReturnCreateView(APIView):
                 services.ReturnLineInput(row["sku"], row["quantity"], row["reason"])
                 for row in data["lines"]
             ],
-            actor=_actor(request),
+            actor=request_principal(request).actor,
         )
         found = selectors.return_get(rma=return_request.rma)
         return Response(ReturnOutputSerializer(found).data, status=status.HTTP_201_CREATED)
@@ -264,7 +268,7 @@ def _cart_or_404(request: Request, token: str) -> Cart:
 
 
 def _cart_body(cart: Cart) -> dict[str, Any]:
-    return dict(CartOutputSerializer(carts.cart_view(cart=cart)).data)
+    return dict(CartOutputSerializer(services.cart_view(cart=cart)).data)
 
 
 _CART_404 = OpenApiResponse(description="No such cart on your channels.")
@@ -298,11 +302,11 @@ class CartCreateView(APIView):
                 status_code=404, code="not_found", detail=f"No channel {data['channel']!r}."
             )
         with transaction.atomic():
-            cart = carts.cart_create(
+            cart = services.cart_create(
                 channel_code=data["channel"], customer_email=data["customer_email"]
             )
             for row in data["lines"]:
-                carts.cart_line_set(token=cart.token, sku=row["sku"], quantity=row["quantity"])
+                services.cart_line_set(token=cart.token, sku=row["sku"], quantity=row["quantity"])
         cart.refresh_from_db()
         return Response(_cart_body(cart), status=status.HTTP_201_CREATED)
 
@@ -329,7 +333,7 @@ class CartDetailView(APIView):
         payload = CartPatchInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         _cart_or_404(request, token)
-        cart = carts.cart_update(
+        cart = services.cart_update(
             token=token, customer_email=payload.validated_data["customer_email"]
         )
         return Response(_cart_body(cart))
@@ -349,7 +353,7 @@ class CartLineView(APIView):
         payload = CartLineInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         _cart_or_404(request, token)
-        cart = carts.cart_line_set(token=token, **payload.validated_data)
+        cart = services.cart_line_set(token=token, **payload.validated_data)
         return Response(_cart_body(cart))
 
 
@@ -391,7 +395,7 @@ class FulfillmentActionView(APIView):
             )
         payload = FulfillmentActionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data, actor, pk = payload.validated_data, _actor(request), fulfillment.pk
+        data, actor, pk = payload.validated_data, request_principal(request).actor, fulfillment.pk
         if action == "pick":
             services.fulfillment_pick(fulfillment_id=pk, actor=actor)
         elif action == "ready":
@@ -457,7 +461,7 @@ class ReturnReceiveView(APIView):
         services.return_receive(
             return_id=found.pk,
             dispositions={row["id"]: row["disposition"] for row in payload.validated_data["lines"]},
-            actor=_actor(request),
+            actor=request_principal(request).actor,
         )
         received = selectors.return_get(rma=rma)
         return Response(ReturnOutputSerializer(received).data)
@@ -510,12 +514,12 @@ class RefundCreateView(APIView):
             return_id = found.pk
         refund, created = services.refund_create(
             order_id=order.pk,
-            key=f"api:{_actor(request)}:{key}",
+            key=f"api:{_refund_key_owner(request)}:{key}",
             lines=[services.RefundLineInput(row["sku"], row["quantity"]) for row in data["lines"]],
             shipping_amount=data["shipping_amount"],
             return_id=return_id,
             reason=data["reason"],
-            actor=_actor(request),
+            actor=request_principal(request).actor,
         )
         return Response(
             RefundOutputSerializer(refund).data,

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from core.actors import Actor
 from core.models import Channel
 from inventory.models import StockHold
 from orders.models import Order
-from tests.orders.conftest import Shop, shop  # noqa: F401  (the fixture)
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ ORDER = {
 
 
 @pytest.fixture
-def marketplace(shop: Shop) -> Shop:  # noqa: F811
+def marketplace(shop: Shop) -> Shop:
     shop.channel.kind = Channel.Kind.MARKETPLACE
     shop.channel.signing_secret = SECRET
     shop.channel.save()
@@ -98,7 +99,7 @@ def test_a_signed_order_is_placed_and_a_redelivery_returns_the_same_order(
     assert Order.objects.count() == 1
     assert marketplace.level(marketplace.amsterdam, marketplace.s) == (3, 2)  # committed once
     order = Order.objects.get()
-    assert order.timeline.get().actor == "channel:webshop"
+    assert order.timeline.get().actor == Actor.system("inbound:webshop")
 
 
 def test_the_channel_is_the_one_in_the_url(marketplace: Shop) -> None:

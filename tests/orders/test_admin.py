@@ -10,7 +10,7 @@ from django.test import Client
 
 from orders import services
 from orders.models import Order
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

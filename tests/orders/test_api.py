@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from orders import services
 from orders.models import Order
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from orders.models import Fulfillment, Order
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from inventory.models import StockHold
-from orders import carts
 from orders.exceptions import CartInvalid
 from orders.models import Cart
-from tests.orders.conftest import Shop
+from orders.services import carts
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

@@ -7,21 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from orders import services
 from orders.models import Order, Refund
 from orders.services import LineInput, PlaceResult, RefundLineInput
-from tests.inventory.test_concurrency import run_concurrently
-from tests.orders.conftest import Shop
+from tests.concurrency import run_concurrently
+from tests.shop import Shop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (set DATABASE_URL); SQLite serialises writes")
 
 
 def _place(external_id: str = "", quantity: int = 1) -> PlaceResult:

@@ -14,7 +14,7 @@ from customers.selectors import loyalty_balance
 from orders import services
 from orders.models import Order
 from orders.services import CustomerInput, LineInput, RefundLineInput
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from orders import services
 from orders.exceptions import PickupUnavailable
 from orders.models import Order, Return
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

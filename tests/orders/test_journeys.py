@@ -20,9 +20,9 @@ from inventory import services as inventory_services
 from inventory.models import StockLevel
 from orders import services
 from orders.exceptions import InvalidTransition, PickupCodeInvalid, RefundExceedsPaid
-from orders.models import Fulfillment, Notification, Order
+from orders.models import Fulfillment, Notification, Order, Return
 from orders.services import RefundLineInput
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 
@@ -293,7 +293,7 @@ def test_return_in_store_of_an_online_order(shop: Shop, client: APIClient) -> No
         format="json",
     )
     assert refused.status_code == 400
-    return_request = services.Return.objects.get(rma=rma)
+    return_request = Return.objects.get(rma=rma)
     [line] = return_request.lines.all()
     services.return_receive(return_id=return_request.pk, dispositions={line.pk: "restock"})
     # then the units are on hand in the store, not in the warehouse

@@ -13,7 +13,7 @@ from orders import services
 from orders.exceptions import OrderInvalid, PickupUnavailable
 from orders.models import Fulfillment, Order, TimelineEvent
 from orders.services import CustomerInput, LineInput
-from tests.orders.conftest import Shop
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 

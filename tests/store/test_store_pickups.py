@@ -12,20 +12,13 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from core.actors import Actor
 from inventory import services as stock
 from orders import services as orders
 from orders.models import Fulfillment
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # order_place is a durable transaction
-
-
-@pytest.fixture
-def orders_shop(db: Any) -> Any:
-    """The orders tests' shop: a webshop selling a published tee from a warehouse and two stores."""
-    from tests.orders.conftest import shop
-
-    return shop.__wrapped__(db)  # type: ignore[attr-defined]
 
 
 def _associate(store: Any) -> Client:
@@ -186,7 +179,7 @@ def test_a_parcel_missing_an_item_is_sourced_from_another_shipping_location(
     first = Fulfillment.objects.get(order=placed.order)
     assert first.location_id == shop.warehouse.pk
     outcome = orders.fulfillment_report_missing(
-        fulfillment_id=first.pk, line_id=first.lines.get().pk, quantity=1, actor="wms"
+        fulfillment_id=first.pk, line_id=first.lines.get().pk, quantity=1, actor=Actor.system("wms")
     )
     first.refresh_from_db()
     assert first.status == "cancelled" and outcome.cancelled == 0

@@ -21,17 +21,15 @@ from inventory import services as inventory_services
 from inventory.services import StockLine
 from orders.exceptions import CartInvalid
 from orders.models import Cart, CartLine, FulfillmentMethod
-from orders.services import (
-    CENT,
+from orders.services.placement import (
     CustomerInput,
     LineInput,
     PlaceResult,
-    _source_pickup,
-    _source_ship,
-    _validate,
     order_place,
+    placement_validate,
 )
-from orders.sourcing import FewestParcelsStrategy
+from orders.services.records import CENT
+from orders.services.sourcing import FewestParcelsStrategy, pickup_source, ship_source
 
 MAX_HOLD = timedelta(minutes=30)
 
@@ -163,7 +161,7 @@ def cart_hold(
         raise CartInvalid("A hold lasts between 1 second and 30 minutes.")
     cart = Cart.objects.select_related("channel").get(token=token)
     lines = [LineInput(x.sku, x.quantity) for x in cart.lines.all()]
-    channel, wanted_by_sku, offers, location = _validate(
+    channel, wanted_by_sku, offers, location = placement_validate(
         channel_code=cart.channel.code,
         lines=lines,
         method=method,
@@ -174,9 +172,9 @@ def cart_hold(
     wanted = {offers[sku].variant_id: qty for sku, qty in wanted_by_sku.items()}
     now = timezone.now()
     if method == FulfillmentMethod.PICKUP:
-        sourced = _source_pickup(wanted=wanted, location=location, now=now)
+        sourced = pickup_source(wanted=wanted, location=location, now=now)
     else:
-        sourced = _source_ship(
+        sourced = ship_source(
             wanted=wanted,
             channel=channel,
             address=dict(address or {}),

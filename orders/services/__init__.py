@@ -1,0 +1,94 @@
+"""Writes to orders, one module per subject:
+
+- ``placement``: :func:`order_place`, the one way in (API, admin, store page, carts, channels);
+- ``sourcing``: where the units come from (pickup stores, ship strategies);
+- ``fulfilment``: the fulfilment state machine, missing items, expiring pickups, cancelling;
+- ``returns``: returns and exchanges; ``refunds``: money given back;
+- ``notifications``: customer emails, queued after commit and sent once;
+- ``carts``: persistent carts, holds and checkout;
+- ``records``: the order lock, numbers, the timeline, outbox events and the derived status.
+
+Stock only changes through ``inventory.services`` with the order number as reference; the order
+row is the lock that serialises changes to one order. Every service takes ``actor: Actor`` (who
+did it), recorded on the timeline. Callers use this package
+(``from orders import services; services.order_place(...)``); the names below are its public API.
+"""
+
+from orders.services.carts import (
+    CartLineView,
+    CartView,
+    cart_checkout,
+    cart_create,
+    cart_hold,
+    cart_line_set,
+    cart_update,
+    cart_view,
+)
+from orders.services.fulfilment import (
+    FULFILLMENT_TRANSITIONS,
+    MissingOutcome,
+    fulfillment_cancel,
+    fulfillment_deliver,
+    fulfillment_hand_over,
+    fulfillment_pick,
+    fulfillment_ready_for_pickup,
+    fulfillment_report_missing,
+    fulfillment_ship,
+    order_cancel,
+    pickups_expire,
+)
+from orders.services.notifications import (
+    SUBJECTS,
+    notification_send,
+    notification_sender_register,
+)
+from orders.services.placement import CustomerInput, LineInput, PlaceResult, order_place
+from orders.services.records import CENT, timeline_add
+from orders.services.refunds import RefundLineInput, refund_create
+from orders.services.returns import (
+    ReturnLineInput,
+    exchange_create,
+    return_create,
+    return_receive,
+)
+from orders.services.sourcing import Candidate, FewestParcelsStrategy, SourcingStrategy
+
+__all__ = [
+    "CENT",
+    "FULFILLMENT_TRANSITIONS",
+    "SUBJECTS",
+    "Candidate",
+    "CartLineView",
+    "CartView",
+    "CustomerInput",
+    "FewestParcelsStrategy",
+    "LineInput",
+    "MissingOutcome",
+    "PlaceResult",
+    "RefundLineInput",
+    "ReturnLineInput",
+    "SourcingStrategy",
+    "cart_checkout",
+    "cart_create",
+    "cart_hold",
+    "cart_line_set",
+    "cart_update",
+    "cart_view",
+    "exchange_create",
+    "fulfillment_cancel",
+    "fulfillment_deliver",
+    "fulfillment_hand_over",
+    "fulfillment_pick",
+    "fulfillment_ready_for_pickup",
+    "fulfillment_report_missing",
+    "fulfillment_ship",
+    "notification_send",
+    "notification_sender_register",
+    "order_cancel",
+    "order_place",
+    "pickups_expire",
+    "refund_create",
+    "return_create",
+    "return_receive",
+    "timeline_add",
+]

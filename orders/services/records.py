@@ -1,0 +1,162 @@
+"""What every change of an order goes through: the order lock, document numbers, the timeline,
+the outbox event carrying the order's absolute state, and the order status derived from its
+fulfilments (with the loyalty consequences of completing or cancelling an order).
+
+These run in the caller's transaction; the services of this package own the transactions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from core.actors import SYSTEM, Actor
+from core.events import EventType
+from core.outbox.services import event_record
+from customers import services as customer_services
+from orders.models import Fulfillment, Order, TimelineEvent
+
+FS = Fulfillment.Status
+CENT = Decimal("0.01")  # money is rounded to cents
+
+
+def order_lock(*, order_id: int) -> Order:
+    """Lock one order row: the lock every change of that order takes first, so changes to one
+    order queue behind each other (with its channel loaded)."""
+    return Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order_id)
+
+
+def number_new(*, prefix: str) -> str:
+    """A new order (``O``) or return (``R``) number: prefix, date and 6 random hex digits."""
+    return f"{prefix}{timezone.now():%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def timeline_add(
+    *,
+    order: Order,
+    kind: TimelineEvent.Kind,
+    message: str,
+    fulfillment: Fulfillment | None = None,
+    data: dict[str, Any] | None = None,
+    actor: Actor = SYSTEM,
+) -> TimelineEvent:
+    """Append to the order timeline (in the caller's transaction)."""
+    return TimelineEvent.objects.create(
+        order=order,
+        kind=kind,
+        message=message,
+        fulfillment=fulfillment,
+        data=data or {},
+        **actor.fields(),
+    )
+
+
+def _order_payload(order: Order) -> dict[str, Any]:
+    fulfillments = list(order.fulfillments.select_related("location").order_by("id"))
+    return {
+        "number": order.number,
+        "external_id": order.external_id,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "total": str(order.total),
+        "amount_refunded": str(order.amount_refunded),
+        "currency": order.currency,
+        "fulfillments": [
+            {
+                "id": f.pk,
+                "location": f.location.code,
+                "method": f.method,
+                "status": f.status,
+                "tracking_number": f.tracking_number,
+            }
+            for f in fulfillments
+        ],
+    }
+
+
+def order_event_record(*, order: Order, topic: str, extra: dict[str, Any] | None = None) -> None:
+    """Record an outbox event for ``order`` (its absolute state, plus ``extra``) in the caller's
+    transaction; channels and webhooks get it after commit."""
+    payload = _order_payload(order)
+    if extra:
+        payload.update(extra)
+    event_record(
+        topic=topic,
+        aggregate="order",
+        aggregate_id=order.number,
+        payload=payload,
+        channel_code=order.channel.code,
+    )
+
+
+def _order_status_derive(order: Order) -> str:
+    statuses = list(order.fulfillments.values_list("status", flat=True))
+    live = [s for s in statuses if s != FS.CANCELLED]
+    if not live:
+        return Order.Status.CANCELLED
+    done = {FS.PICKED_UP, FS.DELIVERED}
+    out = {FS.SHIPPED, FS.DELIVERED, FS.PICKED_UP}
+    if all(s in done for s in live):
+        return Order.Status.COMPLETED
+    if all(s in out for s in live):
+        return Order.Status.SHIPPED
+    if any(s == FS.READY_FOR_PICKUP for s in live):
+        return Order.Status.READY_FOR_PICKUP
+    if any(s in out for s in live):
+        return Order.Status.PARTIALLY_SHIPPED
+    if any(s == FS.PICKING for s in live):
+        return Order.Status.PROCESSING
+    return Order.Status.PLACED
+
+
+def order_status_refresh(*, order: Order, actor: Actor = SYSTEM) -> bool:
+    """Derive the order status from its fulfilments and record a change (timeline, outbox
+    event; loyalty points given back on cancellation, earned on completion). The caller holds
+    the order lock. Returns whether the status changed."""
+    status = _order_status_derive(order)
+    if status == order.status:
+        return False
+    previous, order.status = order.status, status
+    order.save(update_fields=["status", "updated_at"])
+    timeline_add(
+        order=order,
+        kind=TimelineEvent.Kind.STATUS_CHANGED,
+        message=f"Order status {previous} -> {status}.",
+        data={"from": previous, "to": status},
+        actor=actor,
+    )
+    if status == Order.Status.CANCELLED:
+        order_event_record(order=order, topic=EventType.ORDER_CANCELLED)
+        if (
+            order.loyalty_points_redeemed
+            and not order.fulfillments.exclude(status=FS.CANCELLED).exists()
+        ):
+            points = customer_services.loyalty_redemption_reverse(reference=f"order:{order.number}")
+            if points:
+                timeline_add(
+                    order=order,
+                    kind=TimelineEvent.Kind.LOYALTY_RESTORED,
+                    message=f"{points} loyalty points given back.",
+                    actor=actor,
+                )
+    else:
+        order_event_record(order=order, topic=EventType.ORDER_UPDATED)
+    if status == Order.Status.COMPLETED and order.customer_id is not None:
+        earned_on = order.total - order.shipping_total - order.amount_refunded
+        points = customer_services.loyalty_earn(
+            customer_id=order.customer_id,
+            amount=max(earned_on, Decimal("0")),
+            currency=order.currency,
+            channel_code=order.channel.code,
+            reference=order.number,
+        )
+        timeline_add(
+            order=order,
+            kind=TimelineEvent.Kind.LOYALTY_EARNED,
+            message=f"{points} loyalty points earned.",
+            actor=actor,
+        )
+    return True
