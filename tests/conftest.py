@@ -1,22 +1,22 @@
-"""Fixtures shared by the whole suite: API clients with scoped keys, a real Celery worker, and a
-live server driven by Playwright in Debian's Chromium."""
+"""Fixtures shared by the whole suite: API clients with scoped keys, a real Celery worker, the
+demo shop (``tests/shop.py``), Chromium pages (``tests/browser.py``), and the ``postgres`` marker.
+
+Tests never import this file or another test module: shared helpers are ordinary modules under
+``tests/`` (``factories``, ``shop``, ``browser``, ``concurrency``, ``workers``, ...)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from core.api.scopes import ALL_SCOPES
 from core.api.services import partner_api_key_create
+from core.scopes import ALL_SCOPES
+from tests.browser import browser, page  # noqa: F401  (fixtures for every test)
 from tests.factories import ChannelFactory, PartnerFactory
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+from tests.shop import shop  # noqa: F401  (fixture for every test)
 
 
 @pytest.fixture(autouse=True)
@@ -87,22 +87,6 @@ def celery_worker_process(transactional_db: Any) -> Iterator[Any]:
         yield worker
 
 
-# --- Browser ------------------------------------------------------------------------------------
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     outcome = yield
@@ -110,41 +94,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("OMNIHUB_REQUIRE_BROWSER"):
-            pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's 'chromium'.")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by tests
-    # around it are still synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+POSTGRES_ONLY = (
+    "needs PostgreSQL (row locks, SKIP LOCKED, processes sharing one database): set DATABASE_URL"
+)
 
 
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser page; on failure a full-page screenshot lands in ``artifacts/failures``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    new_page = context.new_page()
-    yield new_page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        target = ARTIFACTS / "failures" / f"{request.node.name}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        new_page.screenshot(path=str(target), full_page=True)
-    context.close()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one place where ``@pytest.mark.postgres`` turns into a skip on SQLite."""
+    from django.db import connection
 
-
-def save_screenshot(page: Any, name: str) -> Path:
-    """Save a screenshot of the current page under ``artifacts/screenshots``."""
-    target = ARTIFACTS / "screenshots" / f"{name}.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target), full_page=True)
-    return target
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_ONLY)
+    for item in items:
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(skip)

@@ -11,6 +11,8 @@ from channels.models import WebhookSubscription
 from core.models import Channel, Partner
 from inventory.models import Location
 
+STORE_PASSWORD = "a-long-demo-password"  # the store page tests' associates log in with it
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -1,5 +1,7 @@
-"""A channel with a warehouse and two stores, a published tee in three sizes at 19.99, and
-helpers to put stock on the shelves through inventory services."""
+"""The shop most order tests start from: a channel with a warehouse and two stores, a published
+tee in three sizes at 19.99, and helpers to put stock on the shelves through inventory services.
+Tests get it as the ``shop`` fixture (registered in ``tests/conftest.py``) or from
+``shop_build()``."""
 
 from __future__ import annotations
 
@@ -40,8 +42,8 @@ class Shop:
         return (row.on_hand, row.committed) if row else (0, 0)
 
 
-@pytest.fixture
-def shop(db: Any) -> Shop:
+def shop_build() -> Shop:
+    """Create the shop (needs database access)."""
     channel: Channel = ChannelFactory(code="webshop", currency="EUR")  # type: ignore[assignment]
     warehouse: Location = LocationFactory(  # type: ignore[assignment]
         code="wh-rotterdam",
@@ -85,3 +87,8 @@ def shop(db: Any) -> Shop:
         m=variants["ORGANIC-TEE-M"],
         l=variants["ORGANIC-TEE-L"],
     )
+
+
+@pytest.fixture
+def shop(db: Any) -> Shop:
+    return shop_build()

@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group
 from PIL import Image
 
 from catalog.models import Category, Product, ProductPublication
+from tests.browser import save_screenshot
 from tests.catalog.factories import apparel_type
-from tests.conftest import save_screenshot
 from tests.factories import ChannelFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -977,14 +977,13 @@ def test_a_real_worker_fetches_an_image_and_makes_its_renditions(
 
 
 @pytest.mark.postgres
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_and_url_adds_get_distinct_positions_and_no_duplicates() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (set DATABASE_URL); SQLite serialises writes")
     # given a product; when 6 uploads and 6 adds of one same URL run at the same moment
     product = a_product()
     barrier = threading.Barrier(12)

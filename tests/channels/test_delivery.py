@@ -14,8 +14,8 @@ from django.utils import timezone
 from channels import delivery as delivery_service
 from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.relay import relay_run
+from core.events import EventType
 from core.models import Channel
-from core.outbox.events import EventType
 from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
 from tests.factories import ChannelFactory, WebhookSubscriptionFactory

@@ -23,7 +23,7 @@ from channels.feeds import spec
 from channels.models import Feed, FeedItem, FeedStale
 from core.models import Channel
 from tests.factories import ChannelFactory
-from tests.orders.conftest import Shop, shop  # noqa: F401  (fixture)
+from tests.shop import Shop
 
 G = "{http://base.google.com/ns/1.0}"
 PRICE = re.compile(r"^\d+\.\d{2} [A-Z]{3}$")
@@ -66,7 +66,7 @@ def _with_apparel_attributes(product: Product) -> None:
 
 
 @pytest.fixture
-def feed_shop(shop: Shop) -> Shop:  # noqa: F811
+def feed_shop(shop: Shop) -> Shop:
     """The shop's tee, published on a Google and a Meta feed channel, 7 S in the warehouse."""
     product = shop.s.product
     _with_apparel_attributes(product)
@@ -255,7 +255,7 @@ def test_an_item_that_breaks_a_rule_is_left_out_and_counted(
 
 
 def test_apparel_without_gender_and_age_group_is_refused_by_google_rules(
-    shop: Shop,  # noqa: F811
+    shop: Shop,
 ) -> None:
     google = _feed_channel("google", Channel.Kind.GOOGLE_FEED, shop)
     product = shop.s.product
@@ -440,9 +440,9 @@ def test_the_admin_shows_feed_files_and_why_items_are_left_out(
     FeedItem.objects.filter(channel=google, variant_id=feed_shop.l.pk).update(
         problems=["image_link: missing"]
     )
-    changelist = admin_client.get("/admin/channels/channel/").content.decode()
+    changelist = admin_client.get("/admin/core/channel/").content.decode()
     assert "Feed last generated" in changelist
-    page = admin_client.get(f"/admin/channels/channel/{google.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/core/channel/{google.pk}/change/").content.decode()
     assert "/channels/google/feed.xml" in page and "3 items, 0 left out" in page
     assert "image_link: 1 item(s)" in page
     items = admin_client.get("/admin/channels/feeditem/?problems=yes").content.decode()
@@ -454,7 +454,7 @@ def test_the_rebuild_action_and_command_write_the_files(feed_shop: Shop, admin_c
 
     google = Channel.objects.get(code="google")
     response = admin_client.post(
-        "/admin/channels/channel/",
+        "/admin/core/channel/",
         {"action": "rebuild_feeds", "_selected_action": [google.pk]},
         follow=True,
     )

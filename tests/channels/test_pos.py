@@ -19,7 +19,7 @@ from core.models import ChangeEvent, Channel
 from inventory.models import Location
 from tests.catalog.factories import complete_product
 from tests.factories import ChannelFactory, LocationFactory
-from tests.orders.conftest import Shop, shop  # noqa: F401  (the fixture)
+from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def _publish(channel: Channel, product_id: int, variants: list[Any], amount: str
 
 
 @pytest.fixture
-def pos(shop: Shop, api_client_for: Any) -> Pos:  # noqa: F811
+def pos(shop: Shop, api_client_for: Any) -> Pos:
     nl: Channel = ChannelFactory(code="pos-nl", kind=Channel.Kind.POS)  # type: ignore[assignment]
     nl.locations.set([shop.amsterdam, shop.utrecht])
     antwerp: Location = LocationFactory(code="ant-meir")  # type: ignore[assignment]

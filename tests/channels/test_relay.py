@@ -11,8 +11,8 @@ from django.db import transaction
 from catalog.models import Product, ProductPublication, Variant
 from channels.models import Delivery, Listing
 from channels.relay import relay_run
+from core.events import EventType
 from core.models import ChangeEvent, Channel
-from core.outbox.events import EventType
 from core.outbox.services import event_record
 from tests.factories import ChannelFactory, LocationFactory, WebhookSubscriptionFactory
 

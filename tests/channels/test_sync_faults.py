@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from channels.models import Delivery, Listing
@@ -27,18 +26,16 @@ from core.models import ChangeEvent, Channel
 from inventory.selectors import channel_availability
 from orders import services as order_services
 from tests.channels.receiver import Receiver
-from tests.channels.test_sync_worker import FAST, assert_in_order, price_edit, wait_converged
+from tests.channels.syncing import FAST, assert_in_order, price_edit, wait_converged
 from tests.factories import ChannelFactory, WebhookSubscriptionFactory
-from tests.orders.conftest import Shop, shop  # noqa: F401  (the fixture)
+from tests.shop import Shop
 from tests.workers import running_worker
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def fast_env(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("fault tests run on PostgreSQL")
     for key, value in FAST.items():
         monkeypatch.setenv(key, value)
 
@@ -171,7 +168,7 @@ def _use_broker(url: str) -> None:
 def test_orders_placed_while_the_broker_is_down_reach_every_channel_after_recovery(
     fast_env: None,
     receiver: Receiver,
-    shop: Shop,  # noqa: F811
+    shop: Shop,
     private_redis: tuple[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -14,8 +14,8 @@ from channels import delivery as delivery_service
 from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.relay import listings_reconcile, relay_run
 from channels.selectors import channel_sync_overview
+from core.events import EventType
 from core.models import Channel
-from core.outbox.events import EventType
 from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
 from tests.factories import ChannelFactory
@@ -77,12 +77,12 @@ def test_admin_pages_show_sync_figures_in_a_fixed_number_of_queries(
     _price(1, "1.00")
     relay_run()
     with django_assert_max_num_queries(8):
-        page = admin_client.get("/admin/channels/channel/")
+        page = admin_client.get("/admin/core/channel/")
     assert page.status_code == 200
     for n in range(3, 30):
         ChannelFactory(code=f"c{n}")
     with django_assert_max_num_queries(8):
-        assert admin_client.get("/admin/channels/channel/").status_code == 200
+        assert admin_client.get("/admin/core/channel/").status_code == 200
     with django_assert_max_num_queries(8):
         assert admin_client.get("/admin/channels/delivery/").status_code == 200
     with django_assert_max_num_queries(8):
@@ -92,7 +92,7 @@ def test_admin_pages_show_sync_figures_in_a_fixed_number_of_queries(
 def test_the_channel_form_never_shows_the_secret_and_keeps_it_when_left_empty(
     admin_client: Any, push_channel: Channel
 ) -> None:
-    page = admin_client.get(f"/admin/channels/channel/{push_channel.pk}/change/")
+    page = admin_client.get(f"/admin/core/channel/{push_channel.pk}/change/")
     assert page.status_code == 200
     assert push_channel.signing_secret not in page.content.decode()
     assert push_channel.signing_secret[:10] in page.content.decode()

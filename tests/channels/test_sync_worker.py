@@ -9,30 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 
 from channels import delivery as delivery_service
 from channels.models import Delivery, DeliveryAttempt, Listing
 from channels.tasks import dispatch, push_channel
 from core.models import ChangeEvent, Channel
-from core.outbox.events import EventType
-from core.outbox.services import event_record
 from tests.channels.receiver import Receiver
+from tests.channels.syncing import FAST, assert_in_order, price_edit, wait_converged
 from tests.factories import ChannelFactory
 from tests.workers import Worker, running_worker
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-FAST = {
-    "CHANNELS_RETRY_BASE_SECONDS": "0.2",
-    "CHANNELS_RETRY_MAX_SECONDS": "1",
-    "CHANNELS_HTTP_TIMEOUT_SECONDS": "0.5",
-    "CHANNELS_LEASE_SECONDS": "2",
-    "CHANNELS_BREAKER_THRESHOLD": "1000",
-    "CHANNELS_MAX_ATTEMPTS": "30",
-    # the worker publishes its follow-ups (retries, next batches) for real, as in production
-    "CELERY_TASK_ALWAYS_EAGER": "false",
-}
+pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -46,49 +33,10 @@ def sync_worker(
     transactional_db: Any, monkeypatch: pytest.MonkeyPatch, sync_settings: dict[str, str]
 ) -> Iterator[Worker]:
     """A worker with time compressed through its CHANNELS_* settings."""
-    if connection.vendor != "postgresql":
-        pytest.skip("sync worker tests run on PostgreSQL (SKIP LOCKED, concurrent processes)")
     for key, value in {**FAST, **sync_settings}.items():
         monkeypatch.setenv(key, value)
     with running_worker() as worker:
         yield worker
-
-
-def price_edit(product_id: int, amount: str, channel_code: str = "shop") -> None:
-    with transaction.atomic():
-        event_record(
-            topic=EventType.PRICE_CHANGED,
-            aggregate="product",
-            aggregate_id=product_id,
-            channel_code=channel_code,
-            payload={"product_id": product_id, "amount": amount},
-        )
-
-
-def converged(receiver: Receiver, expected: dict[str, str]) -> bool:
-    got = {key[2]: change["data"]["amount"] for key, change in receiver.state.items()}
-    return got == expected
-
-
-def wait_converged(receiver: Receiver, expected: dict[str, str], timeout: float = 45.0) -> None:
-    """Wait for the receiver to hold ``expected``, running the dispatcher as beat would."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if converged(receiver, expected) and not Delivery.objects.filter(state="pending").exists():
-            return
-        dispatch.delay()
-        time.sleep(0.5)
-    state = {key: change["data"]["amount"] for key, change in receiver.state.items()}
-    raise AssertionError(f"did not converge: {state} != {expected}")
-
-
-def assert_in_order(receiver: Receiver) -> None:
-    """No object ever went back to an older sequence at the receiver."""
-    last: dict[str, int] = {}
-    for change in receiver.changes():
-        object_id = change["object"]["id"]
-        assert change["sequence"] >= last.get(object_id, 0), (object_id, change["sequence"])
-        last[object_id] = change["sequence"]
 
 
 def test_every_change_arrives_in_order_as_the_latest_state_despite_failures(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,40 +9,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from inventory import services
 from inventory.exceptions import InsufficientStock
 from inventory.models import StockHold, StockLevel, StockMovement
 from inventory.services import MovementInput, StockLine
+from tests.concurrency import run_concurrently
 from tests.factories import LocationFactory
 from tests.inventory.factories import VariantFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (set DATABASE_URL); SQLite serialises writes")
-
-
-def run_concurrently(attempts: list[Callable[[], Any]], workers: int) -> list[Any]:
-    """Start every attempt at the same moment on its own connection; return result or exception."""
-    barrier = threading.Barrier(min(workers, len(attempts)))
-
-    def run(attempt: Callable[[], Any]) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=10)
-        try:
-            return attempt()
-        except Exception as exc:  # the outcome under test
-            return exc
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, attempts))
 
 
 def test_fifty_concurrent_holds_on_ten_units_sell_exactly_ten(invariants: Any) -> None:

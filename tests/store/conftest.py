@@ -10,9 +10,10 @@ from catalog import services as catalog
 from inventory import services as stock
 from inventory.services import StockLine
 from tests.catalog.factories import apparel_type
-from tests.factories import LocationFactory, UserFactory
+from tests.factories import STORE_PASSWORD, LocationFactory, UserFactory
+from tests.shop import Shop, shop_build
 
-PASSWORD = "a-long-demo-password"
+PASSWORD = STORE_PASSWORD
 
 
 @pytest.fixture
@@ -55,3 +56,9 @@ def shop(db: Any) -> dict[str, Any]:
         "variants": variants,
         "associate": associate,
     }
+
+
+@pytest.fixture
+def orders_shop(db: Any) -> Shop:
+    """The orders tests' shop: a webshop selling a published tee from a warehouse and two stores."""
+    return shop_build()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from inventory.models import StockMovement
-from tests.conftest import save_screenshot
-from tests.store.conftest import PASSWORD
+from tests.browser import save_screenshot
+from tests.factories import STORE_PASSWORD as PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,10 +13,9 @@ from django.core import mail
 from inventory import services as stock
 from orders import services as orders
 from orders.models import Fulfillment, Refund
-from tests.conftest import save_screenshot
+from tests.browser import save_screenshot
+from tests.factories import STORE_PASSWORD as PASSWORD
 from tests.factories import UserFactory
-from tests.store.conftest import PASSWORD
-from tests.store.test_store_pickups import orders_shop  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def _phone(browser: Any, base: str, store: Any) -> Any:
     return page
 
 
-def test_click_and_collect_hand_over(live_server, browser, orders_shop) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_click_and_collect_hand_over(live_server, browser, orders_shop) -> None:  # type: ignore[no-untyped-def]
     shop = orders_shop
     shop.receive(shop.amsterdam, shop.m, 2)
     placed = orders.order_place(
@@ -66,7 +65,7 @@ def test_click_and_collect_hand_over(live_server, browser, orders_shop) -> None:
         page.context.close()
 
 
-def test_in_store_return_of_an_online_order(live_server, browser, orders_shop) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_in_store_return_of_an_online_order(live_server, browser, orders_shop) -> None:  # type: ignore[no-untyped-def]
     shop = orders_shop
     shop.receive(shop.warehouse, shop.m, 2)
     placed = orders.order_place(

@@ -15,12 +15,11 @@ from inventory import services as stock
 from orders import services as orders
 from orders.models import Fulfillment, Refund, Return
 from tests.factories import UserFactory
-from tests.store.test_store_pickups import orders_shop  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_return_in_store_of_a_shipped_web_order(orders_shop: Any) -> None:  # noqa: F811
+def test_return_in_store_of_a_shipped_web_order(orders_shop: Any) -> None:
     shop = orders_shop
     shop.receive(shop.warehouse, shop.m, 3)
     placed = orders.order_place(
