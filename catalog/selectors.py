@@ -19,7 +19,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog.completeness import ChannelInfo, channel_infos
-from catalog.models import Category, Price, Product, ProductPublication, Variant
+from catalog.models import (
+    AttributeOption,
+    Category,
+    Price,
+    Product,
+    ProductPublication,
+    Variant,
+)
 from catalog.titles import title_render
 
 
@@ -387,3 +394,19 @@ def product_search(term: str, *, limit: int = 20) -> tuple[list[Product], str]:
     if corrected == words:
         return [], ""
     return list(_by_words(corrected).order_by("name")[:limit]), " ".join(corrected)
+
+
+def product_with_variants(*, product_id: int) -> Product | None:
+    return Product.objects.prefetch_related("variants").filter(pk=product_id).first()
+
+
+def option_labels(*, product: Product) -> dict[str, dict[str, str]]:
+    """Per axis of the product's variants (``size``), the label of each option code (``m`` ->
+    ``M``); the product's variants must be prefetched. One query."""
+    codes = {code for variant in product.variants.all() for code in variant.options}
+    labels: dict[str, dict[str, str]] = {}
+    for attribute, code, label in AttributeOption.objects.filter(
+        attribute__code__in=codes
+    ).values_list("attribute__code", "code", "label"):
+        labels.setdefault(attribute, {})[code] = label
+    return labels

@@ -192,7 +192,7 @@ def stock_drift_list() -> list[StockDrift]:
 
 def stock_movement_list() -> QuerySet[StockMovement]:
     return StockMovement.objects.select_related(
-        "stock__variant", "stock__location", "user", "partner"
+        "stock__variant", "stock__location", "actor_partner"
     )
 
 
@@ -201,7 +201,7 @@ def stock_hold_list() -> QuerySet[StockHold]:
 
 
 def transfer_list() -> QuerySet[Transfer]:
-    return Transfer.objects.select_related("source", "destination", "created_by")
+    return Transfer.objects.select_related("source", "destination")
 
 
 def variant_ids_by_sku(*, skus: Iterable[str]) -> dict[str, int]:
@@ -416,3 +416,40 @@ def channel_availability(
         )
     unknown = [sku for sku in dict.fromkeys(skus) if sku not in ids_by_sku]
     return results, unknown
+
+
+# --- a store's own work -------------------------------------------------------------------------
+
+
+def walk_in_hold_list(*, location: Location, limit: int = 20) -> list[StockHold]:
+    """The active walk-in holds a store made at its counter, soonest to expire first."""
+    return list(
+        StockHold.objects.filter(
+            stock__location=location,
+            status=StockHold.Status.ACTIVE,
+            reference__startswith=f"walk-in:{location.code}:",
+        )
+        .select_related("stock__variant__product")
+        .order_by("expires_at")[:limit]
+    )
+
+
+def incoming_transfer_list(
+    *, location_id: int, statuses: Iterable[str] = (Transfer.Status.SHIPPED,)
+) -> QuerySet[Transfer]:
+    """Transfers on their way to a location, with their source and lines, expected first."""
+    return (
+        Transfer.objects.filter(destination_id=location_id, status__in=list(statuses))
+        .select_related("source")
+        .prefetch_related("lines__variant")
+        .order_by("expected_at", "pk")
+    )
+
+
+def incoming_transfer_get(*, transfer_id: int, location_id: int) -> Transfer | None:
+    """One transfer bound for ``location_id`` (``None`` when it goes elsewhere)."""
+    return (
+        Transfer.objects.prefetch_related("lines")
+        .filter(pk=transfer_id, destination_id=location_id)
+        .first()
+    )

@@ -21,13 +21,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog import selectors as catalog_selectors
-from catalog.models import AttributeOption, Product
+from core.actors import Actor
 from core.errors import DomainError
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from inventory import selectors as stock
 from inventory import services as stock_services
-from inventory.models import Location, StockHold, Transfer
+from inventory.models import Location, Transfer
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Fulfillment
@@ -55,9 +55,9 @@ def associate_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         if store is None:
             return render(request, "store/no_store.html", status=403)
         request.store = store  # type: ignore[attr-defined]
-        request.pickups_to_do = Fulfillment.objects.filter(  # type: ignore[attr-defined]
-            location=store, method="pickup", status__in=TO_PICK
-        ).count()
+        request.pickups_to_do = order_selectors.pickups_to_pick_count(  # type: ignore[attr-defined]
+            location_id=store.pk
+        )
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -72,20 +72,8 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('store:product', args=[exact.product_id])}#v{exact.pk}")
     products, corrected = catalog_selectors.product_search(term) if term else ([], "")
     store: Location = request.store  # type: ignore[attr-defined]
-    holds = (
-        StockHold.objects.filter(
-            stock__location=store,
-            status=StockHold.Status.ACTIVE,
-            reference__startswith=f"walk-in:{store.code}:",
-        )
-        .select_related("stock__variant__product")
-        .order_by("expires_at")[:20]
-    )
-    incoming = (
-        Transfer.objects.filter(destination=store, status=Transfer.Status.SHIPPED)
-        .select_related("source")
-        .order_by("expected_at")[:10]
-    )
+    holds = stock.walk_in_hold_list(location=store)
+    incoming = stock.incoming_transfer_list(location_id=store.pk)[:10]
     return render(
         request,
         "store/home.html",
@@ -99,24 +87,16 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _labels(product: Product) -> dict[str, dict[str, str]]:
-    codes = {code for variant in product.variants.all() for code in variant.options}
-    labels: dict[str, dict[str, str]] = {}
-    for attribute, code, label in AttributeOption.objects.filter(
-        attribute__code__in=codes
-    ).values_list("attribute__code", "code", "label"):
-        labels.setdefault(attribute, {})[code] = label
-    return labels
-
-
 @associate_view
 def product(request: HttpRequest, pk: int) -> HttpResponse:
     """The variant grid with what is available here, in the nearest stores and the warehouses,
     and what is on its way here. A fixed number of queries whatever the number of variants."""
-    item = get_object_or_404(Product.objects.prefetch_related("variants"), pk=pk)
+    item = catalog_selectors.product_with_variants(product_id=pk)
+    if item is None:
+        raise Http404("No such product.")
     store: Location = request.store  # type: ignore[attr-defined]
     variants = list(item.variants.all())
-    labels = _labels(item)
+    labels = catalog_selectors.option_labels(product=item)
     axes = list(dict.fromkeys(code for v in variants for code in v.options))
     nearby: list[tuple[Location, float]] = []
     if store.latitude is not None and store.longitude is not None:
@@ -232,7 +212,7 @@ def count(request: HttpRequest) -> HttpResponse:
                     on_hand=data["counted"],
                     reason=data["reason"],
                     reference=f"store count {store.code}",
-                    user_id=request.user.pk,
+                    actor=Actor.for_user(request.user),
                 )
             except DomainError as refused:
                 form.add_error("counted", refused.message)
@@ -256,18 +236,20 @@ def transfers(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = forms.ReceiveForm(request.POST)
         if form.is_valid():
-            transfer = get_object_or_404(
-                Transfer.objects.prefetch_related("lines"),
-                pk=form.cleaned_data["transfer"],
-                destination=store,
+            transfer = stock.incoming_transfer_get(
+                transfer_id=form.cleaned_data["transfer"], location_id=store.pk
             )
+            if transfer is None:
+                raise Http404("No such transfer for this store.")
             outstanding = {
                 line.variant_id: line.quantity - line.quantity_received - line.quantity_missing
                 for line in transfer.lines.all()
             }
             try:
                 stock_services.transfer_receive(
-                    transfer_id=transfer.pk, received=outstanding, user_id=request.user.pk
+                    transfer_id=transfer.pk,
+                    received=outstanding,
+                    actor=Actor.for_user(request.user),
                 )
             except DomainError as refused:
                 messages.error(request, refused.message)
@@ -277,31 +259,14 @@ def transfers(request: HttpRequest) -> HttpResponse:
                     f"Transfer #{transfer.pk} received: {sum(outstanding.values())} unit(s).",
                 )
         return redirect("store:transfers")
-    incoming = (
-        Transfer.objects.filter(
-            destination=store,
-            status__in=[Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED],
-        )
-        .select_related("source")
-        .prefetch_related("lines__variant")
-        .order_by("expected_at", "pk")
+    incoming = stock.incoming_transfer_list(
+        location_id=store.pk,
+        statuses=[Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED],
     )
     return render(request, "store/transfers.html", {"incoming": incoming})
 
 
-def _pickups(store: Location) -> QuerySet[Fulfillment]:
-    return (
-        Fulfillment.objects.filter(location=store, method="pickup")
-        .select_related("order")
-        .prefetch_related("lines__order_line")
-    )
-
-
-TO_PICK = (
-    Fulfillment.Status.AWAITING_TRANSFER,
-    Fulfillment.Status.ALLOCATED,
-    Fulfillment.Status.PICKING,
-)
+TO_PICK = order_selectors.PICKUP_TO_PICK
 
 
 @associate_view
@@ -311,7 +276,7 @@ def pickups(request: HttpRequest) -> HttpResponse:
     store: Location = request.store  # type: ignore[attr-defined]
     now = timezone.now()
     queue = list(
-        _pickups(store)
+        order_selectors.pickup_list(location_id=store.pk)
         .filter(status__in=[*TO_PICK, Fulfillment.Status.READY_FOR_PICKUP])
         .order_by("created_at")
     )
@@ -333,9 +298,9 @@ def pickup_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Start picking, mark ready (the customer gets the pickup code), or hand over after
     checking the code the customer shows. Only for this store's pickups."""
     store: Location = request.store  # type: ignore[attr-defined]
-    fulfillment = get_object_or_404(_pickups(store), pk=pk)
+    fulfillment = get_object_or_404(order_selectors.pickup_list(location_id=store.pk), pk=pk)
     action = request.POST.get("action", "")
-    actor = f"store:{request.user.get_username()}"
+    actor = Actor.for_user(request.user)
     number = fulfillment.order.number
     try:
         if action == "pick":
@@ -484,7 +449,7 @@ def return_order(request: HttpRequest, number: str) -> HttpResponse:
         if not wanted:
             messages.error(request, "Enter how many units of which line come back.")
             return redirect("store:return-order", number=number)
-        actor = f"store:{request.user.get_username()}"
+        actor = Actor.for_user(request.user)
         try:
             return_request = order_services.return_create(
                 order_id=order.pk,
@@ -503,7 +468,6 @@ def return_order(request: HttpRequest, number: str) -> HttpResponse:
                     line.pk: disposition[line.order_line.sku]
                     for line in return_request.lines.select_related("order_line")
                 },
-                user_id=request.user.pk,
                 actor=actor,
             )
             refund, _created = order_services.refund_create(
@@ -577,7 +541,7 @@ def endless_aisle(request: HttpRequest) -> HttpResponse:
                         email=data["email"], phone=data["phone"], name=data["name"]
                     ),
                     external_id=f"aisle:{store.code}:{request.POST.get('token', '')}",
-                    actor=f"store:{request.user.get_username()}",
+                    actor=Actor.for_user(request.user),
                 )
             except DomainError as refused:
                 form.add_error(None, refused.message)
