@@ -6,7 +6,19 @@ Stock per variant per location, its append-only movement ledger, holds and trans
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from core.actors import ActorRecorded
+
+# ``/api/v1/stock/holds/<reference>/`` shares its first segment with
+# ``/api/v1/stock/<location>/<sku>/``: a location coded "holds" could not be addressed there.
+RESERVED_LOCATION_CODES = frozenset({"holds"})
+
+
+def validate_location_code(value: str) -> None:
+    if value in RESERVED_LOCATION_CODES:
+        raise ValidationError(f"'{value}' is reserved by the stock API; choose another code.")
 
 
 class Location(models.Model):
@@ -16,7 +28,7 @@ class Location(models.Model):
         WAREHOUSE = "warehouse", "Warehouse"
         STORE = "store", "Store"
 
-    code = models.SlugField(max_length=32, unique=True)
+    code = models.SlugField(max_length=32, unique=True, validators=[validate_location_code])
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     street = models.CharField(max_length=200, blank=True)
@@ -151,8 +163,32 @@ class StockLevel(models.Model):
         return f"{self.variant.sku} @ {self.location.code}"
 
 
-class StockMovement(models.Model):
-    """One append-only entry of the stock ledger: a change of on hand and/or damaged units."""
+class _ProtectedActorRecorded(ActorRecorded):
+    """``ActorRecorded`` whose user and partner cannot be deleted while a row names them.
+
+    The stock ledger and its transfers are accounting records: as before the change to
+    ``ActorRecorded``, a user or partner who moved stock is deactivated, never deleted.
+    """
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_partner = models.ForeignKey(
+        "core.Partner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class StockMovement(_ProtectedActorRecorded):
+    """One append-only entry of the stock ledger: a change of on hand and/or damaged units.
+
+    Who made it is recorded through ``ActorRecorded`` (a user, a partner key or the system)."""
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt", "Receipt"
@@ -182,20 +218,6 @@ class StockMovement(models.Model):
         max_length=20, choices=ReferenceType.choices, default=ReferenceType.NONE, blank=True
     )
     reference = models.CharField(max_length=255, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="stock_movements",
-    )
-    partner = models.ForeignKey(
-        "core.Partner",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="stock_movements",
-    )
     idempotency_key = models.CharField(max_length=300, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -252,8 +274,10 @@ class StockHold(models.Model):
         return f"hold {self.quantity} ({self.status}) for {self.reference}"
 
 
-class Transfer(models.Model):
-    """Stock moving between two locations: draft, shipped (in transit), received."""
+class Transfer(_ProtectedActorRecorded):
+    """Stock moving between two locations: draft, shipped (in transit), received.
+
+    The actor is who created it; who shipped and received it is on its movements."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -270,9 +294,6 @@ class Transfer(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     reference = models.CharField(max_length=255, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
-    )
     shipped_at = models.DateTimeField(null=True, blank=True)
     expected_at = models.DateTimeField(
         null=True, blank=True, help_text="When the goods are expected at the destination."

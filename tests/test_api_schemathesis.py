@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from schemathesis import checks
+
+from inventory.models import RESERVED_LOCATION_CODES
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +44,9 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_honours_its_schema(case, api_client):
+    # /stock/holds/{reference}/ and /stock/{location_code}/{sku}/ overlap for a location coded
+    # "holds", a code no location may have (``inventory.models.RESERVED_LOCATION_CODES``).
+    assume((case.path_parameters or {}).get("location_code") not in RESERVED_LOCATION_CODES)
     # DRF coerces scalars (0 -> "0") and validates URLs beyond what JSON Schema can say, so the
     # two "data acceptance" checks are left out; every response-side check stays on.
     case.call_and_validate(

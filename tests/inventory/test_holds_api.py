@@ -101,3 +101,12 @@ def test_unknown_items_and_bad_input_are_400(api_client_for, shelf) -> None:  # 
 
 def client_without_scope(api_client_for):  # type: ignore[no-untyped-def]
     return api_client_for(scopes=["stock:read"])
+
+
+def test_no_location_may_take_the_code_the_holds_endpoints_use() -> None:
+    # /stock/holds/<x>/ would be ambiguous with the stock of SKU x at a location coded "holds"
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="reserved"):
+        services.location_upsert(code="holds", name="Holds", kind="store", country="NL")
+    assert not services.Location.objects.filter(code="holds").exists()
