@@ -45,12 +45,12 @@ from django.db import transaction  # noqa: E402
 from channels.models import Delivery, DeliveryAttempt, Listing  # noqa: E402
 from channels.tasks import noop  # noqa: E402
 from config.celery import app  # noqa: E402
+from core.events import EventType  # noqa: E402
 from core.models import (  # noqa: E402
     ChangeEvent,
     Channel,
     ObjectSequence,
 )
-from core.outbox.events import EventType  # noqa: E402
 from core.outbox.services import event_record, event_record_many  # noqa: E402
 from tests.channels.receiver import running_receiver  # noqa: E402
 

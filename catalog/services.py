@@ -35,8 +35,8 @@ from catalog.models import (
     Variant,
 )
 from catalog.snapshots import product_snapshots_build
+from core.events import EventType
 from core.models import Channel
-from core.outbox.events import EventType
 from core.outbox.services import event_record
 
 # A logged-in user (permission checks apply) or None for system callers (imports, demo, tests).

@@ -53,8 +53,8 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from channels.exceptions import PosCursorOutOfRange
 from channels.models import StoreAcknowledgement
+from core.events import EventType
 from core.models import ChangeEvent, Channel
-from core.outbox.events import EventType
 from inventory.models import Location
 
 # Topics a till applies, and the stream each belongs to: the latest change of an object's stream

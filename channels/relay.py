@@ -26,8 +26,8 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from channels.feeds.services import feeds_mark_from_events
 from channels.models import Delivery, Listing, WebhookSubscription
+from core.events import EventType
 from core.models import ChangeEvent, Channel
-from core.outbox.events import EventType
 from inventory.selectors import apply_buffer, channel_buffer
 
 # Kinds that receive JSON pushes (feeds and POS read instead).

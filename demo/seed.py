@@ -19,9 +19,9 @@ from django.db import transaction
 from catalog.services import category_tree_import_google
 from channels.services import channel_upsert
 from config import roles
-from core.api.scopes import Scope
 from core.api.services import partner_api_key_create
 from core.models import Channel, Partner, PartnerAPIKey
+from core.scopes import Scope
 from demo.catalog import seed_catalog_live, seed_products
 from demo.customers import seed_customers
 from demo.inventory import seed_stock

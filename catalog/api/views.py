@@ -12,7 +12,7 @@ from catalog import selectors
 from catalog.api.serializers import CategoryOutputSerializer
 from catalog.models import Category
 from core.api.filters import SyncFilterSet
-from core.api.scopes import Scope
+from core.scopes import Scope
 
 
 class CategoryFilterSet(SyncFilterSet):

@@ -35,8 +35,8 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
+from core.events import EventType
 from core.models import Channel
-from core.outbox.events import EventType
 from core.outbox.services import event_record_many
 
 Progress = Callable[[int, int], None]

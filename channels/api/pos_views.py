@@ -24,8 +24,8 @@ from channels.api.pos_serializers import (
 )
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
 from core.models import Channel
+from core.scopes import Scope
 from inventory import selectors as inventory_selectors
 
 POS_SCOPES = (Scope.CATALOG_READ, Scope.STOCK_READ)

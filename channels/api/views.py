@@ -23,8 +23,8 @@ from core.api.filters import SyncFilterSet
 from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
 from core.models import Partner
+from core.scopes import Scope
 
 
 class WebhookFilterSet(SyncFilterSet):

@@ -32,8 +32,8 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from channels.feeds import render, spec
 from channels.models import Feed, FeedItem, FeedStale
+from core.events import EventType
 from core.models import ChangeEvent, Channel
-from core.outbox.events import EventType
 from inventory.selectors import channel_availability
 
 FEED_KINDS = frozenset({Channel.Kind.GOOGLE_FEED, Channel.Kind.META_FEED})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.actors import Actor
-from core.api.scopes import ALL_SCOPES
+from core.scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

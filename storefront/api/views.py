@@ -25,8 +25,8 @@ from catalog.models import ProductPublication
 from core.api.filters import SyncFilterSet
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
-from core.api.scopes import Scope
 from core.models import Channel
+from core.scopes import Scope
 from inventory import selectors as inventory_selectors
 from storefront.api.serializers import (
     AvailabilityResponseSerializer,
