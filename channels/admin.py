@@ -34,6 +34,16 @@ def secret_masked(secret: str) -> str:
     return f"{secret[:10]}…{secret[-2:]}" if len(secret) > 16 else "••••"
 
 
+class LocationsWidget(FilteredSelectMultiple):
+    """The admin's two-box picker, wrapped as the admin wraps a model's own many-to-many field
+    (its script puts the boxes first in their container, which must not be the label's row)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return format_html(
+            '<div class="related-widget-wrapper">{}</div>', super().render(*args, **kwargs)
+        )
+
+
 class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     signing_secret = forms.CharField(
         required=False,
@@ -44,7 +54,7 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     locations = forms.ModelMultipleChoiceField(
         queryset=inventory_selectors.location_list(active_only=False),
         required=False,
-        widget=FilteredSelectMultiple("locations", is_stacked=False),
+        widget=LocationsWidget("locations", is_stacked=False),
         help_text="The locations whose stock this channel sells.",
     )
 

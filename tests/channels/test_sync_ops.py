@@ -17,8 +17,9 @@ from channels.selectors import channel_sync_overview
 from core.events import EventType
 from core.models import Channel
 from core.outbox.services import event_record
+from inventory.models import ChannelLocation
 from tests.channels.receiver import Receiver
-from tests.factories import ChannelFactory
+from tests.factories import ChannelFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,38 @@ def test_the_channel_form_never_shows_the_secret_and_keeps_it_when_left_empty(
     assert page.status_code == 200
     assert push_channel.signing_secret not in page.content.decode()
     assert push_channel.signing_secret[:10] in page.content.decode()
+
+
+def test_the_channel_form_sets_exactly_the_locations_it_sells_from(
+    admin_client: Any, push_channel: Channel
+) -> None:
+    # given a channel selling from a store and a warehouse
+    store, warehouse, other = (LocationFactory(code=code) for code in ("st-a", "wh-a", "st-b"))
+    push_channel.locations.set([store, warehouse])
+    page = admin_client.get(f"/admin/core/channel/{push_channel.pk}/change/").content.decode()
+    assert f'<option value="{store.pk}" selected>' in page
+    # when the form is saved with another store instead of the warehouse
+    form = {
+        field: getattr(push_channel, field)
+        for field in ("code", "name", "kind", "currency", "locale", "stock_buffer_kind")
+    }
+    form |= {
+        "stock_buffer_value": "0",
+        "rate_limit_per_second": "10",
+        "batch_size": "100",
+        "is_active": "on",
+        "endpoint_url": push_channel.endpoint_url,
+        "locations": [store.pk, other.pk],
+    }
+    response = admin_client.post(f"/admin/core/channel/{push_channel.pk}/change/", form)
+    # then the channel sells from exactly those two (kept on the inventory side)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(push_channel.locations.values_list("code", flat=True)) == {"st-a", "st-b"}
+    assert set(
+        ChannelLocation.objects.filter(channel=push_channel).values_list(
+            "location__code", flat=True
+        )
+    ) == {"st-a", "st-b"}
 
 
 def test_the_retry_action_requeues_dead_deliveries(
