@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -60,25 +60,13 @@ def _ats_record(variant_ids: Iterable[int]) -> None:
     if not ids:
         return
     from core.events import EventType
-    from core.models import ObjectSequence
-    from core.outbox.services import event_record_many
+    from core.outbox.services import event_record_many, sequences_lock
     from inventory.selectors import stock_level_list
 
-    # Take the variants' event sequence rows first (a no-op upsert locks them, creating missing
-    # ones, in id order). A concurrent change to the same variant at another location holds its
-    # row until it commits, so the figures read below include it, and the event numbered last
-    # is never older than one numbered before it. The level locks are already held, so this
-    # adds no lock cycle.
-    table = ObjectSequence._meta.db_table
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} (aggregate, aggregate_id, last) VALUES "
-                + ", ".join(["('variant', %s, 0)"] * len(chunk))
-                + f" ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET last = {table}.last",
-                [str(vid) for vid in chunk],
-            )
+    # Take the variants' event sequence rows first. A concurrent change to the same variant at
+    # another location holds its row until it commits, so the figures read below include it.
+    # The level locks are already held, so this adds no lock cycle.
+    sequences_lock(aggregate="variant", object_ids=ids)
 
     # One query: each active level's available with its variant's sku and its location's code.
     levels = (

@@ -7,7 +7,7 @@ that delivers their events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import connection, transaction
@@ -49,6 +49,32 @@ def _sequence_next(aggregate: str, aggregate_id: str) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def sequences_lock(*, aggregate: str, object_ids: Iterable[Any], batch_size: int = 500) -> None:
+    """Lock the event sequence rows of these objects, in id order, creating missing ones.
+
+    Call it inside the transaction, before reading the figures an event will carry: a concurrent
+    transaction changing the same object waits here until it commits, so what is read next
+    includes its change and the event numbered last is never older than one numbered before it.
+    A no-op upsert (``last = last``) takes the row lock without using up a sequence number.
+    """
+    if not connection.in_atomic_block:
+        raise OutsideTransaction("sequences_lock must be called inside transaction.atomic()")
+    ids = sorted({str(object_id) for object_id in object_ids}, key=lambda v: (len(v), v))
+    table = ObjectSequence._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start : start + batch_size]
+            params: list[Any] = []
+            for object_id in chunk:
+                params.extend([aggregate, object_id])
+            cursor.execute(
+                f"INSERT INTO {table} (aggregate, aggregate_id, last) VALUES "
+                + ", ".join(["(%s, %s, 0)"] * len(chunk))
+                + f" ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET last = {table}.last",
+                params,
+            )
 
 
 def event_record_many(

@@ -74,3 +74,22 @@ def test_many_events_in_one_go_continue_each_objects_sequence() -> None:
         ("7", 2, {"available": 4}),
         ("8", 1, {"available": 1}),
     ]
+
+
+def test_locking_sequences_uses_up_no_number_and_needs_a_transaction() -> None:
+    from core.models import ObjectSequence
+
+    # given object 7 has had one event
+    with transaction.atomic():
+        _record(7, available=1)
+    # when its and a new object's sequences are locked
+    with transaction.atomic():
+        services.sequences_lock(aggregate="variant", object_ids=[12, 7])
+        # then both rows exist and neither number moved
+        assert dict(
+            ObjectSequence.objects.filter(aggregate="variant").values_list("aggregate_id", "last")
+        ) == {"7": 1, "12": 0}
+        # and the next events continue the numbering
+        assert (_record(7).sequence, _record(12).sequence) == (2, 1)
+    with pytest.raises(services.OutsideTransaction):
+        services.sequences_lock(aggregate="variant", object_ids=[7])
