@@ -312,10 +312,11 @@ def run(database_url: str) -> Report:
 
         counted = {t: n for t, n in before.rows.items() if t != "django_migrations"}
         report.lines += [
-            f"previous release {PREVIOUS_RELEASE[:10]}: {len(counted)} tables, "
-            f"{sum(counted.values())} rows after seed_demo --size small",
+            f"previous release {PREVIOUS_RELEASE[:10]}: {len(before.rows)} tables, "
+            f"{sum(counted.values())} rows (django_migrations aside) after seed_demo --size small",
             f"after migrate with this checkout: {len(after.rows)} tables; every table kept its "
-            f"row count: {not lost}",
+            f"row count: {not lost}; new tables: "
+            + (", ".join(sorted(set(after.rows) - set(before.rows))) or "none"),
             f"groups and users with permissions checked: {len(before.group_permissions)} "
             f"({sum(len(p) for p in before.group_permissions.values())} permissions), "
             f"users' groups checked: {len(before.user_groups)}",
