@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from channels import delivery as delivery_service
@@ -38,10 +39,11 @@ class LocationsWidget(FilteredSelectMultiple):
     """The admin's two-box picker, wrapped as the admin wraps a model's own many-to-many field
     (its script puts the boxes first in their container, which must not be the label's row)."""
 
-    def render(self, *args: Any, **kwargs: Any) -> str:
-        return format_html(
-            '<div class="related-widget-wrapper">{}</div>', super().render(*args, **kwargs)
-        )
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        picker = super().render(name, value, attrs, renderer)
+        return format_html('<div class="related-widget-wrapper">{}</div>', picker)
 
 
 class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -130,7 +130,7 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             shipping_total=order_data["shipping_total"],
             payment_status=order_data["payment_status"],
             loyalty_points=order_data["loyalty_points"],
-            actor=Actor.system(f"inbound:{channel.code}"),
+            actor=Actor.system(f"channel:{channel.code}"),
         )
     except OrderInvalid as error:
         return _problem(

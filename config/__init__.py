@@ -1,4 +1,4 @@
-"""Project configuration: settings, the Celery app, URLs, logging and the API platform."""
+"""Composition: settings, the Celery app, URLs, app wiring, staff roles and logging."""
 
 from config.celery import app as celery_app
 

@@ -28,7 +28,6 @@ TASK_ALIASES: dict[str, str] = {
     "catalog.tasks.import_products": "catalog.import_products",
     "config.tasks.worker_heartbeat": "config.worker_heartbeat",
     "config.tasks.diagnostics_echo": "config.diagnostics_echo",
-    "core.api.tasks.idempotency_keys_purge": "core.idempotency_keys_purge",
     # its name before the API platform moved from config/api to core/api
     "config.api.tasks.idempotency_keys_purge": "core.idempotency_keys_purge",
 }

@@ -2,7 +2,8 @@
 
 Every app records the author of a change the same way: services take ``actor: Actor`` and models
 that keep an author mix in ``ActorRecorded`` (``actor_kind``, ``actor_user``, ``actor_partner``).
-The system is named by what acted (``"pickups_expire"``, ``"inbound:webshop"``), never left blank.
+The system is left unnamed (``SYSTEM``) or named by what acted (``"import_stock"``,
+``"channel:webshop"``); a user may be named by the surface they acted through (``"store:ann"``).
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ class Actor:
     partner_id: int | None = None
 
     @classmethod
-    def for_user(cls, user: Any) -> Actor:
-        return cls(kind=ActorKind.USER, name=user.get_username(), user_id=user.pk)
+    def for_user(cls, user: Any, *, via: str = "") -> Actor:
+        """``via`` names the surface the user acted through when it matters to readers: the store
+        page records ``store:<username>``."""
+        name = f"{via}:{user.get_username()}" if via else user.get_username()
+        return cls(kind=ActorKind.USER, name=name, user_id=user.pk)
 
     @classmethod
     def for_partner(cls, partner: Any) -> Actor:
         return cls(kind=ActorKind.PARTNER, name=partner.code, partner_id=partner.pk)
 
     @classmethod
-    def system(cls, name: str = "system") -> Actor:
+    def system(cls, name: str = "") -> Actor:
+        """The system, unnamed (``SYSTEM``) or named by the process that acted."""
         return cls(kind=ActorKind.SYSTEM, name=name)
 
     def fields(self) -> dict[str, Any]:
@@ -52,6 +57,8 @@ class Actor:
         }
 
     def __str__(self) -> str:
+        if self.kind == ActorKind.SYSTEM:
+            return self.name or "system"
         return self.name if self.kind == ActorKind.USER else f"{self.kind}:{self.name}"
 
 

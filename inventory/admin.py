@@ -364,7 +364,10 @@ class StockMovementAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ["sku", "location", "kind", "quantity", "reason", "reference_type", "reference"]
-        return [f.name for f in StockMovement._meta.fields if f.name != "id"]
+        # the movement's own fields first, who made it last (as the ledger page always showed)
+        actor = {"actor_kind", "actor_name", "actor_user", "actor_partner"}
+        fields = [f.name for f in StockMovement._meta.fields if f.name != "id"]
+        return [f for f in fields if f not in actor] + [f for f in fields if f in actor]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.get_fields(request, obj) if obj is not None else []
@@ -455,6 +458,8 @@ class TransferAdmin(admin.ModelAdmin):
     inlines = [TransferLineInline]
     actions = ["ship", "receive_in_full", "cancel"]
     readonly_fields = ["status", "shipped_at", "received_at", "created_by"]
+    # who created the draft is recorded by save_model, never typed in
+    exclude = ["actor_kind", "actor_name", "actor_user", "actor_partner"]
 
     @admin.display(description="created by")
     def created_by(self, obj: Transfer) -> str:

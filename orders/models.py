@@ -276,10 +276,13 @@ class TimelineEvent(ActorRecorded):
 
     @property
     def actor_label(self) -> str:
-        """The author as the order page has always shown it: ``user:ann``, ``partner:webshop``,
-        or the name of the process (``pickups_expire``, ``inbound:webshop``)."""
+        """The author as the order page has always shown it: ``user:ann`` (admin, API),
+        ``store:ann`` (the store page), ``partner:webshop``, ``channel:webshop`` (inbound
+        orders), the process (``system``, ``demo``), or nothing for the unnamed system."""
         if self.actor_kind == ActorKind.SYSTEM:
             return self.actor_name
+        if self.actor_kind == ActorKind.USER and ":" in self.actor_name:
+            return self.actor_name  # named with the surface the user acted through
         return f"{self.actor_kind}:{self.actor_name}"
 
 

@@ -300,7 +300,7 @@ def pickup_action(request: HttpRequest, pk: int) -> HttpResponse:
     store: Location = request.store  # type: ignore[attr-defined]
     fulfillment = get_object_or_404(order_selectors.pickup_list(location_id=store.pk), pk=pk)
     action = request.POST.get("action", "")
-    actor = Actor.for_user(request.user)
+    actor = Actor.for_user(request.user, via="store")
     number = fulfillment.order.number
     try:
         if action == "pick":
@@ -449,7 +449,7 @@ def return_order(request: HttpRequest, number: str) -> HttpResponse:
         if not wanted:
             messages.error(request, "Enter how many units of which line come back.")
             return redirect("store:return-order", number=number)
-        actor = Actor.for_user(request.user)
+        actor = Actor.for_user(request.user, via="store")
         try:
             return_request = order_services.return_create(
                 order_id=order.pk,
@@ -541,7 +541,7 @@ def endless_aisle(request: HttpRequest) -> HttpResponse:
                         email=data["email"], phone=data["phone"], name=data["name"]
                     ),
                     external_id=f"aisle:{store.code}:{request.POST.get('token', '')}",
-                    actor=Actor.for_user(request.user),
+                    actor=Actor.for_user(request.user, via="store"),
                 )
             except DomainError as refused:
                 form.add_error(None, refused.message)

@@ -344,6 +344,27 @@ def run(database_url: str) -> Report:
         return report
 
 
+def partial_upgrade_refusal(database_url: str) -> str:
+    """Migrate a database with the previous release only up to ``channels 0003`` (the channel
+    table lacks a column that release adds later), then with this checkout: the upgrade must
+    stop before changing anything. Returns what ``migrate`` said."""
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        scratch_database(database_url, "partial") as partial_url,
+    ):
+        previous = previous_release_tree(Path(scratch))
+        manage(previous, partial_url, "migrate", "--noinput", "-v", "0")
+        manage(previous, partial_url, "migrate", "channels", "0003", "--noinput", "-v", "0")
+        before = snapshot(partial_url)
+        try:
+            manage(ROOT, partial_url, "migrate", "--noinput", "-v", "0")
+        except RuntimeError as refused:
+            if snapshot(partial_url).rows != before.rows:
+                raise AssertionError("the refused upgrade changed the database") from refused
+            return str(refused)
+        raise AssertionError("a database short of the previous release's migrations was upgraded")
+
+
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     try:

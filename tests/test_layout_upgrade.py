@@ -24,3 +24,14 @@ def test_a_database_of_the_previous_release_survives_the_upgrade() -> None:
     assert report.before.rows["channels_channel"] > 0
     assert report.before.rows["outbox_changeevent"] > 0
     assert "Channel operators" in report.before.group_permissions
+
+
+def test_a_database_short_of_the_previous_release_is_refused_before_anything_changes() -> None:
+    try:
+        said = layout_upgrade.partial_upgrade_refusal(os.environ.get("DATABASE_URL", ""))
+    except layout_upgrade.UpgradeCheckUnavailable as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(error))
+    assert "not at the previous release's last migrations" in said
+    assert "channels.0004_feeds" in said

@@ -41,7 +41,6 @@ QUEUE_BEFORE_RENAME = {
     "catalog.tasks.import_products": "imports",
     "config.tasks.worker_heartbeat": "default",
     "config.tasks.diagnostics_echo": "default",
-    "core.api.tasks.idempotency_keys_purge": "default",
     "config.api.tasks.idempotency_keys_purge": "default",
     # not renamed
     "catalog.media_fetch": "default",

@@ -85,7 +85,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],  # every app keeps its own templates (store/templates/, <app>/templates/admin/)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

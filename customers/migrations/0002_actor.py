@@ -2,7 +2,7 @@
 
 The old author columns are renamed, so every row keeps its user (``CustomerNote.author``,
 ``MergeAudit.user`` and ``CustomerAudit.user`` -> ``actor_user``, still ``SET_NULL``);
-``actor_kind`` and ``actor_name`` are then filled from them: the user's username, else "system".
+``actor_kind`` and ``actor_name`` are then filled from them: the user's username, else blank (the unnamed system).
 """
 
 import django.db.models.deletion
@@ -30,7 +30,7 @@ def actors_fill(apps, schema_editor):
                 User._base_manager.filter(pk=OuterRef("actor_user_id")).values(username)[:1]
             ),
         )
-        rows.filter(actor_user__isnull=True).update(actor_kind="system", actor_name="system")
+        rows.filter(actor_user__isnull=True).update(actor_kind="system", actor_name="")
 
 
 def _operations(model_name, old_name):

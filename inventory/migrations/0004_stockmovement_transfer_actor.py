@@ -3,7 +3,7 @@
 The old author columns are renamed, so every row keeps its user or partner
 (``StockMovement.user`` -> ``actor_user``, ``StockMovement.partner`` -> ``actor_partner``,
 ``Transfer.created_by`` -> ``actor_user``); ``actor_kind`` and ``actor_name`` are then filled from
-them: the partner's code, else the user's username, else "system". Both foreign keys stay
+them: the partner's code, else the user's username, else blank (the unnamed system). Both foreign keys stay
 ``PROTECT``: a user or partner who moved stock is deactivated, never deleted.
 """
 
@@ -32,7 +32,7 @@ def actors_fill(apps, schema_editor):
             ),
         )
         rows.filter(actor_partner__isnull=True, actor_user__isnull=True).update(
-            actor_kind="system", actor_name="system"
+            actor_kind="system", actor_name=""
         )
 
 

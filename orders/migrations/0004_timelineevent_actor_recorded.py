@@ -5,9 +5,9 @@ column is dropped in 0005 (a separate transaction: PostgreSQL refuses to alter a
 pending foreign-key checks from the rows updated here).
 
 Old strings: ``partner:<code>`` -> partner (linked when the partner exists); ``user:<username>``
-(admin, API staff) and ``store:<username>`` (store page) -> user (linked when the user exists);
-``channel:<code>`` (inbound channel orders) -> system ``inbound:<code>``, the name new inbound
-orders get; anything else -> system, named by the old string, ``system`` when it was empty.
+(admin, API staff) -> user; ``store:<username>`` (store page) -> user named ``store:<username>``
+(linked when the user exists); anything else (``channel:<code>``, ``system``, ``demo``, empty)
+-> system, named by the old string. The order page shows exactly what it showed before.
 """
 
 import django.db.models.deletion
@@ -19,11 +19,11 @@ def _actor_columns(value, partners, users):
     prefix, _, name = value.partition(":")
     if prefix == "partner" and name:
         return {"actor_kind": "partner", "actor_name": name, "actor_partner_id": partners.get(name)}
-    if prefix in ("user", "store") and name:
+    if prefix == "user" and name:
         return {"actor_kind": "user", "actor_name": name, "actor_user_id": users.get(name)}
-    if prefix == "channel" and name:
-        return {"actor_kind": "system", "actor_name": f"inbound:{name}"}
-    return {"actor_kind": "system", "actor_name": value or "system"}
+    if prefix == "store" and name:
+        return {"actor_kind": "user", "actor_name": value, "actor_user_id": users.get(name)}
+    return {"actor_kind": "system", "actor_name": value}
 
 
 def _checks_now(schema_editor):
@@ -54,10 +54,8 @@ def actor_unfill(apps, schema_editor):
     TimelineEvent = apps.get_model("orders", "TimelineEvent")
     rows = TimelineEvent.objects.values_list("actor_kind", "actor_name").distinct()
     for kind, name in list(rows):
-        if kind == "system":
-            value = "" if name == "system" else name
-            if name.startswith("inbound:"):
-                value = "channel:" + name.partition(":")[2]
+        if kind == "system" or (kind == "user" and ":" in name):
+            value = name  # the process, or the surface and the user (store:<username>)
         else:
             value = f"{kind}:{name}"
         TimelineEvent.objects.filter(actor_kind=kind, actor_name=name).update(actor=value)

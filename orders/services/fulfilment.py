@@ -491,7 +491,7 @@ def _resource(
     return dict(placed)
 
 
-PICKUPS_EXPIRE = Actor.system("pickups_expire")
+PICKUPS_EXPIRE = Actor.system("system")  # the order page has always shown "(system)"
 
 
 def pickups_expire(*, now: datetime | None = None, actor: Actor = PICKUPS_EXPIRE) -> list[str]:

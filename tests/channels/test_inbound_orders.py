@@ -99,7 +99,7 @@ def test_a_signed_order_is_placed_and_a_redelivery_returns_the_same_order(
     assert Order.objects.count() == 1
     assert marketplace.level(marketplace.amsterdam, marketplace.s) == (3, 2)  # committed once
     order = Order.objects.get()
-    assert order.timeline.get().actor == Actor.system("inbound:webshop")
+    assert order.timeline.get().actor == Actor.system("channel:webshop")
 
 
 def test_the_channel_is_the_one_in_the_url(marketplace: Shop) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from core.actors import SYSTEM, Actor, ActorKind
 from orders import services
-from orders.models import Order
+from orders.models import Order, TimelineEvent
 from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +131,19 @@ def test_roles_see_and_may_use_only_their_actions(shop: Shop) -> None:
     )
     fulfillment.refresh_from_db()
     assert fulfillment.status == "picking"
+
+
+@pytest.mark.parametrize(
+    ("actor", "label"),
+    [
+        (Actor(kind=ActorKind.USER, name="ann", user_id=1), "user:ann"),
+        (Actor(kind=ActorKind.USER, name="store:ann", user_id=1), "store:ann"),
+        (Actor(kind=ActorKind.PARTNER, name="webshop", partner_id=1), "partner:webshop"),
+        (Actor.system("channel:webshop"), "channel:webshop"),
+        (Actor.system("system"), "system"),
+        (SYSTEM, ""),
+    ],
+)
+def test_the_order_page_names_each_author_as_it_always_did(actor: Actor, label: str) -> None:
+    # the timeline's author label reads the same as before authors were recorded as an Actor
+    assert TimelineEvent(**actor.fields()).actor_label == label

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["yes"]:
             raise CommandError("Erasure cannot be undone; add --yes to confirm.")
-        actor = actor_for(options["user"], command="customer_erase")
+        actor = actor_for(options["user"])
         try:
             audit = services.customer_erase(customer_id=options["customer_id"], actor=actor)
         except DomainError as refused:

@@ -9,15 +9,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.actors import Actor
+from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from customers import services
 
 
-def actor_for(username: str | None, *, command: str) -> Actor:
-    """The user named by ``--user``, or the command itself when none is named."""
+def actor_for(username: str | None) -> Actor:
+    """The user named by ``--user``, or the (unnamed) system when none is named."""
     if not username:
-        return Actor.system(command)
+        return SYSTEM
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"No user {username!r}.")
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username the export is recorded for.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = actor_for(options["user"], command="customer_export")
+        actor = actor_for(options["user"])
         try:
             data = services.customer_export(customer_id=options["customer_id"], actor=actor)
         except DomainError as refused:
