@@ -20,6 +20,16 @@ from tests.shop import shop  # noqa: F401  (fixture for every test)
 
 
 @pytest.fixture(autouse=True)
+def _tasks_may_be_joined() -> None:
+    """Eager tasks run in threads by the concurrency tests can leave Celery's process-wide "this
+    is a worker, never join a result" flag set; this process is no worker, so every test starts
+    with it clear and may call ``.get()`` on an eager result."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Throttle windows and health heartbeats live in the cache: start every test clean.
 
