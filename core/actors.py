@@ -65,6 +65,18 @@ class Actor:
 SYSTEM = Actor.system()
 
 
+def _actor_user(on_delete: Any) -> models.ForeignKey:  # type: ignore[type-arg]
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=on_delete, null=True, blank=True, related_name="+"
+    )
+
+
+def _actor_partner(on_delete: Any) -> models.ForeignKey:  # type: ignore[type-arg]
+    return models.ForeignKey(
+        "core.Partner", on_delete=on_delete, null=True, blank=True, related_name="+"
+    )
+
+
 class ActorRecorded(models.Model):
     """Abstract: the author of the row, recorded the same way in every app.
 
@@ -76,16 +88,8 @@ class ActorRecorded(models.Model):
         max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM
     )
     actor_name = models.CharField(max_length=150, blank=True)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_partner = models.ForeignKey(
-        "core.Partner", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    actor_user = _actor_user(models.SET_NULL)
+    actor_partner = _actor_partner(models.SET_NULL)
 
     class Meta:
         abstract = True
@@ -98,3 +102,14 @@ class ActorRecorded(models.Model):
             user_id=self.actor_user_id,
             partner_id=self.actor_partner_id,
         )
+
+
+class LedgerActorRecorded(ActorRecorded):
+    """``ActorRecorded`` for accounting records (the stock ledger, transfers): a user or partner
+    named by a row cannot be deleted (deactivate them instead), so the record keeps its author."""
+
+    actor_user = _actor_user(models.PROTECT)
+    actor_partner = _actor_partner(models.PROTECT)
+
+    class Meta:
+        abstract = True

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from core.actors import ActorRecorded
+from core.actors import LedgerActorRecorded
 
 # ``/api/v1/stock/holds/<reference>/`` shares its first segment with
 # ``/api/v1/stock/<location>/<sku>/``: a location coded "holds" could not be addressed there.
@@ -163,29 +163,7 @@ class StockLevel(models.Model):
         return f"{self.variant.sku} @ {self.location.code}"
 
 
-class _ProtectedActorRecorded(ActorRecorded):
-    """``ActorRecorded`` whose user and partner cannot be deleted while a row names them.
-
-    The stock ledger and its transfers are accounting records: as before the change to
-    ``ActorRecorded``, a user or partner who moved stock is deactivated, never deleted.
-    """
-
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_partner = models.ForeignKey(
-        "core.Partner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        abstract = True
-
-
-class StockMovement(_ProtectedActorRecorded):
+class StockMovement(LedgerActorRecorded):
     """One append-only entry of the stock ledger: a change of on hand and/or damaged units.
 
     Who made it is recorded through ``ActorRecorded`` (a user, a partner key or the system)."""
@@ -274,7 +252,7 @@ class StockHold(models.Model):
         return f"hold {self.quantity} ({self.status}) for {self.reference}"
 
 
-class Transfer(_ProtectedActorRecorded):
+class Transfer(LedgerActorRecorded):
     """Stock moving between two locations: draft, shipped (in transit), received.
 
     The actor is who created it; who shipped and received it is on its movements."""
