@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://... .venv/bin/python bench/catalog_import.py [--products 20000]
 
 Migrates the target database, deletes the bench products, writes the CSV in the exact Shopify
-export layout (header of shared/data/shopify/apparel.csv), then times: the first import (creates
+export layout (Shopify's product CSV header), then times: the first import (creates
 everything, with history rows, prices on the webshop and completeness), a repeated import (nothing
 changes) and an import where every price changed (updates and price.changed events). Images are
 left out (their fetching is the media task's job, not the import's).

@@ -1,7 +1,10 @@
 """Benchmark: import the Google product taxonomy (5,595 categories) into an empty tree.
 
-    .venv/bin/python bench/taxonomy_import.py            # SQLite in a temporary file
-    DATABASE_URL=postgres://... .venv/bin/python bench/taxonomy_import.py
+    .venv/bin/python bench/taxonomy_import.py [PATH]     # SQLite in a temporary file
+    DATABASE_URL=postgres://... .venv/bin/python bench/taxonomy_import.py [PATH]
+
+PATH is Google's ``taxonomy-with-ids.en-US.txt`` (default: the one in the real-data directory,
+``OMNIHUB_SHARED_DIR``/data/google; see docs/catalog.md for where to get it).
 
 Migrates the target database, deletes every category, imports, and prints the wall time, the
 number of queries and the peak Python memory of the import.
@@ -32,16 +35,19 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.models import Category  # noqa: E402
 from catalog.services import category_tree_import_google  # noqa: E402
-from demo.seed import TAXONOMY_PATH  # noqa: E402
+from demo.seed import taxonomy_file  # noqa: E402
 
 
 def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else taxonomy_file()
+    if path is None or not path.is_file():
+        sys.exit("No taxonomy file: pass its path (docs/catalog.md says where to get it).")
     call_command("migrate", verbosity=0)
     Category.objects.all().delete()
     tracemalloc.start()
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        created = category_tree_import_google(path=TAXONOMY_PATH)
+        created = category_tree_import_google(path=path)
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     print(

@@ -50,8 +50,8 @@ CUSTOMER_VISIBLE_PRODUCT_FIELDS = frozenset(
 _TAXONOMY_LINE = re.compile(r"^(?P<id>\d+) - (?P<path>.+)$")
 
 
-def _parse_taxonomy(path: Path) -> list[tuple[int, list[str]]]:
-    rows: list[tuple[int, list[str]]] = []
+def _parse_taxonomy(path: Path) -> list[tuple[int, str]]:
+    rows: list[tuple[int, str]] = []
     with path.open(encoding="utf-8") as handle:
         for number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\n")
@@ -62,8 +62,7 @@ def _parse_taxonomy(path: Path) -> list[tuple[int, list[str]]]:
                 raise TaxonomyFileInvalid(
                     f"Line {number}: expected '<id> - <A > B > C>', got {line[:80]!r}."
                 )
-            names = [part.strip() for part in match["path"].split(" > ")]
-            rows.append((int(match["id"]), names))
+            rows.append((int(match["id"]), match["path"]))
     return rows
 
 
@@ -83,17 +82,25 @@ def promotions_announce(*, since: datetime, until: datetime) -> int:
     return len(pairs)
 
 
-@transaction.atomic
 def category_tree_import_google(*, path: Path) -> int:
     """Import Google's ``taxonomy-with-ids`` file into the category tree; returns how many
-    categories were created.
+    categories were created. The whole file is validated before anything is written; see
+    :func:`category_tree_import` for what an import does."""
+    return category_tree_import(entries=_parse_taxonomy(path))
 
-    Idempotent: categories already present (by Google id) are left as they are, so re-running an
-    import or importing a newer taxonomy only adds what is new. The whole file is validated before
-    anything is written. Paths are computed in memory and written with one bulk insert per depth,
-    so the ~5,600 categories load in a second rather than one query per node.
+
+@transaction.atomic
+def category_tree_import(*, entries: Iterable[tuple[int, str]]) -> int:
+    """Add Google taxonomy categories to the tree: ``entries`` are (Google id, ``"A > B > C"``)
+    pairs, parents anywhere in the list. Returns how many categories were created.
+
+    Idempotent: categories already present (by full name) are left as they are, so re-running an
+    import, or importing the full taxonomy over a smaller tree of the same names, only adds what
+    is new. A category whose parent is neither in ``entries`` nor in the tree is refused before
+    anything is written. Paths are computed in memory and written with one bulk insert, so the
+    ~5,600 categories of the full taxonomy load in a second rather than one query per node.
     """
-    rows = _parse_taxonomy(path)
+    rows = [(gid, [part.strip() for part in path.split(" > ")]) for gid, path in entries]
     existing = {
         category.full_name: category
         for category in Category.objects.only("id", "path", "depth", "numchild", "full_name")

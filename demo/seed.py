@@ -16,13 +16,14 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from catalog.services import category_tree_import_google
+from catalog.services import category_tree_import, category_tree_import_google
 from channels.services import channel_upsert
 from config import roles
 from core.api.services import partner_api_key_create
 from core.models import Channel, Partner, PartnerAPIKey
 from core.scopes import Scope
 from demo.catalog import seed_catalog_live, seed_products
+from demo.categories import DEMO_CATEGORIES
 from demo.customers import seed_customers
 from demo.inventory import seed_stock
 from demo.orders import seed_orders
@@ -31,11 +32,17 @@ from inventory.services import location_upsert, staff_member_assign
 
 DEMO_PASSWORD = "omnihub-demo"
 ADMIN_USERNAME = "admin"
-# The Google product taxonomy: the shared copy beside the checkout when there is one (as in CI),
-# otherwise the identical copy shipped with the demo data, so a clone on its own still seeds.
-_SHARED_TAXONOMY = settings.SHARED_DIR / "data" / "google" / "taxonomy-with-ids.en-US.txt"
-_BUNDLED_TAXONOMY = Path(__file__).resolve().parent / "data" / "taxonomy-with-ids.en-US.txt"
-TAXONOMY_PATH = _SHARED_TAXONOMY if _SHARED_TAXONOMY.exists() else _BUNDLED_TAXONOMY
+# Google's full product taxonomy file, when it is beside the checkout (the real-data directory,
+# ``OMNIHUB_SHARED_DIR``) or named with ``seed_demo --taxonomy PATH``; without it the demo builds
+# its own small tree (``demo.categories``), which holds every category the demo products use.
+TAXONOMY_FILENAME = "taxonomy-with-ids.en-US.txt"
+
+
+def taxonomy_file() -> Path | None:
+    """The full Google taxonomy file in the real-data directory, or None when it is absent."""
+    path = Path(settings.SHARED_DIR) / "data" / "google" / TAXONOMY_FILENAME
+    return path if path.is_file() else None
+
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
 STORE_HOURS = {**{day: [["09:30", "18:00"]] for day in WEEKDAYS}, "sun": [["12:00", "17:00"]]}
@@ -300,17 +307,27 @@ def seed_partners() -> None:
             )
 
 
-def seed_categories(taxonomy: Path = TAXONOMY_PATH) -> None:
-    category_tree_import_google(path=taxonomy)
+def seed_categories(taxonomy: Path | None = None) -> None:
+    """The full Google taxonomy from ``taxonomy`` (or the real-data directory) when there is one,
+    else the demo's own tree; either way every demo product finds its category."""
+    path = taxonomy or taxonomy_file()
+    if path is not None:
+        category_tree_import_google(path=path)
+    else:
+        category_tree_import(entries=DEMO_CATEGORIES)
 
 
 ORDERS_STEP = "orders: click & collect, a split shipment, a return in store"
 
 
 def demo_steps(
-    size: str, *, advance: Callable[[int], None] | None = None
+    size: str,
+    *,
+    advance: Callable[[int], None] | None = None,
+    taxonomy: Path | None = None,
 ) -> list[tuple[str, Callable[[], None]]]:
-    """The seeding steps in order; ``advance(n)`` is told of every ``n`` products written."""
+    """The seeding steps in order; ``advance(n)`` is told of every ``n`` products written;
+    ``taxonomy`` is a full Google taxonomy file to load instead of looking for one."""
 
     def products() -> None:
         seed_products(size, progress=advance)
@@ -319,7 +336,7 @@ def demo_steps(
         seed_catalog_live(size)
 
     return [
-        ("categories (Google taxonomy)", seed_categories),
+        ("categories (Google taxonomy)", lambda: seed_categories(taxonomy)),
         ("products and variants", products),
         ("locations", lambda: seed_locations(size)),
         ("opening stock", lambda: seed_stock(max_variants=None if size == "small" else 5_000)),
@@ -347,9 +364,11 @@ def seed_demo(
     *,
     progress: Callable[[str], None] | None = None,
     advance: Callable[[int], None] | None = None,
+    taxonomy: Path | None = None,
 ) -> None:
-    """Build the demo dataset; safe to run again. ``progress(label)`` is told of each step."""
-    for label, step in demo_steps(size, advance=advance):
+    """Build the demo dataset; safe to run again. ``progress(label)`` is told of each step;
+    ``taxonomy`` is a full Google taxonomy file to load (see :func:`seed_categories`)."""
+    for label, step in demo_steps(size, advance=advance, taxonomy=taxonomy):
         if progress:
             progress(label)
         if label == ORDERS_STEP:  # each order is its own durable transaction

@@ -110,8 +110,22 @@ POSTGRES_ONLY = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The one place where ``@pytest.mark.postgres`` turns into a skip on SQLite."""
+    """The one place where ``@pytest.mark.postgres`` turns into a skip on SQLite, and
+    ``@pytest.mark.real_data`` into a skip (or, where it is required, a failure) without the
+    real data (``tests/realdata.py``)."""
     from django.db import connection
+
+    from tests import realdata
+
+    real = [item for item in items if item.get_closest_marker("real_data") is not None]
+    if real and not realdata.available():
+        if realdata.required():
+            raise pytest.UsageError(
+                f"{realdata.REQUIRE_ENV} is set but the {len(real)} real-data tests cannot run: "
+                f"{realdata.MISSING}"
+            )
+        for item in real:
+            item.add_marker(pytest.mark.skip(reason=realdata.MISSING))
 
     if connection.vendor == "postgresql":
         return
@@ -119,3 +133,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres") is not None:
             item.add_marker(skip)
+
+
+_real_data_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count real-data tests that were skipped, however they were (also on xdist workers: the
+    controller receives every report)."""
+    if report.skipped and "real_data" in report.keywords:
+        _real_data_skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Where the real data is required (CI), a skipped real-data test fails the run."""
+    from tests import realdata
+
+    if _real_data_skipped and realdata.required() and not hasattr(session.config, "workerinput"):
+        names = "\n  ".join(_real_data_skipped)
+        session.config.get_terminal_writer().line(
+            f"\n{realdata.REQUIRE_ENV} is set, yet these real-data tests were skipped:\n  {names}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

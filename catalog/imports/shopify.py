@@ -27,6 +27,7 @@ from catalog.imports.plan import ImageRow, ImportPlan, ProductRow, RowError, Var
 from catalog.models import gtin_is_valid
 
 REQUIRED_COLUMNS = ("Handle", "Title", "Option1 Name", "Option1 Value", "Variant Price")
+INVENTORY_POLICIES = frozenset({"", "deny", "continue"})
 _SKU_UNSAFE = re.compile(r"[^A-Z0-9]+")
 _url = URLValidator(schemes=["http", "https"])
 
@@ -142,6 +143,11 @@ def parse(data: bytes | str) -> tuple[ImportPlan | None, list[RowError]]:
         _variant(product, row, cells, skus)
         _image(product, row, cells)
 
+    for product in products.values():
+        # Image Position where given, file order otherwise, variant images last: 1, 2, 3, ...
+        product.images.sort(key=lambda image: image.position)
+        for number, image in enumerate(product.images, start=1):
+            image.position = number
     plan = ImportPlan(products=list(products.values()), rows=max(line - 1, 0))
     if not errors and not plan.products:
         errors.append(RowError(2, "Handle", "The file has no product rows."))
@@ -207,6 +213,11 @@ def _variant(product: ProductRow, row: dict[str, str], cells: _Cells, skus: dict
     ):
         cells.error("Variant Compare At Price", "Must be above the Variant Price.")
     variant.inventory_quantity = cells.integer("Variant Inventory Qty", minimum=0)
+    # Shopify's "continue" sells past zero; OmniHub never sells stock it does not have, so both
+    # values are accepted and every variant sells only what is available (docs/catalog.md).
+    policy = _text(row, "Variant Inventory Policy")
+    if policy.lower() not in INVENTORY_POLICIES:
+        cells.error("Variant Inventory Policy", f"{policy!r} is not 'deny' or 'continue'.")
     variant.position = len(product.variants)
     product.variants.append(variant)
     image = _text(row, "Variant Image")

@@ -1,28 +1,32 @@
-"""Shopify product CSV import: the real export files in shared/data/shopify import exactly."""
+"""Shopify product CSV import, on the suite's own Shopify-format files (``tests/data/shopify/``):
+image-only rows, two-option variants, blank SKUs, compare-at prices, both inventory policies, HTML
+bodies, quoted commas, quotes and newlines. The real exports are checked the same way, when they
+are present, in ``test_shopify_real_exports.py``."""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from catalog import services
 from catalog.exceptions import ImportFileInvalid
 from catalog.imports.services import products_import
-from catalog.models import Price, Product, ProductMedia, Variant
+from catalog.models import Category, Price, Product, ProductMedia, Variant
+from catalog.services import category_tree_import
 from core.models import ChangeEvent
+from demo.categories import DEMO_CATEGORIES
 from inventory.models import StockLevel
+from tests.catalog.shopify import expected_from_file
 from tests.factories import LocationFactory
+from tests.realdata import OWN_DATA, OWN_SHOPIFY
 
 pytestmark = pytest.mark.django_db
 
-SHOPIFY = settings.SHARED_DIR / "data" / "shopify"
-FILES = sorted(SHOPIFY.glob("*.csv"))
+SHOPIFY = OWN_DATA / "shopify"
+WARDROBE = SHOPIFY / "wardrobe.csv"
+LIVING = SHOPIFY / "living.csv"
 
 
 @pytest.fixture(autouse=True)
@@ -30,78 +34,132 @@ def _no_image_downloads(settings) -> None:  # type: ignore[no-untyped-def]
     settings.CATALOG_IMPORT_FETCH_IMAGES = False  # no internet here; fetching has its own tests
 
 
-def _expected(path: Path) -> tuple[Counter[str], int, int]:
-    """What the file holds, counted independently of the importer: variants per handle,
-    images (distinct Image Src), inventory total."""
-    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
-    variants = Counter(row["Handle"] for row in rows if row["Variant Price"])
-    images = len({(row["Handle"], row["Image Src"]) for row in rows if row["Image Src"]})
-    stock = sum(int(row["Variant Inventory Qty"] or 0) for row in rows if row["Variant Price"])
-    return variants, images, stock
+@pytest.fixture(autouse=True)
+def _categories(db) -> None:  # type: ignore[no-untyped-def]
+    """The files name Google categories by id and by path: the demo's tree holds them."""
+    category_tree_import(entries=DEMO_CATEGORIES)
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
-def test_shopify_exports_import_exactly(path: Path, webshop) -> None:  # type: ignore[no-untyped-def]
+def test_the_suite_has_its_own_files() -> None:
+    assert [path.name for path in OWN_SHOPIFY] == ["living.csv", "wardrobe.csv"]
+
+
+@pytest.mark.parametrize("path", OWN_SHOPIFY, ids=[p.name for p in OWN_SHOPIFY])
+def test_shopify_files_import_exactly(path, webshop) -> None:  # type: ignore[no-untyped-def]
     warehouse = LocationFactory(code="wh-main", kind="warehouse")
-    variants, images, stock = _expected(path)
+    expected = expected_from_file(path)
 
     summary = products_import(data=path.read_bytes(), price_channel_code="webshop")
 
-    assert summary.products_created == Product.objects.count() == len(variants)
-    assert summary.variants_created == Variant.objects.count() == sum(variants.values())
-    assert {p.handle: p.variants.count() for p in Product.objects.all()} == dict(variants)
-    assert ProductMedia.objects.filter(status="pending").count() == images
-    assert Price.objects.filter(channel=webshop).count() == sum(variants.values())
+    assert summary.products_created == Product.objects.count() == len(expected.variants)
+    assert summary.variants_created == Variant.objects.count() == sum(expected.variants.values())
+    assert {p.handle: p.variants.count() for p in Product.objects.all()} == dict(expected.variants)
+    assert ProductMedia.objects.filter(status="pending").count() == expected.images
+    assert Price.objects.filter(channel=webshop).count() == sum(expected.variants.values())
+    assert (
+        Price.objects.filter(channel=webshop, compare_at_amount__isnull=False).count()
+        == expected.compare_at
+    )
     assert (
         sum(StockLevel.objects.filter(location=warehouse).values_list("on_hand", flat=True))
-        == stock
+        == expected.stock
     )
     assert all(p.status == Product.Status.DRAFT for p in Product.objects.all())
 
 
-def test_the_apparel_file_in_detail(webshop) -> None:  # type: ignore[no-untyped-def]
-    products_import(data=(SHOPIFY / "apparel.csv").read_bytes(), price_channel_code="webshop")
-    top = Product.objects.get(handle="classic-varsity-top")
-    assert (top.name, top.brand) == ("Classic Varsity Top", "partners-demo")
-    assert top.description.startswith("Womens casual varsity top")
-    assert list(top.variants.values_list("sku", "options")) == [
-        ("CLASSIC-VARSITY-TOP-SMALL", {"size": "small"}),
-        ("CLASSIC-VARSITY-TOP-MEDIUM", {"size": "medium"}),
-        ("CLASSIC-VARSITY-TOP-LARGE", {"size": "large"}),
-    ]
-    assert top.product_type is not None
-    assert list(
-        top.product_type.type_attributes.values_list("attribute__code", "is_variant_axis")
-    ) == [("size", True)]
-    shirt = Product.objects.get(handle="ocean-blue-shirt")
-    assert list(shirt.variants.values_list("sku", "options")) == [("OCEAN-BLUE-SHIRT", {})]
-    assert Price.objects.get(variant__sku="OCEAN-BLUE-SHIRT").amount == Decimal("50.00")
-
-
-def test_the_home_file_in_detail(webshop) -> None:  # type: ignore[no-untyped-def]
-    products_import(
-        data=(SHOPIFY / "home-and-garden.csv").read_bytes(), price_channel_code="webshop"
+def test_two_options_blank_skus_html_and_image_only_rows(webshop) -> None:  # type: ignore[no-untyped-def]
+    products_import(data=WARDROBE.read_bytes(), price_channel_code="webshop")
+    jacket = Product.objects.get(handle="harbour-rain-jacket")
+    assert (jacket.name, jacket.brand) == ("Harbour Rain Jacket", "Noordkust")
+    # the body keeps its HTML, its commas and its line breaks
+    assert jacket.description == (
+        "<p>A waterproof, breathable shell for wet commutes.</p>\n<ul>\n"
+        "<li>Taped seams, adjustable hood</li>\n<li>Two zipped pockets</li>\n</ul>"
     )
-    pot = Product.objects.get(handle="clay-plant-pot")
-    assert pot.product_type.name == "Outdoor"
-    prices = dict(Price.objects.filter(variant__product=pot).values_list("variant__sku", "amount"))
-    assert prices == {
-        "CLAY-PLANT-POT-REGULAR": Decimal("9.99"),
-        "CLAY-PLANT-POT-LARGE": Decimal("15.99"),
-    }
-    assert list(pot.media.values_list("position", "source_url")) == [
-        (1, "https://burst.shopifycdn.com/photos/single-sprout-in-a-pot_925x.jpg"),
-        (2, "https://burst.shopifycdn.com/photos/pot-with-a-single-sprout_925x.jpg"),
+    assert jacket.category == Category.objects.get(google_id=5598)
+    # given SKUs are kept; blank ones are derived from the handle and the option values
+    assert list(jacket.variants.values_list("sku", "options")) == [
+        ("HRJ-S-NAVY", {"size": "s", "color": "navy"}),
+        ("HRJ-M-NAVY", {"size": "m", "color": "navy"}),
+        ("HRJ-L-NAVY", {"size": "l", "color": "navy"}),
+        ("HARBOUR-RAIN-JACKET-S-OLIVE", {"size": "s", "color": "olive"}),
+        ("HARBOUR-RAIN-JACKET-M-OLIVE", {"size": "m", "color": "olive"}),
     ]
-    light = Price.objects.get(variant__sku="COPPER-LIGHT")
-    assert (light.amount, light.compare_at_amount) == (Decimal("59.99"), Decimal("75.00"))
-    assert (
-        Product.objects.get(handle="pink-armchair").media.get().position == 1
-    )  # no Image Position
+    assert list(
+        jacket.product_type.type_attributes.values_list("attribute__code", "is_variant_axis")
+    ) == [("size", True), ("color", True)]
+    assert jacket.variants.get(sku="HRJ-S-NAVY").gtin == "8710000000017"
+    # images from variant rows, a variant image and an image-only row with a quoted alt text
+    media = list(jacket.media.values_list("position", "source_url", "alt_text"))
+    assert [(position, url.rsplit("/", 1)[1], alt) for position, url, alt in media] == [
+        (1, "harbour-rain-jacket-front.jpg", "Harbour Rain Jacket, front"),
+        (2, "harbour-rain-jacket-back.jpg", "Harbour Rain Jacket, back"),
+        (3, "harbour-rain-jacket-detail.jpg", 'Hood detail, with "storm" peak'),
+        (4, "harbour-rain-jacket-olive.jpg", ""),
+    ]
+    olive = jacket.media.get(source_url__endswith="olive.jpg")
+    assert olive.variant == jacket.variants.get(sku="HARBOUR-RAIN-JACKET-S-OLIVE")
+
+    shirt = Product.objects.get(handle="linen-shirt")
+    assert shirt.name == "Linen Shirt, Relaxed Fit"  # a quoted comma in the title
+    assert shirt.category == Category.objects.get(google_id=212)  # named by its path
+    assert list(shirt.variants.values_list("sku", flat=True)) == [
+        "LINEN-SHIRT-SMALL",
+        "LINEN-SHIRT-MEDIUM",
+        "LINEN-SHIRT-LARGE",
+    ]
+    tote = Product.objects.get(handle="canvas-tote")
+    assert list(tote.variants.values_list("sku", "options")) == [("TOTE-CANVAS", {})]
+    assert tote.category is None
+
+
+def test_prices_compare_at_and_stock(webshop) -> None:  # type: ignore[no-untyped-def]
+    warehouse = LocationFactory(code="wh-main", kind="warehouse")
+    products_import(data=LIVING.read_bytes(), price_channel_code="webshop")
+    prices = {
+        sku: (amount, compare_at)
+        for sku, amount, compare_at in Price.objects.filter(channel=webshop).values_list(
+            "variant__sku", "amount", "compare_at_amount"
+        )
+    }
+    assert prices["MUG-WHITE"] == (Decimal("14.50"), None)
+    assert prices["MUG-SAGE"] == (Decimal("14.50"), Decimal("16.00"))
+    assert prices["WOOL-THROW"] == (Decimal("89.00"), Decimal("110.00"))
+    assert prices["OAK-SIDE-TABLE-LARGE-SMOKED"] == (Decimal("209.00"), Decimal("229.00"))
+    levels = dict(
+        StockLevel.objects.filter(location=warehouse).values_list("variant__sku", "on_hand")
+    )
+    assert levels["MUG-WHITE"] == 20 and levels["OAK-SIDE-TABLE-LARGE-NATURAL"] == 0
+    # "continue" is accepted, and sells no more than the stock: the throw has exactly 7
+    assert levels["WOOL-THROW"] == 7
+    throw = Product.objects.get(handle="wool-throw")
+    assert throw.description == "Soft lambswool throw.\n130 x 170 cm, fringed edges."
+    assert Product.objects.get(handle="oak-side-table").description == (
+        '<p>Solid oak, "floating" top.</p>'
+    )
+    pot = Product.objects.get(handle="terracotta-pot")
+    assert pot.media.get().position == 1  # no Image Position: first
+    mug = Product.objects.get(handle="stoneware-mug")
+    assert list(mug.media.values_list("position", flat=True)) == [1, 2, 3]
+
+
+def test_an_unknown_inventory_policy_is_named_by_row_and_column(webshop) -> None:  # type: ignore[no-untyped-def]
+    lines = LIVING.read_text(encoding="utf-8").split("\n")
+    lines[1] = lines[1].replace(",deny,", ",backorder,", 1)
+    with pytest.raises(ImportFileInvalid) as refused:
+        products_import(data="\n".join(lines).encode(), price_channel_code="webshop")
+    assert refused.value.errors == [
+        {
+            "row": 2,
+            "column": "Variant Inventory Policy",
+            "message": "'backorder' is not 'deny' or 'continue'.",
+        }
+    ]
+    assert not Product.objects.exists()
 
 
 def test_a_repeated_import_updates_instead_of_duplicating(webshop) -> None:  # type: ignore[no-untyped-def]
-    data = (SHOPIFY / "home-and-garden.csv").read_bytes()
+    data = LIVING.read_bytes()
     products_import(data=data, price_channel_code="webshop")
     counts = (
         Product.objects.count(),
@@ -128,39 +186,39 @@ def test_a_repeated_import_updates_instead_of_duplicating(webshop) -> None:  # t
     ) == counts
     assert ChangeEvent.objects.count() == events
 
-    changed = data.replace(b"Cream Sofa,", b"Cream Sofa Deluxe,").replace(
-        b",500,750,", b",450,750,"
+    changed = data.replace(b"Wool Throw,", b"Wool Throw Deluxe,").replace(
+        b",89.00,110.00,", b",79.00,110.00,"
     )
     summary = products_import(data=changed, price_channel_code="webshop")
     assert (summary.products_updated, summary.prices_set) == (1, 1)
-    assert Price.objects.get(variant__sku="CREAM-SOFA").amount == Decimal("450.00")
+    assert Price.objects.get(variant__sku="WOOL-THROW").amount == Decimal("79.00")
     event = ChangeEvent.objects.filter(topic="price.changed").order_by("id").last()
     assert event.payload["prices"] == {
-        "CREAM-SOFA": {"amount": "450.00", "compare_at_amount": "750.00", "currency": "EUR"}
+        "WOOL-THROW": {"amount": "79.00", "compare_at_amount": "110.00", "currency": "EUR"}
     }
 
 
 def test_reimporting_changed_content_sends_an_approved_product_back_to_review(
     webshop, merchandiser, approver
 ) -> None:  # type: ignore[no-untyped-def]
-    data = (SHOPIFY / "home-and-garden.csv").read_bytes()
+    data = LIVING.read_bytes()
     products_import(data=data, price_channel_code="webshop")
-    sofa = Product.objects.get(handle="cream-sofa")
-    services.product_submit(product_ids=[sofa.id], user=merchandiser)
-    services.product_approve(product_ids=[sofa.id], user=approver)
+    throw = Product.objects.get(handle="wool-throw")
+    services.product_submit(product_ids=[throw.id], user=merchandiser)
+    services.product_approve(product_ids=[throw.id], user=approver)
     products_import(
-        data=data.replace(b"Cream Sofa,", b"Cream Sofa Deluxe,"), price_channel_code="webshop"
+        data=data.replace(b"Wool Throw,", b"Wool Throw Deluxe,"), price_channel_code="webshop"
     )
-    sofa.refresh_from_db()
-    assert (sofa.status, sofa.name, sofa.approved_snapshot["name"]) == (
+    throw.refresh_from_db()
+    assert (throw.status, throw.name, throw.approved_snapshot["name"]) == (
         "in_review",
-        "Cream Sofa Deluxe",
-        "Cream Sofa",
+        "Wool Throw Deluxe",
+        "Wool Throw",
     )
-    assert sofa.history.count() >= 3  # created, approved, re-imported: who and what, in the admin
+    assert throw.history.count() >= 3  # created, approved, re-imported: who and what, in the admin
 
 
-HEADER = (SHOPIFY / "apparel.csv").read_text(encoding="utf-8").splitlines()[0]
+HEADER = WARDROBE.read_text(encoding="utf-8").splitlines()[0]
 
 
 def _row(**cells: str) -> str:
@@ -260,8 +318,8 @@ def test_a_file_missing_columns_or_naming_an_unknown_category_is_refused(webshop
 
 
 def test_the_management_command(webshop, capsys) -> None:  # type: ignore[no-untyped-def]
-    call_command("import_products", "--format", "shopify", str(SHOPIFY / "apparel.csv"))
-    assert "products created: 20" in capsys.readouterr().out
+    call_command("import_products", "--format", "shopify", str(WARDROBE))
+    assert "products created: 3" in capsys.readouterr().out
     bad = SHOPIFY.parent / "does-not-exist.csv"
     with pytest.raises(CommandError):
         call_command("import_products", str(bad))
