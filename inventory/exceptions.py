@@ -36,6 +36,14 @@ class InvalidTransferState(InventoryError):
     title = "The transfer cannot do this in its current state"
 
 
+class TransferSameLocation(InventoryError):
+    """A transfer (or a store's transfer request) from a location to itself."""
+
+    code = "transfer_same_location"
+    status = 400
+    title = "A transfer needs two different locations"
+
+
 class MovementIdempotencyConflict(InventoryError):
     code = "idempotency_key_reused"
     status = 422

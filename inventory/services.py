@@ -18,13 +18,14 @@ never see an order, a cart or a channel.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -35,6 +36,7 @@ from inventory.exceptions import (
     InvalidQuantity,
     InvalidTransferState,
     MovementIdempotencyConflict,
+    TransferSameLocation,
     UnknownStockItem,
 )
 from inventory.models import (
@@ -246,8 +248,8 @@ def stock_reserve(*, lines: Sequence[StockLine], reference: str, ttl: timedelta)
     if ttl <= timedelta(0):
         raise InvalidQuantity("A hold needs a positive time to live.")
     with transaction.atomic():
-        now = timezone.now()
         levels = _stock_levels_lock(pairs=merged, create=False)
+        now = timezone.now()  # after the lock: a hold that lapsed while we waited is free
         _check_available(merged=merged, levels=levels, now=now)
         holds = [
             StockHold(stock=levels[pair], quantity=qty, reference=reference, expires_at=now + ttl)
@@ -272,6 +274,44 @@ def stock_hold_release(*, reference: str) -> int:
     return int(total)
 
 
+def stock_hold_release_one(*, hold_id: int, location_id: int, actor: Actor = SYSTEM) -> StockHold:
+    """Release one active hold at ``location_id`` whoever made it (a store associate giving a
+    channel's or a walk-in customer's units back to sale); returns it, released.
+
+    The hold's other lines (other SKUs or locations of the same reference) stay: the maker still
+    holds them, and a later commit with that reference uses what is left. A conditional update
+    (still active, unexpired, at this location) makes a double press or a race with the expiry
+    task or a checkout refuse instead of releasing twice; it takes no stock lock, since releasing
+    only frees units. Holds keep no author, so who released it is written to the log. Raises
+    :class:`HoldNotActive` when the hold is not active here any more.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        released = StockHold.objects.filter(
+            pk=hold_id,
+            stock__location_id=location_id,
+            status=StockHold.Status.ACTIVE,
+            expires_at__gt=now,
+        ).update(status=StockHold.Status.RELEASED, updated_at=now)
+        if not released:
+            raise HoldNotActive(
+                "This hold is no longer active (released, used by an order or expired).",
+                extra={"hold_id": hold_id},
+            )
+        hold = StockHold.objects.select_related("stock").get(pk=hold_id)
+        _ats_record([hold.stock.variant_id])
+    structlog.get_logger(__name__).info(
+        "stock.hold_released",
+        hold_id=hold.pk,
+        reference=hold.reference,
+        quantity=hold.quantity,
+        location_id=location_id,
+        actor=str(actor),
+        actor_user_id=actor.user_id,
+    )
+    return hold
+
+
 def stock_holds_expire(*, now: datetime | None = None) -> int:
     """Mark active holds past their expiry as expired; returns how many holds were expired.
 
@@ -287,36 +327,151 @@ def stock_holds_expire(*, now: datetime | None = None) -> int:
     return count
 
 
+def _committed_add(
+    *, merged: dict[tuple[int, int], int], levels: dict[tuple[int, int], StockLevel], now: datetime
+) -> None:
+    """Add ``merged`` to the locked levels' ``committed`` in one UPDATE (a CASE per level)."""
+    deltas = {levels[pair].pk: qty for pair, qty in merged.items()}
+    if not deltas:
+        return
+    if len(deltas) == 1:
+        ((pk, qty),) = deltas.items()
+        StockLevel.objects.filter(pk=pk).update(committed=F("committed") + qty, updated_at=now)
+        return
+    StockLevel.objects.filter(pk__in=list(deltas)).update(
+        committed=F("committed")
+        + Case(*(When(pk=pk, then=Value(qty)) for pk, qty in sorted(deltas.items()))),
+        updated_at=now,
+    )
+
+
+def _own_holds_lock(*, hold_reference: str, now: datetime) -> list[StockHold]:
+    """Lock the active holds of ``hold_reference`` (pk order), after the level locks; raises
+    :class:`HoldNotActive` when none is left."""
+    own = list(
+        StockHold.objects.select_for_update(of=("self",))
+        .filter(reference=hold_reference, status=StockHold.Status.ACTIVE, expires_at__gt=now)
+        .select_related("stock")
+        .order_by("pk")
+    )
+    if not own:
+        raise HoldNotActive("The hold is no longer active: it expired, was released or was used.")
+    return own
+
+
+def _holds_consume(own: Sequence[StockHold], now: datetime) -> None:
+    if own:
+        StockHold.objects.filter(pk__in=[hold.pk for hold in own]).update(
+            status=StockHold.Status.CONSUMED, updated_at=now
+        )
+
+
 def stock_commit(
     *, lines: Sequence[StockLine], reference: str, hold_reference: str | None = None
 ) -> None:
     """Allocate units to an order not yet fulfilled (all lines or none).
 
     With ``hold_reference`` the active holds of that reference are consumed: their units count
-    as available to this commit, and they stop being holds. Locks the lines' stock levels (pk
-    order). Raises :class:`InsufficientStock` (``shortages``) or :class:`HoldNotActive` when
-    ``hold_reference`` has no active hold left (expired or released).
+    as available to this commit, and they stop being holds. Held units the lines do not use go
+    back to sale in the same transaction (the whole hold is consumed, so a hold is used once).
+    Locks the lines' stock levels (pk order), then the hold's rows (pk order), so two commits
+    naming the same hold queue up and the second finds it consumed. Raises
+    :class:`InsufficientStock` (``shortages``) or :class:`HoldNotActive` when
+    ``hold_reference`` has no active hold left (expired, released or already consumed).
     """
     merged = _merge_lines(lines)
     with transaction.atomic():
-        now = timezone.now()
         levels = _stock_levels_lock(pairs=merged, create=False)
+        # the clock is read after the lock: a commit that waited must not count a hold that
+        # lapsed meanwhile (its unit may already be committed to someone else)
+        now = timezone.now()
+        own: list[StockHold] = []
         if hold_reference is not None:
-            own = StockHold.objects.filter(
-                reference=hold_reference, status=StockHold.Status.ACTIVE, expires_at__gt=now
-            )
-            if not own.exists():
-                raise HoldNotActive(f"No active hold for {hold_reference!r}.")
+            own = _own_holds_lock(hold_reference=hold_reference, now=now)
         _check_available(merged=merged, levels=levels, now=now, exclude_reference=hold_reference)
+        _holds_consume(own, now)
+        _committed_add(merged=merged, levels=levels, now=now)
+        # the hold's unused units (other variants) came back to sale too
+        _ats_record([v for v, _ in merged] + [hold.stock.variant_id for hold in own])
+
+
+# ``source(available, held, now)`` of :func:`stock_commit_sourced`: ``available`` and ``held``
+# map (variant_id, location_id) to units; ``now`` is the time read once the levels were locked.
+# Returns the lines to commit.
+StockSource = Callable[
+    [Mapping[tuple[int, int], int], Mapping[tuple[int, int], int], datetime],
+    Sequence[StockLine],
+]
+
+
+@dataclass(frozen=True)
+class SourcedCommit:
+    """What :func:`stock_commit_sourced` committed, and when (the time read under the lock:
+    every unit counted was free at that moment)."""
+
+    lines: list[StockLine]
+    at: datetime
+
+
+def stock_commit_sourced(
+    *,
+    pairs: Iterable[tuple[int, int]],
+    source: StockSource,
+    reference: str,
+    hold_reference: str | None = None,
+) -> SourcedCommit:
+    """Allocate units to an order whose sources are chosen from the locked, current levels.
+
+    Locks the stock levels of every candidate ``(variant_id, location_id)`` pair at once, in
+    primary-key order (one lock round, so no lock-order inversion and no plan made on figures
+    that can change before the commit), then the active holds of ``hold_reference`` (pk order;
+    :class:`HoldNotActive` when none is left), reads what each locked level has available now
+    (the caller's own held units count as available) and calls ``source(available, held, now)``:
+    ``available`` maps each locked pair to its units (never below 0; pairs without a level are
+    absent), ``held`` maps each pair of the caller's hold to its units, ``now`` is the clock read
+    after the lock (what was counted free was free then). ``source`` returns the
+    lines to commit (or raises, e.g. :class:`InsufficientStock` when the candidates really lack
+    the units); they are checked against ``available`` and committed, the hold is consumed
+    (unused held units back on sale) and ``stock.changed`` is recorded. Returns the merged lines
+    committed with ``now``.
+
+    Joins the caller's transaction without a savepoint (one is opened when there is none): a
+    caller that catches an error from here must give up its transaction.
+    """
+    wanted = set(pairs)
+    with transaction.atomic(savepoint=False):
+        levels = _stock_levels_lock(pairs=wanted, create=False)
+        now = timezone.now()  # after the lock, as in stock_commit
+        own: list[StockHold] = []
+        held: dict[tuple[int, int], int] = defaultdict(int)
         if hold_reference is not None:
-            StockHold.objects.filter(
-                reference=hold_reference, status=StockHold.Status.ACTIVE
-            ).update(status=StockHold.Status.CONSUMED, updated_at=now)
-        for pair, qty in merged.items():
-            StockLevel.objects.filter(pk=levels[pair].pk).update(
-                committed=F("committed") + qty, updated_at=now
-            )
-        _ats_record(v for v, _ in merged)
+            own = _own_holds_lock(hold_reference=hold_reference, now=now)
+            for hold in own:
+                held[(hold.stock.variant_id, hold.stock.location_id)] += hold.quantity
+        available = {
+            pair: max(units, 0)
+            for pair, units in _available_under_lock(
+                levels=levels, now=now, exclude_reference=hold_reference
+            ).items()
+        }
+        lines = list(source(dict(available), dict(held), now))
+        merged = _merge_lines(lines)
+        unlocked = sorted(pair for pair in merged if pair not in levels)
+        if unlocked:
+            raise ValueError(f"source chose stock levels that were not locked: {unlocked}")
+        _raise_if_short(
+            [
+                _shortage(v, loc, qty, available[(v, loc)])
+                for (v, loc), qty in sorted(merged.items())
+                if available[(v, loc)] < qty
+            ]
+        )
+        _holds_consume(own, now)
+        _committed_add(merged=merged, levels=levels, now=now)
+        _ats_record([v for v, _ in merged] + [hold.stock.variant_id for hold in own])
+    return SourcedCommit(
+        lines=[StockLine(v, loc, qty) for (v, loc), qty in sorted(merged.items())], at=now
+    )
 
 
 def _committed_check(
@@ -380,6 +535,51 @@ def stock_fulfil(
                 )
             )
         return StockMovement.objects.bulk_create(movements)
+
+
+def stock_sell(
+    *,
+    lines: Sequence[StockLine],
+    reference: str,
+    actor: Actor = SYSTEM,
+) -> list[StockMovement]:
+    """Units sold over a store's counter leave at once (all lines or none): a ``sale`` movement
+    each, never committed first. They must be free of commitments and other callers' holds
+    (on hand - committed - reserved); safety stock may be sold, since it is kept back for
+    exactly these walk-in customers. Locks the levels in pk order. Raises
+    :class:`InsufficientStock` with per-line ``shortages`` (a variant the location never
+    stocked has ``available`` 0) and writes nothing."""
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        now = timezone.now()
+        levels = _stock_levels_lock(pairs=merged, create=False)
+        reserved = _reserved_by_level(level_ids=[lv.pk for lv in levels.values()], now=now)
+        shortages = []
+        for (v, loc), qty in sorted(merged.items()):
+            level = levels.get((v, loc))
+            free = level.on_hand - level.committed - reserved.get(level.pk, 0) if level else 0
+            if free < qty:
+                shortages.append(_shortage(v, loc, qty, free))
+        _raise_if_short(shortages)
+        movements = []
+        for pair, qty in sorted(merged.items()):
+            level = levels[pair]
+            StockLevel.objects.filter(pk=level.pk).update(
+                on_hand=F("on_hand") - qty, updated_at=now
+            )
+            movements.append(
+                StockMovement(
+                    stock=level,
+                    kind=Kind.SALE,
+                    on_hand_delta=-qty,
+                    reference_type=StockMovement.ReferenceType.ORDER,
+                    reference=reference,
+                    **actor.fields(),
+                )
+            )
+        created = StockMovement.objects.bulk_create(movements)
+        _ats_record(v for v, _ in merged)
+        return created
 
 
 # --- ledger movements ---------------------------------------------------------------------------
@@ -703,6 +903,55 @@ def transfer_create(
             for v, q in sorted(lines.items())
         )
     return transfer
+
+
+TRANSFER_REQUEST_MAX_LINES = 50
+TRANSFER_REQUEST_MAX_QUANTITY = 999
+
+
+def transfer_request(
+    *, source_id: int, store_id: int, lines: dict[int, int], note: str = "", actor: Actor
+) -> Transfer:
+    """A store asks for stock from a warehouse or another store: a draft transfer from
+    ``source_id`` to the store, for the inventory team to ship (or cancel) in the back office.
+
+    ``lines`` is ``{variant_id: quantity}``. The reference says which store asked and why; the
+    actor is the associate who asked. Nothing is reserved at the source until it ships. Raises
+    :class:`TransferSameLocation` when the store asks itself, :class:`UnknownStockItem` for an
+    unknown or inactive location or variant, :class:`InvalidQuantity` for no lines, too many or
+    a quantity out of range; nothing is created then.
+    """
+    if source_id == store_id:
+        raise TransferSameLocation(
+            "A store cannot ask itself for a transfer: choose a warehouse or another store."
+        )
+    if not lines:
+        raise InvalidQuantity("A transfer request needs at least one SKU and quantity.")
+    if len(lines) > TRANSFER_REQUEST_MAX_LINES:
+        raise InvalidQuantity(f"At most {TRANSFER_REQUEST_MAX_LINES} SKUs per request.")
+    wrong = {v: q for v, q in lines.items() if not 1 <= q <= TRANSFER_REQUEST_MAX_QUANTITY}
+    if wrong:
+        raise InvalidQuantity(
+            f"Quantities must be from 1 to {TRANSFER_REQUEST_MAX_QUANTITY}.",
+            extra={"variant_ids": sorted(wrong)},
+        )
+    places = {
+        loc.pk: loc for loc in Location.objects.filter(pk__in=[source_id, store_id], is_active=True)
+    }
+    if source_id not in places:
+        raise UnknownStockItem("The chosen source is not an active location.")
+    if store_id not in places or places[store_id].kind != Location.Kind.STORE:
+        raise UnknownStockItem("Only an active store can ask for a transfer.")
+    reference = f"requested by store {places[store_id].code}"
+    if note.strip():
+        reference = f"{reference}: {note.strip()}"[:255]
+    return transfer_create(
+        source_id=source_id,
+        destination_id=store_id,
+        lines=lines,
+        reference=reference,
+        actor=actor,
+    )
 
 
 def _transfer_lock(transfer_id: int) -> Transfer:

@@ -22,14 +22,15 @@ from core.actors import Actor
 from core.errors import DomainError
 from inventory import selectors as inventory_selectors
 from orders import selectors, services
-from orders.exceptions import InvalidTransition, RefundInvalid
-from orders.models import Fulfillment, Order, Return
+from orders.exceptions import ExchangeInvalid, InvalidTransition, RefundInvalid
+from orders.models import Fulfillment, Order, Payment, Return
 
 FS = Fulfillment.Status
 
 # button -> (permission, label), by fulfilment status
 FULFILLMENT_ACTIONS: dict[str, tuple[str, str]] = {
     "pick": ("orders.change_fulfillment", "Start picking"),
+    "pack": ("orders.change_fulfillment", "Packed"),
     "ready": ("orders.change_fulfillment", "Ready for pickup"),
     "hand_over": ("orders.change_fulfillment", "Hand over (pickup code)"),
     "ship": ("orders.change_fulfillment", "Ship"),
@@ -44,6 +45,8 @@ def fulfillment_actions(fulfillment: Fulfillment) -> list[str]:
     names = []
     if FS.PICKING in allowed:
         names.append("pick")
+    if FS.PACKED in allowed and fulfillment.method == "ship":
+        names.append("pack")
     if FS.READY_FOR_PICKUP in allowed and fulfillment.method == "pickup":
         names.append("ready")
     if FS.PICKED_UP in allowed:
@@ -75,8 +78,32 @@ class LocationFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PaymentInline(admin.TabularInline):
+    """The payments behind an order's money (a till's tenders), read-only: they are recorded
+    by the services that take the money (``services.sale_record``), never typed in."""
+
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = ["tender", "amount", "provider_reference", "location", "created_at"]
+    readonly_fields = ["tender", "amount", "provider_reference", "location", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
+        return super().get_queryset(request).select_related("location")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("orders.view_order")  # whoever sees the order
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    inlines = [PaymentInline]
     list_display = [
         "number",
         "channel",
@@ -156,6 +183,7 @@ class OrderAdmin(admin.ModelAdmin):
             "order_refunds": list(order.refunds.all()),
             "can_refund": request.user.has_perm("orders.add_refund"),
             "can_receive": request.user.has_perm("orders.change_return"),
+            "can_exchange": request.user.has_perm("orders.add_return"),
             "refund_key": secrets.token_hex(8),
             "action_url": reverse("admin:orders_order_action", args=[order.pk]),
         }
@@ -198,6 +226,8 @@ class OrderAdmin(admin.ModelAdmin):
             fid = fulfillment.pk
             if action == "pick":
                 services.fulfillment_pick(fulfillment_id=fid, actor=actor)
+            elif action == "pack":
+                services.fulfillment_pack(fulfillment_id=fid, actor=actor)
             elif action == "ready":
                 _f, code = services.fulfillment_ready_for_pickup(fulfillment_id=fid, actor=actor)
                 return f"Ready for pickup. Pickup code (also emailed): {code}"
@@ -262,7 +292,38 @@ class OrderAdmin(admin.ModelAdmin):
                 actor=actor,
             )
             return f"Return {return_request.rma} received."
+        if action == "exchange":
+            return self._exchange(request, order, actor)
         raise InvalidTransition(f"Unknown action {action!r}.")
+
+    def _exchange(self, request: HttpRequest, order: Order, actor: Actor) -> str:
+        """Swap units of the order for another SKU (``services.exchange_create``): the new item
+        taken from a store's shelf, collected there later, or shipped to the order's address."""
+        if not request.user.has_perm("orders.add_return"):
+            raise PermissionDenied
+        post = request.POST
+        raw = post.get("quantity", "").strip() or "1"
+        if not raw.isdigit() or int(raw) < 1:
+            raise ExchangeInvalid(
+                "The quantity to exchange must be a whole number of at least 1.",
+                errors=[{"field": "quantity", "code": "min_value", "message": raw}],
+            )
+        return_request, new_order = services.exchange_create(
+            order_id=order.pk,
+            return_sku=post.get("return_sku", "").strip(),
+            new_sku=post.get("new_sku", "").strip(),
+            quantity=int(raw),
+            location_code=post.get("location", "").strip(),
+            method=post.get("method", "").strip(),
+            pickup_location_code=post.get("store", "").strip(),
+            reason=post.get("reason", "").strip() or "exchange",
+            disposition=post.get("disposition", "").strip(),
+            actor=actor,
+        )
+        return (
+            f"Exchange made: return {return_request.rma} ({return_request.get_status_display()}), "
+            f"new order {new_order.number} ({new_order.total} {new_order.currency} to pay)."
+        )
 
 
 @admin.register(Return)

@@ -75,6 +75,7 @@ class CartLine(models.Model):
 class FulfillmentMethod(models.TextChoices):
     SHIP = "ship", "Ship"
     PICKUP = "pickup", "Click & collect"
+    CARRY_OUT = "carry_out", "Carry-out (sold in store)"
 
 
 class Order(models.Model):
@@ -186,9 +187,11 @@ class Fulfillment(models.Model):
         AWAITING_TRANSFER = "awaiting_transfer", "Awaiting transfer"
         ALLOCATED = "allocated", "Allocated"
         PICKING = "picking", "Picking"
+        PACKED = "packed", "Packed"
         READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
         SHIPPED = "shipped", "Shipped"
         PICKED_UP = "picked_up", "Picked up"
+        CARRIED_OUT = "carried_out", "Carried out"
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -216,6 +219,7 @@ class Fulfillment(models.Model):
         return self.status in (
             self.Status.ALLOCATED,
             self.Status.PICKING,
+            self.Status.PACKED,
             self.Status.READY_FOR_PICKUP,
         )
 
@@ -242,6 +246,9 @@ class TimelineEvent(ActorRecorded):
         PLACED = "placed", "Placed"
         STATUS_CHANGED = "status_changed", "Status changed"
         PICKING = "picking", "Picking started"
+        PACKED = "packed", "Packed"
+        CARRIED_OUT = "carried_out", "Sold in store and carried out"
+        PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
         READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
         PICKED_UP = "picked_up", "Picked up"
         SHIPPED = "shipped", "Shipped"
@@ -338,12 +345,57 @@ class ReturnLine(models.Model):
         return f"{self.quantity} of line {self.order_line_id}"
 
 
+class Payment(models.Model):
+    """Money taken for an order, with its tender: a till's cash or card, or a provider's
+    payment for an online order. Refunds point at the payment they give money back to."""
+
+    class Tender(models.TextChoices):
+        CASH = "cash", "Cash"
+        CARD = "card", "Card"
+        OTHER = "other", "Other"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    tender = models.CharField(max_length=10, choices=Tender.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    provider_reference = models.CharField(
+        max_length=100, blank=True, help_text="The payment provider's or terminal's reference."
+    )
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The store where a till took it; empty for online payments.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="orders_payment_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tender} {self.amount} on {self.order_id}"
+
+
 class Refund(models.Model):
     """Money given back; ``key`` makes a retried request land once."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     return_request = models.ForeignKey(
         Return, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text="The payment the money goes back to (its tender).",
     )
     key = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -385,6 +437,7 @@ class Notification(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
         CHANGED = "changed", "Order changed"
+        RECEIPT = "receipt", "Receipt"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)

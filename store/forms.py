@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 
@@ -18,3 +20,22 @@ class CountForm(forms.Form):
 
 class ReceiveForm(forms.Form):
     transfer = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class TillAddForm(forms.Form):
+    """A line scanned or typed at the till."""
+
+    code = forms.CharField(max_length=64, label="Scan or type a SKU or barcode")
+    quantity = forms.IntegerField(min_value=1, max_value=99, initial=1)
+
+
+class TillPointsForm(forms.Form):
+    points = forms.IntegerField(min_value=0, label="Points to redeem")
+
+
+class TillPayForm(forms.Form):
+    tender = forms.ChoiceField(choices=[("card", "Card"), ("cash", "Cash")])
+    amount = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=12, decimal_places=2, label="Amount taken"
+    )
+    reference = forms.CharField(max_length=100, required=False, label="Terminal reference (card)")

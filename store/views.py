@@ -419,7 +419,8 @@ def _order_matches(term: str) -> QuerySet[Any]:
 def returns(request: HttpRequest) -> HttpResponse:
     term = request.GET.get("q", "").strip()
     orders = list(_order_matches(term)[:10]) if term else []
-    return render(request, "store/returns.html", {"term": term, "orders": orders})
+    rmas = order_selectors.return_find(term=term, limit=10)  # RMAs of any channel
+    return render(request, "store/returns.html", {"term": term, "orders": orders, "rmas": rmas})
 
 
 @associate_view

@@ -55,7 +55,9 @@ def _routes_reload(app: Any) -> None:
 
 
 @contextmanager
-def running_worker(timeout: float = 30.0) -> Iterator[Worker]:
+def running_worker(
+    timeout: float = 30.0, settings_module: str = "config.settings.test"
+) -> Iterator[Worker]:
     broker = settings.CELERY_BROKER_URL
     if not broker:
         if os.environ.get("OMNIHUB_REQUIRE_SERVICES"):
@@ -70,7 +72,7 @@ def running_worker(timeout: float = 30.0) -> Iterator[Worker]:
     log_path.parent.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker,
     }

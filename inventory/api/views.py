@@ -326,6 +326,12 @@ def _hold_reference(principal: ApiPrincipal, reference: str) -> str:
     return f"api:{_key_namespace(principal)}{reference}"
 
 
+def hold_reference_for(principal: ApiPrincipal, reference: str) -> str:
+    """The stored reference of the caller's hold ``reference``, for other APIs that name a hold
+    (``POST /api/v1/orders/`` with ``hold``): another caller's hold is never found this way."""
+    return _hold_reference(principal, reference)
+
+
 class StockHoldCreateView(APIView):
     """Hold units for a while (a cart at checkout): all lines or none."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from orders.models import FulfillmentMethod, Order, TimelineEvent
+from orders.models import Fulfillment, FulfillmentMethod, Order, Payment, TimelineEvent
 
 
 class OrderLineInputSerializer(serializers.Serializer[Any]):
@@ -36,21 +36,54 @@ class AddressSerializer(serializers.Serializer[Any]):
 class FulfillmentInputSerializer(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=FulfillmentMethod.choices)
     location = serializers.CharField(
-        max_length=64, required=False, default="", help_text="Pickup store code."
+        max_length=64,
+        required=False,
+        default="",
+        help_text="Store code: the pickup store (`pickup`), or the store whose till sold the "
+        "goods (`carry_out`).",
     )
     address = AddressSerializer(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["method"] == FulfillmentMethod.PICKUP and not attrs["location"]:
             raise serializers.ValidationError({"location": "A pickup order needs a store."})
+        if attrs["method"] == FulfillmentMethod.CARRY_OUT and not attrs["location"]:
+            raise serializers.ValidationError({"location": "A till sale names its store."})
         if attrs["method"] == FulfillmentMethod.SHIP and not attrs.get("address"):
             raise serializers.ValidationError({"address": "A ship order needs an address."})
         return attrs
 
 
+class PaymentInputSerializer(serializers.Serializer[Any]):
+    """Money taken at the till for a `carry_out` sale."""
+
+    tender = serializers.ChoiceField(choices=Payment.Tender.choices)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="What was tendered; cash above the total is change given back.",
+    )
+    reference = serializers.CharField(
+        max_length=100,
+        required=False,
+        default="",
+        help_text="The card terminal's or payment provider's reference.",
+    )
+
+
 class OrderInputSerializer(serializers.Serializer[Any]):
     channel = serializers.CharField(max_length=32)
     external_id = serializers.CharField(max_length=100, required=False, default="")
+    hold = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,100}$",
+        required=False,
+        default="",
+        help_text="The `reference` of your stock hold (`POST /api/v1/stock/holds/`): its units "
+        "are committed first, at the hold's locations, and the hold is used up (409 "
+        "`hold_not_active` once expired or released, 404 `hold_not_found` for a hold you did "
+        "not make, 409 `hold_location_mismatch` for a pickup at another store).",
+    )
     customer = CustomerInputSerializer(required=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
     fulfillment = FulfillmentInputSerializer()
@@ -76,6 +109,41 @@ class OrderInputSerializer(serializers.Serializer[Any]):
         required=False,
         default=Order.PaymentStatus.AUTHORIZED,
     )
+    payments = PaymentInputSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=20,  # type: ignore[call-arg]
+        help_text="`carry_out` only: the tenders that paid the sale, together at least its "
+        "total (400 `payment_short`; empty only when points paid it all); only cash may "
+        "exceed it (the change).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        carry_out = attrs["fulfillment"]["method"] == FulfillmentMethod.CARRY_OUT
+        if not carry_out and attrs["payments"]:
+            raise serializers.ValidationError(
+                {"payments": "Payments are recorded with carry_out sales only."}
+            )
+        if carry_out and attrs.get("hold"):
+            raise serializers.ValidationError(
+                {"hold": "A till sale takes the goods off the shelf; it uses no hold."}
+            )
+        return attrs
+
+
+class PaymentOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    tender = serializers.ChoiceField(choices=Payment.Tender.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    provider_reference = serializers.CharField()
+    location = serializers.CharField(
+        source="location.code",
+        allow_null=True,
+        default=None,
+        help_text="The store whose till took it; null for an online payment.",
+    )
+    created_at = serializers.DateTimeField()
 
 
 class OrderLineOutputSerializer(serializers.Serializer[Any]):
@@ -99,7 +167,11 @@ class FulfillmentOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     location = serializers.CharField(source="location.code")
     method = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=Fulfillment.Status.choices,
+        help_text="A parcel goes allocated -> picking -> packed -> shipped -> delivered "
+        "(picking and packed may be skipped); a pickup picking -> ready_for_pickup -> picked_up.",
+    )
     promised_at = serializers.DateTimeField(allow_null=True)
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
@@ -140,6 +212,7 @@ class OrderOutputSerializer(serializers.Serializer[Any]):
     lines = OrderLineOutputSerializer(many=True)
     fulfillments = FulfillmentOutputSerializer(many=True)
     timeline = TimelineOutputSerializer(many=True)
+    payments = PaymentOutputSerializer(many=True)
 
 
 class OrderCancelInputSerializer(serializers.Serializer[Any]):
@@ -193,7 +266,66 @@ class CartCreateInputSerializer(serializers.Serializer[Any]):
 
 
 class CartPatchInputSerializer(serializers.Serializer[Any]):
-    customer_email = serializers.EmailField()
+    customer_email = serializers.EmailField(required=False)
+    customer = serializers.CharField(
+        max_length=254,
+        required=False,
+        help_text="The signed-in customer: their id, or their email (resolved like an order's "
+        "customer). Ties the cart to them and merges their other open carts into this one.",
+    )
+
+    def validate_customer(self, value: str) -> str:
+        value = value.strip()
+        if value.isdigit():
+            return value
+        return str(serializers.EmailField().run_validation(value))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "customer_email" not in attrs and "customer" not in attrs:
+            raise serializers.ValidationError(
+                {"customer": "Give customer (id or email) or customer_email."}
+            )
+        return attrs
+
+
+class CartFulfillmentInputSerializer(FulfillmentInputSerializer):
+    method = serializers.ChoiceField(
+        choices=[FulfillmentMethod.SHIP, FulfillmentMethod.PICKUP],
+        help_text="`ship` (with `address`) or `pickup` (with `location`).",
+    )
+
+
+class CartHoldInputSerializer(serializers.Serializer[Any]):
+    fulfillment = CartFulfillmentInputSerializer()
+    ttl_seconds = serializers.IntegerField(
+        min_value=60, max_value=1800, default=600, help_text="How long the units are held."
+    )
+
+
+class CartCheckoutInputSerializer(serializers.Serializer[Any]):
+    """``POST /api/v1/orders/`` without ``channel`` and ``lines``: the cart gives them."""
+
+    customer = CustomerInputSerializer(
+        required=False,
+        help_text="Defaults to the customer the cart is tied to (or the cart's email).",
+    )
+    fulfillment = CartFulfillmentInputSerializer()
+    shipping_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
+    )
+    payment_status = serializers.ChoiceField(
+        choices=[
+            Order.PaymentStatus.PENDING,
+            Order.PaymentStatus.AUTHORIZED,
+            Order.PaymentStatus.CAPTURED,
+        ],
+        required=False,
+        default=Order.PaymentStatus.AUTHORIZED,
+    )
 
 
 class CartLineInputSerializer(serializers.Serializer[Any]):
@@ -217,10 +349,22 @@ class CartOutputSerializer(serializers.Serializer[Any]):
     token = serializers.CharField(source="cart.token")
     channel = serializers.CharField(source="cart.channel.code")
     status = serializers.CharField(source="cart.status")
+    customer_id = serializers.IntegerField(source="cart.customer_id", allow_null=True)
     customer_email = serializers.CharField(source="cart.customer_email")
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     lines = CartLineOutputSerializer(many=True)
+    hold_expires_at = serializers.DateTimeField(
+        source="cart.hold_expires_at",
+        allow_null=True,
+        help_text="Until when the cart's units are held (`POST .../hold/`).",
+    )
+    order = serializers.CharField(
+        source="cart.order.number",
+        allow_null=True,
+        default=None,
+        help_text="The order number once the cart is checked out.",
+    )
     updated_at = serializers.DateTimeField(source="cart.updated_at")
 
 
@@ -261,3 +405,73 @@ class RefundInputSerializer(serializers.Serializer[Any]):
     )
     rma = serializers.CharField(max_length=32, required=False, default="")
     reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+# --- exchanges and the customer's history --------------------------------------------------------
+
+
+class RefundPaymentOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    tender = serializers.CharField(help_text="`cash`, `card` or `other`.")
+
+
+class RefundWithPaymentOutputSerializer(RefundOutputSerializer):
+    payment = RefundPaymentOutputSerializer(
+        allow_null=True, help_text="The original payment the money went back to."
+    )
+
+
+class ReturnHistoryOutputSerializer(ReturnOutputSerializer):
+    refunds = RefundWithPaymentOutputSerializer(many=True)
+
+
+class OrderWithReturnsOutputSerializer(OrderOutputSerializer):
+    """An order in a customer's history: the order body plus its returns and their refunds."""
+
+    returns = ReturnHistoryOutputSerializer(many=True)
+
+
+class ExchangeFulfillmentInputSerializer(serializers.Serializer[Any]):
+    method = serializers.ChoiceField(
+        choices=[FulfillmentMethod.CARRY_OUT, FulfillmentMethod.PICKUP, FulfillmentMethod.SHIP],
+        help_text="`carry_out`: taken from the store's shelf now; `pickup`: collected later at "
+        "`location`; `ship`: sent to `address` (default: the original order's address).",
+    )
+    location = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        help_text="The store for `carry_out` and `pickup` (default: where it is handed in).",
+    )
+    address = AddressSerializer(required=False)
+
+
+class ExchangeInputSerializer(serializers.Serializer[Any]):
+    return_sku = serializers.CharField(max_length=64, help_text="The SKU coming back.")
+    new_sku = serializers.CharField(max_length=64, help_text="The SKU the customer takes instead.")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    location = serializers.CharField(
+        max_length=64, help_text="Where the returned units are handed in (any active location)."
+    )
+    fulfillment = ExchangeFulfillmentInputSerializer()
+    disposition = serializers.ChoiceField(
+        choices=["restock", "damaged"],
+        required=False,
+        default="",
+        help_text="Set when the returned units are handed in now: received at once with this "
+        "disposition. Omit to receive the RMA later, anywhere.",
+    )
+    reason = serializers.CharField(max_length=300, required=False, default="exchange")
+
+
+class ExchangeOutputSerializer(serializers.Serializer[Any]):
+    """The two halves of an exchange: ``return`` (the RMA of the original order) and ``order``
+    (the new order, discounted by the returned units' price)."""
+
+    order = OrderOutputSerializer(help_text="The new order.")
+
+
+# ``return`` is a keyword, so the field is declared here rather than in the class body.
+ExchangeOutputSerializer._declared_fields["return"] = ReturnOutputSerializer(  # type: ignore[attr-defined]
+    help_text="The return half (RMA) on the original order."
+)

@@ -5,6 +5,7 @@ A partner key sees only its channels' orders and returns (others are 404, as if 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -25,12 +26,19 @@ from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.scopes import Scope
+from customers import selectors as customer_selectors
+from inventory.api.views import hold_reference_for
 from orders import selectors, services
+from orders.api.sales import sale_record_from_request
 from orders.api.serializers import (
+    CartCheckoutInputSerializer,
     CartCreateInputSerializer,
+    CartHoldInputSerializer,
     CartLineInputSerializer,
     CartOutputSerializer,
     CartPatchInputSerializer,
+    ExchangeInputSerializer,
+    ExchangeOutputSerializer,
     FulfillmentActionInputSerializer,
     OrderCancelInputSerializer,
     OrderInputSerializer,
@@ -41,7 +49,7 @@ from orders.api.serializers import (
     ReturnOutputSerializer,
     ReturnReceiveInputSerializer,
 )
-from orders.models import Cart, Order, Return
+from orders.models import Cart, FulfillmentMethod, Order, Return
 
 _NOT_FOUND = OpenApiResponse(description="No such order on your channels.")
 
@@ -92,6 +100,16 @@ class OrderListCreateView(generics.ListAPIView):
                     detail=f"No channel {channel!r} for this key.",
                 )
             queryset = queryset.filter(channel__code=channel)
+        customer = self.request.query_params.get("customer")
+        if customer is not None:
+            if not customer.isdigit():
+                raise ApiError(
+                    status_code=400,
+                    code="invalid_parameter",
+                    detail="customer must be a customer id.",
+                    errors=[{"field": "customer", "code": "invalid", "message": customer}],
+                )
+            queryset = queryset.filter(customer_id=int(customer))
         return queryset
 
     @extend_schema(
@@ -99,9 +117,15 @@ class OrderListCreateView(generics.ListAPIView):
         summary="List orders",
         parameters=[
             OpenApiParameter("channel", str, description="Only this channel's orders."),
+            OpenApiParameter(
+                "customer",
+                int,
+                description="Only this customer's orders (the id of `GET /customers/`).",
+            ),
         ],
         responses={
             200: OrderOutputSerializer(many=True),
+            400: OpenApiResponse(description="`invalid_parameter`: a customer id that is not one."),
             404: OpenApiResponse(description="`channel_not_found`: not one of your channels."),
         },
     )
@@ -115,18 +139,43 @@ class OrderListCreateView(generics.ListAPIView):
         "(409 `insufficient_stock` or `pickup_unavailable`, with per-line `shortages`). "
         "Idempotent by `Idempotency-Key` and by `external_id` per channel (the same "
         "`external_id` returns the existing order with 200). Prices are the channel's at "
-        "placement.",
+        "placement. A till's sale is `fulfillment.method` `carry_out` on a POS channel with "
+        "the store in `fulfillment.location` and its `payments` (tender, amount, reference): "
+        "fulfilled at once, the units leave that store (409 `insufficient_stock` with `sku` "
+        "per shortage when it lacks them), 400 `payment_short` when the payments do not cover "
+        "the total, 400 `customer_not_found` for an unknown loyalty card; it needs an "
+        "`Idempotency-Key` or an `external_id` (400 `idempotency_key_required`). With `hold` "
+        "(the `reference` of your `POST /stock/holds/`) the held units are committed first at "
+        "the hold's locations, the rest is sourced as usual, and unused held units go back on "
+        "sale: 409 `hold_not_active` (expired, released or used; nothing placed), 404 "
+        "`hold_not_found`, 409 `hold_location_mismatch` (a pickup whose hold is at another "
+        "store).",
         request=OrderInputSerializer,
         responses={
             200: OrderOutputSerializer,
             201: OrderOutputSerializer,
-            404: OpenApiResponse(description="The channel is not one of yours."),
+            404: OpenApiResponse(
+                description="The channel is not one of yours; `hold_not_found`: not your hold."
+            ),
             409: OpenApiResponse(
-                description="`insufficient_stock` / `pickup_unavailable` with `shortages`."
+                description="`insufficient_stock` / `pickup_unavailable` with `shortages`; "
+                "`hold_not_active`, `hold_location_mismatch`."
             ),
             422: OpenApiResponse(description="`idempotency_key_reused`."),
         },
         examples=[
+            OpenApiExample(
+                "Ship the units held at checkout",
+                value={
+                    "channel": "webshop",
+                    "external_id": "WEB-10002",
+                    "hold": "checkout-7f3a",
+                    "customer": {"email": "ann@example.com"},
+                    "lines": [{"sku": "RUN-10-NAVY", "quantity": 1}],
+                    "fulfillment": {"method": "ship", "address": {"country": "NL"}},
+                },
+                request_only=True,
+            ),
             OpenApiExample(
                 "Click & collect",
                 value={
@@ -137,7 +186,7 @@ class OrderListCreateView(generics.ListAPIView):
                     "fulfillment": {"method": "pickup", "location": "ams-central"},
                 },
                 request_only=True,
-            )
+            ),
         ],
     )
     @idempotent
@@ -151,6 +200,12 @@ class OrderListCreateView(generics.ListAPIView):
             )
         fulfillment = data["fulfillment"]
         customer = data.get("customer") or {}
+        if fulfillment["method"] == FulfillmentMethod.CARRY_OUT:  # a till's sale
+            sold = sale_record_from_request(request, data)
+            return Response(
+                OrderOutputSerializer(_order_or_404(request, sold.order.number)).data,
+                status=status.HTTP_201_CREATED if sold.created else status.HTTP_200_OK,
+            )
         result = services.order_place(
             channel_code=data["channel"],
             external_id=data["external_id"],
@@ -162,9 +217,13 @@ class OrderListCreateView(generics.ListAPIView):
             shipping_total=data["shipping_total"],
             payment_status=data["payment_status"],
             loyalty_points=data["loyalty_points"],
+            hold_reference=hold_reference_for(request_principal(request), data["hold"])
+            if data["hold"]
+            else None,
             actor=request_principal(request).actor,
         )
-        order = _order_or_404(request, result.order.number)
+        # a new order comes back with what was written (no read-back); an existing one is read
+        order = result.order if result.created else _order_or_404(request, result.order.number)
         return Response(
             OrderOutputSerializer(order).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -325,17 +384,171 @@ class CartDetailView(APIView):
 
     @extend_schema(
         operation_id="carts_update",
-        summary="Attach the customer's email to a cart",
+        summary="Tie a cart to the signed-in customer (or attach an email)",
+        description="`customer` (an id, or an email resolved like an order's customer) ties "
+        "the cart to the customer who signed in, and merges that customer's other open carts "
+        "on your channels into this one: this cart keeps its token, lines of the other carts "
+        "are added, a SKU in both keeps the larger quantity, the other carts are deleted and "
+        "every hold of the carts is released. Another device finds the merged cart with "
+        "`GET /customers/{id}/cart/`. 400 `customer_not_found` for a customer you cannot see, "
+        "409 `cart_customer_conflict` when the cart belongs to another customer, 409 "
+        "`cart_converted` once checked out. `customer_email` alone only sets the email.",
         request=CartPatchInputSerializer,
-        responses={200: CartOutputSerializer, 400: _CART_400, 404: _CART_404},
+        responses={
+            200: CartOutputSerializer,
+            400: _CART_400,
+            404: _CART_404,
+            409: OpenApiResponse(description="`cart_customer_conflict`, `cart_converted`."),
+        },
     )
     def patch(self, request: Request, token: str) -> Response:
         payload = CartPatchInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        data = payload.validated_data
         _cart_or_404(request, token)
-        cart = services.cart_update(
-            token=token, customer_email=payload.validated_data["customer_email"]
+        with transaction.atomic():
+            if "customer_email" in data:
+                services.cart_update(token=token, customer_email=data["customer_email"])
+            if "customer" in data:
+                value = data["customer"]
+                services.cart_customer_set(
+                    token=token,
+                    customer_id=int(value) if value.isdigit() else None,
+                    email="" if value.isdigit() else value,
+                    channel_codes=request_principal(request).channel_codes,
+                )
+        return Response(_cart_body(_cart_or_404(request, token)))
+
+
+_CART_409 = OpenApiResponse(
+    description="`insufficient_stock` / `pickup_unavailable` with `shortages` (each naming its "
+    "`sku`); `cart_converted` (with `order`) once the cart became an order."
+)
+
+
+class CartHoldView(APIView):
+    """Hold a cart's units while the shopper pays."""
+
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="carts_hold",
+        summary="Hold the cart's units while checking out",
+        description="Sources the cart like its order will be (`pickup`: that store; `ship`: "
+        "the channel's locations) and holds the units for `ttl_seconds` (60 to 1800). A new "
+        "hold replaces the cart's previous one; changing a line releases it; checkout uses it "
+        "up. All lines or none: 409 with `shortages`, and the previous hold stays. 400 "
+        "`cart_empty` for a cart without lines.",
+        request=CartHoldInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            400: _CART_400,
+            404: _CART_404,
+            409: _CART_409,
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+    )
+    @idempotent
+    def post(self, request: Request, token: str) -> Response:
+        payload = CartHoldInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        _cart_or_404(request, token)
+        fulfillment = data["fulfillment"]
+        cart = services.cart_hold(
+            token=token,
+            method=fulfillment["method"],
+            pickup_location_code=fulfillment["location"],
+            address=fulfillment.get("address") or {},
+            ttl=timedelta(seconds=data["ttl_seconds"]),
         )
+        return Response(_cart_body(cart))
+
+
+class CartCheckoutView(APIView):
+    """Turn a cart into an order, once."""
+
+    write_scope = Scope.ORDERS_WRITE
+
+    @extend_schema(
+        operation_id="carts_checkout",
+        summary="Check out a cart",
+        description="Places the cart as an order on the cart's channel with the body of "
+        "`POST /orders/` less `channel` and `lines`: priced at today's prices, using the "
+        "cart's hold when one is active (sourced as usual otherwise), for the customer the "
+        "cart is tied to unless `customer` names one. Closes the cart in the same transaction. "
+        "A retry with the same `Idempotency-Key` replays the first response; any other second "
+        "checkout is 409 `cart_converted` naming the `order`. 400 `cart_empty` for a cart "
+        "without lines; 409 with `shortages` when the stock is gone (nothing placed, the cart "
+        "stays open).",
+        request=CartCheckoutInputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            400: _CART_400,
+            404: _CART_404,
+            409: _CART_409,
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+        examples=[
+            OpenApiExample(
+                "Ship to the signed-in customer",
+                value={
+                    "fulfillment": {"method": "ship", "address": {"country": "NL"}},
+                    "payment_status": "captured",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request, token: str) -> Response:
+        payload = CartCheckoutInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        _cart_or_404(request, token)
+        fulfillment = data["fulfillment"]
+        customer = data.get("customer")
+        result = services.cart_checkout(
+            token=token,
+            method=fulfillment["method"],
+            pickup_location_code=fulfillment["location"],
+            address=fulfillment.get("address") or {},
+            customer=services.CustomerInput(**customer) if customer else None,
+            shipping_total=data["shipping_total"],
+            payment_status=data["payment_status"],
+            actor=request_principal(request).actor,
+        )
+        order = _order_or_404(request, result.order.number)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerCartView(APIView):
+    """The signed-in customer's open cart, from any device and any of the partner's channels."""
+
+    read_scope = Scope.ORDERS_READ
+
+    @extend_schema(
+        operation_id="customers_cart_retrieve",
+        summary="Get a customer's open cart",
+        description="The customer's open cart on any of your channels (the most recently "
+        "changed one), with today's prices. 404 when the customer is not one of your "
+        "channels' or has no open cart there; another partner's carts are never shown.",
+        responses={
+            200: CartOutputSerializer,
+            404: OpenApiResponse(description="No such customer, or no open cart."),
+        },
+    )
+    def get(self, request: Request, customer_id: int) -> Response:
+        codes = request_principal(request).channel_codes
+        if customer_selectors.customer_get(customer_id=customer_id, channel_codes=codes) is None:
+            raise ApiError(status_code=404, code="not_found", detail=f"No customer #{customer_id}.")
+        cart = services.customer_cart_find(customer_id=customer_id, channel_codes=codes)
+        if cart is None:
+            raise ApiError(
+                status_code=404,
+                code="not_found",
+                detail=f"Customer #{customer_id} has no open cart on your channels.",
+            )
         return Response(_cart_body(cart))
 
 
@@ -357,7 +570,16 @@ class CartLineView(APIView):
         return Response(_cart_body(cart))
 
 
-FULFILLMENT_ACTIONS = ("pick", "ready", "hand_over", "ship", "deliver", "cancel", "missing")
+FULFILLMENT_ACTIONS = (
+    "pick",
+    "pack",
+    "ready",
+    "hand_over",
+    "ship",
+    "deliver",
+    "cancel",
+    "missing",
+)
 
 
 class FulfillmentActionView(APIView):
@@ -368,7 +590,8 @@ class FulfillmentActionView(APIView):
     @extend_schema(
         operation_id="fulfillments_action",
         summary="Act on a fulfilment",
-        description="`action` is one of `pick`, `ready` (pickup: the customer is emailed the "
+        description="`action` is one of `pick`, `pack` (a parcel being picked: packed and "
+        "waiting for the carrier, status `packed`), `ready` (pickup: the customer is emailed the "
         "code), `hand_over` (pickup: `code` the customer shows), `ship` (`carrier`, "
         "`tracking_number`; the customer is emailed), `deliver`, `cancel` (`reason`; units "
         "released) or `missing` (`sku`, `quantity`: units not found when picking are taken off "
@@ -376,6 +599,9 @@ class FulfillmentActionView(APIView):
         "an action the fulfilment's state does not allow, 403 `pickup_code_invalid` for a wrong "
         "code, 400 `order_invalid` for a bad SKU or quantity. Returns the order.",
         request=FulfillmentActionInputSerializer,
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(FULFILLMENT_ACTIONS)),
+        ],
         responses={
             200: OrderOutputSerializer,
             404: _NOT_FOUND,
@@ -398,6 +624,8 @@ class FulfillmentActionView(APIView):
         data, actor, pk = payload.validated_data, request_principal(request).actor, fulfillment.pk
         if action == "pick":
             services.fulfillment_pick(fulfillment_id=pk, actor=actor)
+        elif action == "pack":
+            services.fulfillment_pack(fulfillment_id=pk, actor=actor)
         elif action == "ready":
             services.fulfillment_ready_for_pickup(fulfillment_id=pk, actor=actor)
         elif action == "hand_over":
@@ -525,3 +753,72 @@ class RefundCreateView(APIView):
             RefundOutputSerializer(refund).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class ExchangeCreateView(APIView):
+    """A size exchange on one of your channels' orders: the return and the new item at once."""
+
+    write_scope = Scope.RETURNS_WRITE
+
+    @extend_schema(
+        operation_id="exchanges_create",
+        summary="Exchange units of an order for another SKU",
+        description="One transaction makes an RMA for `quantity` x `return_sku` (handed in at "
+        "`location`) and a new order on the same channel and customer for `new_sku`, "
+        "discounted by what the returned units were paid (a difference in price is left to pay: "
+        "`payment_status` `pending`). The new item is taken from the store's shelf "
+        "(`carry_out`), collected later (`pickup`) or shipped (`ship`). With `disposition` the "
+        "returned units are received at once; otherwise the RMA is received later at any "
+        "store (`POST /returns/{rma}/receive/`), refunding nothing since its value went to the "
+        "new order. Refusals change nothing: 400 `exchange_invalid` (`unknown_sku` for a "
+        "`new_sku` the channel does not sell), 400 `return_invalid` (`not_in_order`, "
+        "`exceeds_returnable`: more than was bought and delivered), 409 `insufficient_stock` "
+        "/ `pickup_unavailable` for the new item. Idempotent by `Idempotency-Key`.",
+        request=ExchangeInputSerializer,
+        responses={
+            201: ExchangeOutputSerializer,
+            400: OpenApiResponse(description="`exchange_invalid`, `return_invalid`."),
+            404: _NOT_FOUND,
+            409: OpenApiResponse(description="`insufficient_stock`, `pickup_unavailable`."),
+            422: OpenApiResponse(description="`idempotency_key_reused`."),
+        },
+        examples=[
+            OpenApiExample(
+                "Swap a size in a store",
+                value={
+                    "return_sku": "RUN-10-NAVY",
+                    "new_sku": "RUN-11-NAVY",
+                    "quantity": 1,
+                    "location": "ams-central",
+                    "fulfillment": {"method": "carry_out"},
+                    "disposition": "restock",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        order = _order_or_404(request, number)
+        payload = ExchangeInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        fulfillment = data["fulfillment"]
+        return_request, new_order = services.exchange_create(
+            order_id=order.pk,
+            return_sku=data["return_sku"],
+            new_sku=data["new_sku"],
+            quantity=data["quantity"],
+            location_code=data["location"],
+            method=fulfillment["method"],
+            pickup_location_code=fulfillment["location"],
+            address=fulfillment.get("address"),
+            reason=data["reason"],
+            disposition=data["disposition"],
+            actor=request_principal(request).actor,
+        )
+        body = {
+            "return": ReturnOutputSerializer(selectors.return_get(rma=return_request.rma)).data,
+            "order": OrderOutputSerializer(selectors.order_get(number=new_order.number)).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

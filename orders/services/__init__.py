@@ -2,10 +2,12 @@
 
 - ``placement``: :func:`order_place`, the one way in (API, admin, store page, carts, channels);
 - ``sourcing``: where the units come from (pickup stores, ship strategies);
-- ``fulfilment``: the fulfilment state machine, missing items, expiring pickups, cancelling;
+- ``fulfilment``: the fulfilment state machine (pick, pack, ship, pickups), missing items,
+  expiring pickups, cancelling;
 - ``returns``: returns and exchanges; ``refunds``: money given back;
 - ``notifications``: customer emails, queued after commit and sent once;
 - ``carts``: persistent carts, holds and checkout;
+- ``sales``: :func:`sale_record`, a till's sale carried out at once (POS, ``carry_out``);
 - ``records``: the order lock, numbers, the timeline, outbox events and the derived status.
 
 Stock only changes through ``inventory.services`` with the order number as reference; the order
@@ -19,10 +21,12 @@ from orders.services.carts import (
     CartView,
     cart_checkout,
     cart_create,
+    cart_customer_set,
     cart_hold,
     cart_line_set,
     cart_update,
     cart_view,
+    customer_cart_find,
 )
 from orders.services.fulfilment import (
     FULFILLMENT_TRANSITIONS,
@@ -30,6 +34,7 @@ from orders.services.fulfilment import (
     fulfillment_cancel,
     fulfillment_deliver,
     fulfillment_hand_over,
+    fulfillment_pack,
     fulfillment_pick,
     fulfillment_ready_for_pickup,
     fulfillment_report_missing,
@@ -49,8 +54,11 @@ from orders.services.returns import (
     ReturnLineInput,
     exchange_create,
     return_create,
+    return_is_exchange,
     return_receive,
+    return_receive_refund,
 )
+from orders.services.sales import PaymentInput, SaleQuote, sale_quote, sale_record
 from orders.services.sourcing import Candidate, FewestParcelsStrategy, SourcingStrategy
 
 __all__ = [
@@ -64,20 +72,25 @@ __all__ = [
     "FewestParcelsStrategy",
     "LineInput",
     "MissingOutcome",
+    "PaymentInput",
     "PlaceResult",
     "RefundLineInput",
     "ReturnLineInput",
+    "SaleQuote",
     "SourcingStrategy",
     "cart_checkout",
     "cart_create",
+    "cart_customer_set",
     "cart_hold",
     "cart_line_set",
     "cart_update",
     "cart_view",
+    "customer_cart_find",
     "exchange_create",
     "fulfillment_cancel",
     "fulfillment_deliver",
     "fulfillment_hand_over",
+    "fulfillment_pack",
     "fulfillment_pick",
     "fulfillment_ready_for_pickup",
     "fulfillment_report_missing",
@@ -89,6 +102,10 @@ __all__ = [
     "pickups_expire",
     "refund_create",
     "return_create",
+    "return_is_exchange",
     "return_receive",
+    "return_receive_refund",
+    "sale_quote",
+    "sale_record",
     "timeline_add",
 ]

@@ -1,6 +1,7 @@
 """The fulfilment lifecycle: an explicit state machine (:data:`FULFILLMENT_TRANSITIONS`) for
-picking, ready for pickup, hand over, ship, deliver and cancel; items missing when picking (taken
-off the stock and sourced again); uncollected pickups expiring; and cancelling a whole order.
+picking, packing (parcels), ready for pickup, hand over, ship, deliver and cancel; items missing
+when picking (taken off the stock and sourced again); uncollected pickups expiring; and cancelling
+a whole order.
 
 Every service here locks the order row first (``records.order_lock``), so changes to one order
 queue behind each other; stock changes go through ``inventory.services`` with the order number as
@@ -45,6 +46,7 @@ from orders.services.records import (
     order_event_record,
     order_lock,
     order_status_refresh,
+    payment_capture_record,
     timeline_add,
 )
 from orders.services.sourcing import FewestParcelsStrategy, pickup_source, ship_source
@@ -55,10 +57,13 @@ FS = Fulfillment.Status
 FULFILLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     FS.AWAITING_TRANSFER: frozenset({FS.PICKING, FS.CANCELLED}),
     FS.ALLOCATED: frozenset({FS.PICKING, FS.SHIPPED, FS.CANCELLED}),
-    FS.PICKING: frozenset({FS.READY_FOR_PICKUP, FS.SHIPPED, FS.CANCELLED}),
+    FS.PICKING: frozenset({FS.READY_FOR_PICKUP, FS.PACKED, FS.SHIPPED, FS.CANCELLED}),
+    # ship only, and only once picked: a parcel is packed from what was picked
+    FS.PACKED: frozenset({FS.SHIPPED, FS.CANCELLED}),
     FS.READY_FOR_PICKUP: frozenset({FS.PICKED_UP, FS.CANCELLED}),
     FS.SHIPPED: frozenset({FS.DELIVERED}),
     FS.PICKED_UP: frozenset(),
+    FS.CARRIED_OUT: frozenset(),  # a till sale: sold and carried out at once (services.sales)
     FS.DELIVERED: frozenset(),
     FS.CANCELLED: frozenset(),
 }
@@ -113,6 +118,7 @@ def _capture_on_completion(order: Order) -> None:
             kind=TimelineEvent.Kind.PAYMENT_CAPTURED,
             message=f"Payment captured: {order.total} {order.currency}.",
         )
+        payment_capture_record(order=order)
 
 
 def _fulfillment_cancel_locked(
@@ -248,6 +254,34 @@ def fulfillment_hand_over(*, fulfillment_id: int, code: str, actor: Actor = SYST
             topic=EventType.FULFILLMENT_PICKED_UP,
             extra={"fulfillment_id": fulfillment.pk},
         )
+        return fulfillment
+
+
+def fulfillment_pack(*, fulfillment_id: int, actor: Actor = SYSTEM) -> Fulfillment:
+    """Record that a picked parcel is packed and waits for the carrier (ship-from-store and
+    warehouses that report it). Its units stay committed until it ships; only ``picking``
+    fulfilments of method ``ship`` can be packed. Locks the order."""
+    with transaction.atomic(durable=True):
+        order, fulfillment = _fulfillment_lock(fulfillment_id)
+        if fulfillment.method != FulfillmentMethod.SHIP:
+            raise InvalidTransition(
+                "Only a parcel is packed; a pickup becomes ready for pickup.",
+                extra={"status": fulfillment.status, "to": FS.PACKED},
+            )
+        _transition(fulfillment, FS.PACKED)
+        fulfillment.status = FS.PACKED
+        fulfillment.save(update_fields=["status", "updated_at"])
+        timeline_add(
+            order=order,
+            kind=TimelineEvent.Kind.PACKED,
+            message=f"Packed at {fulfillment.location.code}, waiting for the carrier.",
+            fulfillment=fulfillment,
+            actor=actor,
+        )
+        if not order_status_refresh(order=order, actor=actor):
+            # the order's status stays (processing) but partners see the fulfilment's packed
+            # status in the event's payload; a status change already recorded the event
+            order_event_record(order=order, topic=EventType.ORDER_UPDATED)
         return fulfillment
 
 

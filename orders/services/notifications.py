@@ -27,7 +27,26 @@ SUBJECTS: dict[str, str] = {
     Notification.Kind.CANCELLED: "Your order {number} was cancelled",
     Notification.Kind.REFUNDED: "A refund for your order {number}",
     Notification.Kind.CHANGED: "Your order {number} has changed",
+    Notification.Kind.RECEIPT: "Your receipt {number}",
 }
+
+
+def receipt_text(order: Order) -> str:
+    """A till sale's receipt as plain text (the emailed receipt; the store page prints the same
+    figures): lines, discount, total and the payments with their tenders."""
+    lines = [f"Receipt {order.number}, {order.placed_at:%Y-%m-%d %H:%M}"]
+    lines += [
+        f"{line.quantity} x {line.title} ({line.sku}) @ {line.unit_price} = {line.line_total}"
+        for line in order.lines.all()
+    ]
+    if order.discount_total:
+        points = order.loyalty_points_redeemed
+        lines.append(
+            f"Discount: -{order.discount_total}" + (f" ({points} points)" if points else "")
+        )
+    lines.append(f"Total: {order.total} {order.currency}")
+    lines += [f"Paid by {p.get_tender_display().lower()}: {p.amount}" for p in order.payments.all()]
+    return "\n".join(lines)
 
 
 def notification_sender_register(sender: NotificationSender) -> None:
@@ -73,6 +92,8 @@ def notification_send(
                 if event.kind != TimelineEvent.Kind.STATUS_CHANGED
             ]
             body = "\n".join(lines)
+            if kind == Notification.Kind.RECEIPT:
+                body = receipt_text(order) + "\n\n" + body
             if pickup_code:
                 body += f"\n\nYour pickup code: {pickup_code}"
             send_mail(

@@ -1,10 +1,16 @@
 """Placing an order: the one way in for the API, the admin, the store page, carts and channel
 imports (see docs/orders.md, "Placing an order").
 
-Validation and sourcing read before the transaction (:func:`_placement_prepare`); the order, its
-lines and fulfilments, the stock commitment, the timeline and the outbox event are written in one
-transaction (:func:`_order_place_in`). :func:`order_place` owns that transaction;
-``exchange_create`` writes the new order inside its own.
+Validation reads before the transaction (:func:`_placement_prepare`: the channel from the shared
+channel cache, the offers with their prices in one query, the caller's hold). The order and its
+lines, the stock commitment, the fulfilments, the timeline, the payment and the outbox events are
+written in one transaction (:func:`_order_place_in`), with one statement per table where there
+are several rows. Sourcing happens inside it, under the stock lock: the stock levels of every
+candidate location are locked at once (primary-key order) and the plan is made from those locked,
+current levels (``inventory.services.stock_commit_sourced``), so an order is never refused for a
+plan that another order overtook while stock is still free elsewhere: it is refused only when the
+channel's locations really lack the units. :func:`order_place` owns that transaction;
+``exchange_create`` and ``cart_checkout`` write the new order inside their own.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +28,13 @@ from django.utils import timezone
 from catalog.selectors import channel_variant_offers
 from core.actors import SYSTEM, Actor
 from core.events import EventType
-from core.models import Channel
 from customers import services as customer_services
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
+from inventory.exceptions import HoldNotActive
 from inventory.models import Location
 from inventory.services import StockLine
-from orders.exceptions import OrderInvalid
+from orders.exceptions import HoldLocationMismatch, HoldNotFound, OrderInvalid
 from orders.models import (
     Fulfillment,
     FulfillmentLine,
@@ -35,17 +42,18 @@ from orders.models import (
     Notification,
     Order,
     OrderLine,
+    Payment,
     TimelineEvent,
 )
 from orders.services.notifications import notification_queue
-from orders.services.records import CENT, number_new, order_event_record, timeline_add
+from orders.services.records import CENT, number_new, order_event_record
 from orders.services.sourcing import (
     FewestParcelsStrategy,
+    Plan,
     Sourced,
     SourcingStrategy,
-    held_units,
-    pickup_source,
-    ship_source,
+    pickup_plan,
+    ship_plan,
 )
 
 FS = Fulfillment.Status
@@ -84,7 +92,7 @@ def placement_validate(
     channel, the units wanted per SKU, the channel's offers per SKU and the pickup location
     (``None`` for ship). Raises :class:`OrderInvalid` listing every bad field or line."""
     errors: list[dict[str, str]] = []
-    channel = Channel.objects.filter(code=channel_code, is_active=True).first()
+    channel = inventory_selectors.channel_get(code=channel_code, visible_codes=None)
     if channel is None:
         errors.append({"field": "channel", "code": "does_not_exist", "message": "unknown channel"})
     if not lines:
@@ -111,9 +119,18 @@ def placement_validate(
         )
     location = None
     if method == FulfillmentMethod.PICKUP:
-        location = Location.objects.filter(
-            code=pickup_location_code, is_active=True, offers_pickup=True
-        ).first()
+        location = next(
+            (
+                loc
+                for loc in (channel.locations.all() if channel is not None else ())
+                if loc.code == pickup_location_code and loc.is_active and loc.offers_pickup
+            ),
+            None,
+        ) or (
+            Location.objects.filter(
+                code=pickup_location_code, is_active=True, offers_pickup=True
+            ).first()
+        )
         if location is None:
             errors.append(
                 {
@@ -122,7 +139,7 @@ def placement_validate(
                     "message": "no active pickup location with this code",
                 }
             )
-        elif channel is not None and not channel.locations.filter(pk=location.pk).exists():
+        elif channel is not None and location not in channel.locations.all():
             errors.append(
                 {
                     "field": "fulfillment.location",
@@ -160,7 +177,7 @@ def placement_validate(
 
 @dataclass(frozen=True)
 class _Placement:
-    """An order request that passed validation and sourcing, ready to be written."""
+    """An order request that passed validation, ready to be sourced and written."""
 
     channel: Any
     method: str
@@ -169,7 +186,10 @@ class _Placement:
     external_id: str
     wanted_by_sku: dict[str, int]
     offers: dict[str, Any]
-    sourced: Sourced
+    wanted: dict[int, int]  # variant_id -> units
+    pickup_location: Any  # the store for pickup, else None
+    locations: list[Any]  # where units may come from: the pickup store, or the shipping locations
+    strategy: SourcingStrategy
     subtotal: Decimal
     shipping_total: Decimal
     discount_total: Decimal
@@ -178,6 +198,100 @@ class _Placement:
     identified: bool
     hold_reference: str | None
     now: datetime
+
+
+def _hold_check(
+    *,
+    hold_reference: str | None,
+    wanted: Mapping[int, int],
+    method: str,
+    allowed: set[int],
+    location: Any,
+    now: datetime,
+) -> None:
+    """Refuse a hold the order cannot use, before anything is written (docs/orders.md, "Holds
+    at placement"). Reads only; which held units the order takes is decided under the stock
+    lock (:func:`_hold_take`), where ``stock_commit_sourced`` re-checks the hold and consumes it.
+
+    Raises :class:`HoldNotFound` (404) when no hold has this reference, ``HoldNotActive`` (409)
+    when it expired, was released or was already used, and :class:`HoldLocationMismatch` (409)
+    when units held for the order's SKUs are where the order cannot be served from (``allowed``:
+    the pickup store, or the channel's shipping locations).
+    """
+    if hold_reference is None:
+        return
+    rows = list(
+        inventory_selectors.stock_hold_list()
+        .filter(reference=hold_reference)
+        .values_list("stock__variant_id", "stock__location_id", "status", "expires_at")
+    )
+    if not rows:
+        raise HoldNotFound(
+            "No hold with this reference.",
+            errors=[{"field": "hold", "code": "does_not_exist", "message": "unknown hold"}],
+        )
+    live = {
+        (variant_id, location_id)
+        for variant_id, location_id, status, expires_at in rows
+        if status == "active" and expires_at > now
+    }
+    if not live:
+        raise HoldNotActive(
+            "The hold is no longer active: it expired, was released or was used. Nothing was "
+            "placed."
+        )
+    elsewhere = sorted({loc for (v, loc) in live if v in wanted and loc not in allowed})
+    if elsewhere:
+        codes = list(
+            Location.objects.filter(pk__in=elsewhere)
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+        where = f"the pickup store {location.code}" if location is not None else "a location"
+        raise HoldLocationMismatch(
+            f"The hold keeps units at {', '.join(codes)}, not at {where} that can serve "
+            "this order.",
+            extra={"hold_locations": codes},
+        )
+
+
+def _hold_take(
+    *,
+    held: Mapping[tuple[int, int], int],
+    wanted: Mapping[int, int],
+    available: dict[tuple[int, int], int],
+) -> tuple[Plan, dict[int, int]]:
+    """Under the stock lock: the order's units taken from the caller's hold first, at the hold's
+    own locations (whatever the ship strategy would have chosen), and what is left to source as
+    usual (a line the hold covers only partly). Takes only from locked levels and decrements
+    ``available`` by what it takes."""
+    plan: Plan = {}
+    remainder = dict(wanted)
+    for (variant_id, location_id), quantity in sorted(held.items()):
+        pair = (variant_id, location_id)
+        take = min(remainder.get(variant_id, 0), quantity, available.get(pair, 0))
+        if take > 0:
+            plan.setdefault(location_id, {})[variant_id] = take
+            remainder[variant_id] -= take
+            available[pair] -= take
+    return plan, {v: q for v, q in remainder.items() if q > 0}
+
+
+def _with_held(
+    sourced: Sourced, from_hold: Plan, *, pickup_location: Any, now: datetime
+) -> Sourced:
+    """The sourced remainder plus the units taken from the hold, committed at its locations."""
+    if not from_hold:
+        return sourced
+    committed: Plan = {loc: dict(per) for loc, per in sourced.committed.items()}
+    for location_id, per_variant in from_hold.items():
+        here = committed.setdefault(location_id, {})
+        for variant_id, quantity in per_variant.items():
+            here[variant_id] = here.get(variant_id, 0) + quantity
+    promised_at = sourced.promised_at
+    if promised_at is None and pickup_location is not None:
+        promised_at = now + timedelta(minutes=pickup_location.pickup_preparation_minutes)
+    return Sourced(committed=committed, awaiting=sourced.awaiting, promised_at=promised_at)
 
 
 def _placement_prepare(
@@ -196,7 +310,8 @@ def _placement_prepare(
     hold_reference: str | None,
     strategy: SourcingStrategy | None,
 ) -> _Placement:
-    """Validate and source an order request (reads only; the refusals of :func:`order_place`)."""
+    """Validate an order request (reads only; the refusals of :func:`order_place` that do not
+    depend on stock). Sourcing happens under the stock lock in :func:`_order_place_in`."""
     if payment_status not in (
         Order.PaymentStatus.PENDING,
         Order.PaymentStatus.AUTHORIZED,
@@ -216,18 +331,21 @@ def _placement_prepare(
     )
     wanted = {offers[sku].variant_id: qty for sku, qty in wanted_by_sku.items()}
     now = timezone.now()
-    held = held_units(hold_reference=hold_reference, now=now)
     if method == FulfillmentMethod.PICKUP:
-        sourced = pickup_source(wanted=wanted, location=location, now=now, held=held)
+        locations = [location]
     else:
-        sourced = ship_source(
-            wanted=wanted,
-            channel=channel,
-            address=address,
-            strategy=strategy or FewestParcelsStrategy(),
-            now=now,
-            held=held,
+        locations = sorted(
+            (loc for loc in channel.locations.all() if loc.is_active and loc.ships_orders),
+            key=lambda loc: loc.pk,
         )
+    _hold_check(
+        hold_reference=hold_reference,
+        wanted=wanted,
+        method=method,
+        allowed={loc.pk for loc in locations},
+        location=location,
+        now=now,
+    )
     subtotal = sum(
         (offers[sku].price * qty for sku, qty in wanted_by_sku.items()), Decimal("0")
     ).quantize(CENT)
@@ -250,7 +368,10 @@ def _placement_prepare(
         external_id=external_id,
         wanted_by_sku=wanted_by_sku,
         offers=offers,
-        sourced=sourced,
+        wanted=wanted,
+        pickup_location=location,
+        locations=locations,
+        strategy=strategy or FewestParcelsStrategy(),
         subtotal=subtotal,
         shipping_total=shipping_total,
         discount_total=discount_total,
@@ -262,11 +383,77 @@ def _placement_prepare(
     )
 
 
+def _source_and_commit(p: _Placement, *, number: str) -> tuple[Sourced, datetime]:
+    """Lock the stock levels of every wanted variant at every candidate location, plan from
+    those locked, current levels (the caller's held units first, then the pickup store or the
+    ship strategy) and commit the plan: one lock round, so a plan cannot be overtaken before it
+    is committed, and the order is refused (409) only when the candidates really lack the
+    units. Returns the plan and the time read under the lock (when the order is placed)."""
+    result: list[Sourced] = []
+
+    def source(
+        available: Mapping[tuple[int, int], int],
+        held: Mapping[tuple[int, int], int],
+        now: datetime,
+    ) -> list[StockLine]:
+        free = dict(available)
+        from_hold, remainder = _hold_take(held=held, wanted=p.wanted, available=free)
+        if not remainder:
+            sourced = Sourced()
+        elif p.method == FulfillmentMethod.PICKUP:
+            store = p.pickup_location
+            sourced = pickup_plan(
+                wanted=remainder,
+                location=store,
+                available={v: free.get((v, store.pk), 0) for v in remainder},
+                now=now,
+            )
+        else:
+            sourced = ship_plan(
+                wanted=remainder,
+                locations=p.locations,
+                available=free,
+                address=p.address,
+                strategy=p.strategy,
+            )
+        sourced = _with_held(sourced, from_hold, pickup_location=p.pickup_location, now=now)
+        result.append(sourced)
+        return [
+            StockLine(v, loc, q)
+            for loc, per_variant in sorted(sourced.committed.items())
+            for v, q in sorted(per_variant.items())
+        ]
+
+    committed = inventory_services.stock_commit_sourced(
+        pairs=[(v, loc.pk) for v in p.wanted for loc in p.locations],
+        source=source,
+        reference=number,
+        hold_reference=p.hold_reference,
+    )
+    return result[-1], committed.at
+
+
 def _order_place_in(placement: _Placement, *, actor: Actor) -> Order:
     """Write a prepared order in the caller's transaction: the customer resolved, points
-    redeemed, the order with its price snapshot and fulfilments, every allocated unit committed
-    (``stock_commit`` locks the stock levels), the timeline, ``order.created`` and the
-    confirmation email queued after commit."""
+    redeemed, the stock sourced and committed under the stock lock (taken after the customer
+    work, so it is held only for the inserts that follow), the order with its price snapshot
+    and lines, the fulfilments, the timeline and the payment, ``order.created``, and the
+    confirmation email queued after commit. Several rows of one table go in one statement."""
+    return _order_write(placement, actor=actor).order
+
+
+@dataclass(frozen=True)
+class _Written:
+    order: Order
+    lines: list[OrderLine]
+    fulfillments: list[Fulfillment]
+    fulfillment_lines: list[FulfillmentLine]
+    timeline: list[TimelineEvent]
+    payments: list[Payment]
+
+
+def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
+    """:func:`_order_place_in`, returning the rows written too."""
     p = placement
     channel, customer, offers = p.channel, p.customer, p.offers
     number = number_new(prefix="O")
@@ -295,6 +482,9 @@ def _order_place_in(placement: _Placement, *, actor: Actor) -> Order:
             errors=[{"field": "loyalty_points", "code": "max_value", "message": "too many"}],
         )
     total = (p.subtotal - discount_total + p.shipping_total).quantize(CENT)
+    # the stock is locked, sourced and committed first; the order is placed at the time read
+    # under that lock (every unit it got was free then), and the rows below are plain inserts
+    sourced, placed_at = _source_and_commit(p, number=number)
     order = Order.objects.create(
         number=number,
         customer_id=customer_id,
@@ -314,10 +504,10 @@ def _order_place_in(placement: _Placement, *, actor: Actor) -> Order:
         total=total,
         payment_status=p.payment_status,
         amount_captured=total if p.payment_status == Order.PaymentStatus.CAPTURED else Decimal("0"),
-        placed_at=p.now,
+        placed_at=placed_at,
     )
-    order_lines = {
-        offers[sku].variant_id: OrderLine.objects.create(
+    order_lines = OrderLine.objects.bulk_create(
+        OrderLine(
             order=order,
             variant_id=offers[sku].variant_id,
             sku=sku,
@@ -328,40 +518,112 @@ def _order_place_in(placement: _Placement, *, actor: Actor) -> Order:
             line_total=(offers[sku].price * qty).quantize(CENT),
         )
         for sku, qty in p.wanted_by_sku.items()
-    }
-    stock: list[StockLine] = []
-    for status, plan in (
-        (FS.ALLOCATED, p.sourced.committed),
-        (FS.AWAITING_TRANSFER, p.sourced.awaiting),
-    ):
-        for location_id, per_variant in sorted(plan.items()):
-            fulfillment = Fulfillment.objects.create(
-                order=order,
-                location_id=location_id,
-                method=p.method,
-                status=status,
-                promised_at=p.sourced.promised_at,
-            )
-            FulfillmentLine.objects.bulk_create(
-                FulfillmentLine(fulfillment=fulfillment, order_line=order_lines[v], quantity=q)
-                for v, q in sorted(per_variant.items())
-            )
-            if status == FS.ALLOCATED:
-                stock.extend(StockLine(v, location_id, q) for v, q in per_variant.items())
-    if stock:
-        inventory_services.stock_commit(
-            lines=stock, reference=order.number, hold_reference=p.hold_reference
-        )
-    timeline_add(
-        order=order,
-        kind=TimelineEvent.Kind.PLACED,
-        message=f"Order placed on {channel.code}: {len(order_lines)} line(s), "
-        f"{total} {order.currency}.",
-        data={"fulfillments": order.fulfillments.count()},
-        actor=actor,
     )
-    order_event_record(order=order, topic=EventType.ORDER_CREATED)
+    by_variant = {line.variant_id: line for line in order_lines}
+    plans = [
+        (status, location_id, per_variant)
+        for status, plan in (
+            (FS.ALLOCATED, sourced.committed),
+            (FS.AWAITING_TRANSFER, sourced.awaiting),
+        )
+        for location_id, per_variant in sorted(plan.items())
+    ]
+    fulfillments = Fulfillment.objects.bulk_create(
+        Fulfillment(
+            order=order,
+            location_id=location_id,
+            method=p.method,
+            status=status,
+            promised_at=sourced.promised_at,
+        )
+        for status, location_id, _per in plans
+    )
+    locations = {loc.pk: loc for loc in p.locations}
+    fulfillment_lines = FulfillmentLine.objects.bulk_create(
+        FulfillmentLine(fulfillment=fulfillment, order_line=by_variant[v], quantity=q)
+        for fulfillment, (_status, _loc, per_variant) in zip(fulfillments, plans, strict=True)
+        for v, q in sorted(per_variant.items())
+    )
+    events = [
+        TimelineEvent(
+            order=order,
+            kind=TimelineEvent.Kind.PLACED,
+            message=f"Order placed on {channel.code}: {len(order_lines)} line(s), "
+            f"{total} {order.currency}.",
+            data={"fulfillments": len(fulfillments)},
+            **actor.fields(),
+        )
+    ]
+    payments: list[Payment] = []
+    # Online money captured at placement gets its payment record (``payment_capture_record``:
+    # a new order has no payment yet, so the gap is what was captured); a till records its own
+    # tenders.
+    if p.method != FulfillmentMethod.CARRY_OUT and order.amount_captured > 0:
+        payment = Payment.objects.create(
+            order=order,
+            tender=Payment.Tender.CARD,
+            amount=order.amount_captured,
+            provider_reference=order.external_id[:100],
+        )
+        payments.append(payment)
+        events.append(
+            TimelineEvent(
+                order=order,
+                kind=TimelineEvent.Kind.PAYMENT_RECORDED,
+                message=f"Payment recorded: {payment.amount} {order.currency} by "
+                f"{payment.get_tender_display()}.",
+                data={
+                    "payment_id": payment.pk,
+                    "tender": payment.tender,
+                    "amount": str(payment.amount),
+                },
+                **actor.fields(),
+            )
+        )
+    events = TimelineEvent.objects.bulk_create(events)
+    for fulfillment in fulfillments:
+        fulfillment.location = locations[fulfillment.location_id]
+    order_event_record(order=order, topic=EventType.ORDER_CREATED, fulfillments=fulfillments)
     notification_queue(order=order, kind=Notification.Kind.CONFIRMATION)
+    return _Written(
+        order=order,
+        lines=order_lines,
+        fulfillments=fulfillments,
+        fulfillment_lines=fulfillment_lines,
+        timeline=events,
+        payments=payments,
+    )
+
+
+def _written_prefetch(written: _Written) -> Order:
+    """The new order with the related rows just written, as ``orders.selectors.order_list``
+    prefetches them (same order, same joins), so that answering with it reads nothing back.
+    Only for an order nothing else changed after it was written (``order_place``)."""
+    order, lines, fulfillments = written.order, written.lines, written.fulfillments
+
+    def cached(manager: Any, rows: list[Any]) -> Any:
+        queryset = manager.all()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        return queryset
+
+    by_line = {line.pk: line for line in lines}
+    per_fulfillment: dict[int, list[FulfillmentLine]] = defaultdict(list)
+    for row in written.fulfillment_lines:
+        row.order_line = by_line[row.order_line_id]
+        per_fulfillment[row.fulfillment_id].append(row)
+    for fulfillment in fulfillments:
+        fulfillment._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "lines": cached(fulfillment.lines, per_fulfillment[fulfillment.pk])
+        }
+    for payment in written.payments:
+        payment.location = None
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "lines": cached(order.lines, sorted(lines, key=lambda x: x.pk)),
+        "fulfillments": cached(order.fulfillments, sorted(fulfillments, key=lambda x: x.pk)),
+        "timeline": cached(order.timeline, list(written.timeline)),
+        "payments": cached(order.payments, list(written.payments)),
+    }
     return order
 
 
@@ -392,10 +654,17 @@ def order_place(
     (``created=False``), also when two arrive at once (the unique constraint decides). Prices
     are the channel's at placement (a snapshot). Pickup commits the chosen store's units (or
     promises them through an open transfer); ship splits the lines over the channel's shipping
-    locations with ``strategy``. ``hold_reference`` names a cart's active stock hold the order
-    consumes. Raises :class:`OrderInvalid` (400, per-field errors), :class:`InsufficientStock` /
-    :class:`PickupUnavailable` (409, per-line ``shortages``). Durable: must not run inside
-    another transaction.
+    locations with ``strategy``. ``hold_reference`` names the caller's stock hold (its stored
+    reference): its units are committed first at the hold's locations, the rest is sourced as
+    usual, and the whole hold is consumed in the same transaction (unused units back on sale);
+    see :func:`_hold_check` for its refusals (404 ``hold_not_found``, 409 ``hold_not_active``,
+    409 ``hold_location_mismatch``). Sourcing happens under the stock lock from the locked, current
+    levels (:func:`_source_and_commit`), so the order is refused only when the candidate
+    locations really lack the units. Raises :class:`OrderInvalid` (400, per-field errors),
+    :class:`InsufficientStock` / :class:`PickupUnavailable` (409, per-line ``shortages``).
+    Durable: must not run inside another transaction. A new order is returned with its lines,
+    fulfilments, payments and timeline as written (prefetched, like ``orders.selectors.order_get``);
+    read it again after changing it.
     """
     if external_id:
         existing = _order_by_external_id(channel_code, external_id)
@@ -418,11 +687,11 @@ def order_place(
     )
     try:
         with transaction.atomic(durable=True):
-            order = _order_place_in(placement, actor=actor)
+            written = _order_write(placement, actor=actor)
     except IntegrityError:
         if external_id:
             existing = _order_by_external_id(channel_code, external_id)
             if existing is not None:  # a concurrent placement with the same external id won
                 return PlaceResult(existing, False)
         raise
-    return PlaceResult(order, True)
+    return PlaceResult(_written_prefetch(written), True)

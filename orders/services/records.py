@@ -8,6 +8,7 @@ These run in the caller's transaction; the services of this package own the tran
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from core.actors import SYSTEM, Actor
 from core.events import EventType
 from core.outbox.services import event_record
 from customers import services as customer_services
-from orders.models import Fulfillment, Order, TimelineEvent
+from orders.models import Fulfillment, Order, Payment, TimelineEvent
 
 FS = Fulfillment.Status
 CENT = Decimal("0.01")  # money is rounded to cents
@@ -54,8 +55,46 @@ def timeline_add(
     )
 
 
-def _order_payload(order: Order) -> dict[str, Any]:
-    fulfillments = list(order.fulfillments.select_related("location").order_by("id"))
+def payment_capture_record(
+    *,
+    order: Order,
+    tender: str = Payment.Tender.CARD,
+    provider_reference: str = "",
+    actor: Actor = SYSTEM,
+) -> Payment | None:
+    """Record the payment behind captured money that no payment row covers yet (an online
+    order's provider capture: at placement with ``captured``, or when goods first leave), so
+    refunds can point at it. Records only the gap between ``amount_captured`` and the payments
+    already recorded, so a till that records its own tenders is never counted twice. In the
+    caller's transaction, which holds the order lock; returns ``None`` when nothing is left."""
+    recorded = sum((p.amount for p in Payment.objects.filter(order=order)), Decimal("0"))
+    gap = order.amount_captured - recorded
+    if gap <= 0:
+        return None
+    payment = Payment.objects.create(
+        order=order,
+        tender=tender,
+        amount=gap,
+        provider_reference=provider_reference or order.external_id[:100],
+    )
+    timeline_add(
+        order=order,
+        kind=TimelineEvent.Kind.PAYMENT_RECORDED,
+        message=f"Payment recorded: {gap} {order.currency} by "
+        f"{payment.get_tender_display().lower()}.",
+        data={"payment_id": payment.pk, "tender": payment.tender, "amount": str(gap)},
+        actor=actor,
+    )
+    return payment
+
+
+def _order_payload(
+    order: Order, fulfillments: Sequence[Fulfillment] | None = None
+) -> dict[str, Any]:
+    if fulfillments is None:
+        fulfillments = list(order.fulfillments.select_related("location").order_by("id"))
+    else:
+        fulfillments = sorted(fulfillments, key=lambda f: f.pk)
     return {
         "number": order.number,
         "external_id": order.external_id,
@@ -77,10 +116,17 @@ def _order_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def order_event_record(*, order: Order, topic: str, extra: dict[str, Any] | None = None) -> None:
+def order_event_record(
+    *,
+    order: Order,
+    topic: str,
+    extra: dict[str, Any] | None = None,
+    fulfillments: Sequence[Fulfillment] | None = None,
+) -> None:
     """Record an outbox event for ``order`` (its absolute state, plus ``extra``) in the caller's
-    transaction; channels and webhooks get it after commit."""
-    payload = _order_payload(order)
+    transaction; channels and webhooks get it after commit. ``fulfillments`` (every fulfilment
+    of the order, with its location) saves reading them when the caller just wrote them."""
+    payload = _order_payload(order, fulfillments)
     if extra:
         payload.update(extra)
     event_record(
@@ -97,8 +143,8 @@ def _order_status_derive(order: Order) -> str:
     live = [s for s in statuses if s != FS.CANCELLED]
     if not live:
         return Order.Status.CANCELLED
-    done = {FS.PICKED_UP, FS.DELIVERED}
-    out = {FS.SHIPPED, FS.DELIVERED, FS.PICKED_UP}
+    done = {FS.PICKED_UP, FS.DELIVERED, FS.CARRIED_OUT}
+    out = {FS.SHIPPED, FS.DELIVERED, FS.PICKED_UP, FS.CARRIED_OUT}
     if all(s in done for s in live):
         return Order.Status.COMPLETED
     if all(s in out for s in live):
@@ -107,7 +153,7 @@ def _order_status_derive(order: Order) -> str:
         return Order.Status.READY_FOR_PICKUP
     if any(s in out for s in live):
         return Order.Status.PARTIALLY_SHIPPED
-    if any(s == FS.PICKING for s in live):
+    if any(s in (FS.PICKING, FS.PACKED) for s in live):
         return Order.Status.PROCESSING
     return Order.Status.PLACED
 

@@ -7,14 +7,16 @@
   the parcel goes) and returns ``{location_id: {variant_id: quantity}}``; it never touches the
   database, so a channel or a test can pass its own.
 
-Sourcing only reads availability: inventory re-checks every unit under lock when the order
-commits the plan (``inventory.services.stock_commit``).
+``pickup_plan`` and ``ship_plan`` decide from availability figures they are given: placement
+calls them under the stock lock with the locked, current levels
+(``inventory.services.stock_commit_sourced``), so a plan is never overtaken before it is
+committed. ``pickup_source`` and ``ship_source`` read availability first (cart holds, sourcing a
+missing item again); inventory re-checks those plans under lock.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -109,20 +111,63 @@ class Sourced:
     promised_at: datetime | None = None
 
 
-def held_units(*, hold_reference: str | None, now: datetime) -> dict[tuple[int, int], int]:
-    """Units the caller's own active hold keeps aside, by (variant, location): they count as
-    available to the order that consumes the hold."""
-    if not hold_reference:
-        return {}
-    held: dict[tuple[int, int], int] = defaultdict(int)
-    holds = inventory_selectors.stock_hold_list().filter(
-        reference=hold_reference, status="active", expires_at__gt=now
+def pickup_plan(
+    *,
+    wanted: Mapping[int, int],
+    location: Any,
+    available: Mapping[int, int],
+    now: datetime,
+) -> Sourced:
+    """Pickup at ``location`` given what it has available for each variant (``available``; under
+    the stock lock at placement): a line the store covers is committed now; a line an open
+    transfer covers (with what the store has) waits for that transfer's arrival, promised then
+    plus the preparation time; otherwise :class:`PickupUnavailable` with per-line shortages.
+    Reads the open transfers only when a line is short."""
+    sourced = Sourced()
+    preparation = timedelta(minutes=location.pickup_preparation_minutes)
+    short = {v: q for v, q in wanted.items() if available.get(v, 0) < q}
+    incoming = (
+        inventory_selectors.incoming_for(variant_ids=short, location_id=location.pk)
+        if short
+        else {}
     )
-    for variant_id, location_id, quantity in holds.values_list(
-        "stock__variant_id", "stock__location_id", "quantity"
-    ):
-        held[(variant_id, location_id)] += quantity
-    return held
+    shortages = []
+    for variant_id, quantity in sorted(wanted.items()):
+        here = max(available.get(variant_id, 0), 0)
+        if variant_id not in short:
+            sourced.committed.setdefault(location.pk, {})[variant_id] = quantity
+            continue
+        ready_at = None
+        covered = here
+        for item in incoming.get(variant_id, []):
+            covered += item.quantity
+            if covered >= quantity:
+                if item.expected_at is not None:
+                    ready_at = max(item.expected_at, now) + preparation
+                break
+        if ready_at is None:
+            shortages.append(
+                {
+                    "variant_id": variant_id,
+                    "location_id": location.pk,
+                    "requested": quantity,
+                    "available": here,
+                }
+            )
+            continue
+        # Part of it may be here already; the whole line waits for the transfer, so the store's
+        # units are not taken from walk-in shoppers before the promise date.
+        sourced.awaiting.setdefault(location.pk, {})[variant_id] = quantity
+        if sourced.promised_at is None or ready_at > sourced.promised_at:
+            sourced.promised_at = ready_at
+    if shortages:
+        raise PickupUnavailable(
+            f"{location.code} cannot serve {len(shortages)} line(s), not even by transfer.",
+            extra={"shortages": shortages},
+        )
+    if sourced.committed and sourced.promised_at is None:
+        sourced.promised_at = now + preparation
+    return sourced
 
 
 def pickup_source(
@@ -130,70 +175,32 @@ def pickup_source(
     wanted: dict[int, int],
     location: Any,
     now: datetime,
-    held: Mapping[tuple[int, int], int] | None = None,
 ) -> Sourced:
-    """Commit what the store has now; promise the rest when an open transfer brings it
-    (``inventory.selectors.pickup_promises``); otherwise refuse with per-line shortages."""
-    sourced = Sourced()
-    held = held or {}
-    for variant_id, quantity in list(wanted.items()):
-        if held.get((variant_id, location.pk), 0) >= quantity:  # kept aside by the cart's hold
-            sourced.committed.setdefault(location.pk, {})[variant_id] = quantity
-    wanted = {v: q for v, q in wanted.items() if v not in sourced.committed.get(location.pk, {})}
-    if not wanted:
-        sourced.promised_at = now + timedelta(minutes=location.pickup_preparation_minutes)
-        return sourced
-    promises = inventory_selectors.pickup_promises(lines=wanted, location_id=location.pk, now=now)
+    """:func:`pickup_plan` on the store's availability read now (no lock: inventory re-checks
+    under lock when the plan is committed or held). (Units of the caller's own hold are taken
+    before sourcing: ``placement._hold_take``.)"""
     here = inventory_selectors.availability_for_variants(
         variant_ids=wanted, location_ids=[location.pk], now=now
     )
-    shortages = []
-    for variant_id, quantity in sorted(wanted.items()):
-        promise = promises[variant_id]
-        if promise.via_transfer is None and promise.ready_at is not None:
-            sourced.committed.setdefault(location.pk, {})[variant_id] = quantity
-            continue
-        if promise.ready_at is None:
-            shortages.append(
-                {
-                    "variant_id": variant_id,
-                    "location_id": location.pk,
-                    "requested": quantity,
-                    "available": here[variant_id].total,
-                }
-            )
-            continue
-        # Part of it may be here already; the whole line waits for the transfer, so the store's
-        # units are not taken from walk-in shoppers before the promise date.
-        sourced.awaiting.setdefault(location.pk, {})[variant_id] = quantity
-        if sourced.promised_at is None or promise.ready_at > sourced.promised_at:
-            sourced.promised_at = promise.ready_at
-    if shortages:
-        raise PickupUnavailable(
-            f"{location.code} cannot serve {len(shortages)} line(s), not even by transfer.",
-            extra={"shortages": shortages},
-        )
-    if sourced.committed and sourced.promised_at is None:
-        sourced.promised_at = now + timedelta(minutes=location.pickup_preparation_minutes)
-    return sourced
+    return pickup_plan(
+        wanted=wanted,
+        location=location,
+        available={v: here[v].total for v in wanted},
+        now=now,
+    )
 
 
-def ship_source(
+def ship_plan(
     *,
-    wanted: dict[int, int],
-    channel: Any,
+    wanted: Mapping[int, int],
+    locations: Sequence[Any],
+    available: Mapping[tuple[int, int], int],
     address: Mapping[str, Any],
     strategy: SourcingStrategy,
-    now: datetime,
-    held: Mapping[tuple[int, int], int] | None = None,
 ) -> Sourced:
-    """Split ``wanted`` over the channel's active shipping locations with ``strategy``; raises
+    """Split ``wanted`` over ``locations`` with ``strategy``, given what each has available
+    (``available[(variant_id, location_id)]``; under the stock lock at placement). Raises
     :class:`InsufficientStock` with per-line shortages for what no location has."""
-    held = held or {}
-    locations = list(channel.locations.filter(is_active=True, ships_orders=True))
-    availability = inventory_selectors.availability_for_variants(
-        variant_ids=wanted, location_ids=[loc.pk for loc in locations], now=now
-    )
     candidates = [
         Candidate(
             location_id=loc.pk,
@@ -201,10 +208,7 @@ def ship_source(
             priority=loc.sourcing_priority,
             latitude=float(loc.latitude) if loc.latitude is not None else None,
             longitude=float(loc.longitude) if loc.longitude is not None else None,
-            available={
-                v: availability[v].by_location.get(loc.pk, 0) + held.get((v, loc.pk), 0)
-                for v in wanted
-            },
+            available={v: max(available.get((v, loc.pk), 0), 0) for v in wanted},
         )
         for loc in locations
     ]
@@ -228,3 +232,30 @@ def ship_source(
             },
         )
     return Sourced(committed=plan)
+
+
+def ship_source(
+    *,
+    wanted: dict[int, int],
+    channel: Any,
+    address: Mapping[str, Any],
+    strategy: SourcingStrategy,
+    now: datetime,
+) -> Sourced:
+    """:func:`ship_plan` over the channel's active shipping locations on availability read now
+    (no lock: inventory re-checks under lock when the plan is committed or held)."""
+    locations = list(channel.locations.filter(is_active=True, ships_orders=True))
+    availability = inventory_selectors.availability_for_variants(
+        variant_ids=wanted, location_ids=[loc.pk for loc in locations], now=now
+    )
+    return ship_plan(
+        wanted=wanted,
+        locations=locations,
+        available={
+            (v, loc.pk): availability[v].by_location.get(loc.pk, 0)
+            for v in wanted
+            for loc in locations
+        },
+        address=address,
+        strategy=strategy,
+    )

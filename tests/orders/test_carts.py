@@ -84,9 +84,12 @@ def test_a_checkout_hold_is_consumed_by_the_order(shop: Shop) -> None:
     assert (result.created, result.order.total) == (True, Decimal("39.98"))
     assert shop.level(shop.warehouse, shop.s) == (2, 2)
     assert StockHold.objects.filter(reference=cart.hold_reference, status="consumed").count() == 1
-    assert (
-        carts.cart_checkout(token=cart.token, method="ship", address={"country": "NL"}).order
-        == result.order
+    # a second checkout is refused, naming the order (issue 14: 409 cart_converted)
+    with pytest.raises(CartInvalid) as again:
+        carts.cart_checkout(token=cart.token, method="ship", address={"country": "NL"})
+    assert (again.value.code, again.value.extra) == (
+        "cart_converted",
+        {"order": result.order.number},
     )
     with pytest.raises(CartInvalid):
         carts.cart_line_set(token=cart.token, sku="ORGANIC-TEE-S", quantity=1)

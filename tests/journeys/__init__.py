@@ -1,0 +1,1 @@
+"""End-to-end journeys of ``shared/PRODUCT.md``, one module per journey (``docs/journeys.md``)."""
