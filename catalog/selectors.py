@@ -15,19 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from catalog.completeness import ChannelInfo, channel_infos
 from catalog.models import (
     AttributeOption,
     Category,
+    ChannelContentRule,
     Price,
     Product,
     ProductPublication,
     Variant,
 )
 from catalog.titles import title_render
+from core.models import Channel
 
 
 def category_list() -> QuerySet[Category]:
@@ -272,53 +274,121 @@ def product_views(
     return views
 
 
+def approved_views(*, channel: ChannelInfo, product_ids: Sequence[int]) -> dict[int, ProductView]:
+    """The channel view of each product's approved snapshot, without prices (``price`` None):
+    what only changes with a new approval (``version``) or the channel's title rule. Products
+    never approved are absent. One query; publication is the caller's check."""
+    rows = Product.objects.filter(id__in=list(product_ids), approved_snapshot__isnull=False).values(
+        "id", "approved_snapshot", "approved_at"
+    )
+    return {row["id"]: _product_view(dict(row), channel, {}) for row in rows}
+
+
 def channel_variant_offers(
     *, channel_code: str, skus: Iterable[str], at: datetime | None = None
 ) -> dict[str, VariantOffer]:
     """What each SKU sells as on a channel right now (for carts and order placement): unknown
     SKUs are absent; known ones carry ``sellable`` and, when False, a ``reason`` code
-    (``not_published``, ``not_approved``, ``no_price``). A fixed number of queries."""
+    (``not_published``, ``not_approved``, ``no_price``). One query whatever the number of SKUs:
+    the variants with the channel and its content rule, the publication, the approved snapshot
+    and the current price (the rule of :func:`variant_prices`) folded in as subqueries."""
     wanted = list(dict.fromkeys(skus))
-    channel = channel_info(channel_code)
-    variants = list(
-        Variant.objects.filter(sku__in=wanted).values(
-            "id", "sku", "product_id", "product__name", "options"
+    if not wanted:
+        return {}
+    at = at or timezone.now()
+    channel = Channel.objects.filter(code=channel_code, is_active=True)
+    rule = ChannelContentRule.objects.filter(channel__code=channel_code)
+    price = (
+        Price.objects.filter(
+            channel__code=channel_code, variant_id=OuterRef("id"), currency=F("channel__currency")
+        )
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .order_by(F("starts_at").desc(nulls_last=True), "-pk")  # a running promotion wins
+    )
+    rows = list(
+        Variant.objects.filter(sku__in=wanted)
+        .annotate(
+            offer_channel_id=Subquery(channel.values("id")[:1]),
+            offer_currency=Subquery(channel.values("currency")[:1]),
+            offer_title_template=Subquery(rule.values("title_template")[:1]),
+            offer_title_max_length=Subquery(rule.values("title_max_length")[:1]),
+            offer_published=Exists(
+                ProductPublication.objects.filter(
+                    channel__code=channel_code, product_id=OuterRef("product_id")
+                )
+            ),
+            offer_price=Subquery(price.values("amount")[:1]),
+            offer_compare_at=Subquery(price.values("compare_at_amount")[:1]),
+        )
+        .values(
+            "id",
+            "sku",
+            "product_id",
+            "product__name",
+            "product__status",
+            "product__approved_snapshot",
+            "product__approved_at",
+            "options",
+            "offer_channel_id",
+            "offer_currency",
+            "offer_title_template",
+            "offer_title_max_length",
+            "offer_published",
+            "offer_price",
+            "offer_compare_at",
         )
     )
-    if channel is None or not variants:
+    if not rows or rows[0]["offer_channel_id"] is None:
         return {}
-    product_ids = sorted({v["product_id"] for v in variants})
-    views = {
-        view.id: view
-        for view in product_views(channel_code=channel_code, product_ids=product_ids, at=at)
-    }
-    prices = variant_prices(
-        channel_code=channel_code, variant_ids=[v["id"] for v in variants], at=at
+    first = rows[0]
+    info = ChannelInfo(
+        id=first["offer_channel_id"],
+        code=channel_code,
+        currency=first["offer_currency"],
+        title_template=first["offer_title_template"] or "",
+        title_max_length=first["offer_title_max_length"] or 150,
     )
+    views: dict[int, ProductView] = {}
     offers: dict[str, VariantOffer] = {}
-    for variant in variants:
-        view = views.get(variant["product_id"])
-        price = prices.get(variant["id"])
+    for row in rows:
+        snapshot = row["product__approved_snapshot"]
+        live = (
+            row["offer_published"]
+            and snapshot is not None
+            and row["product__status"] != Product.Status.ARCHIVED
+        )
+        view = None
+        if live:
+            if row["product_id"] not in views:
+                product: dict[str, Any] = {
+                    "id": row["product_id"],
+                    "approved_snapshot": snapshot,
+                    "approved_at": row["product__approved_at"],
+                }
+                views[row["product_id"]] = _product_view(product, info, {})
+            view = views[row["product_id"]]
         variant_view = None
         if view is not None:
-            variant_view = next((v for v in view.variants if v.id == variant["id"]), None)
+            variant_view = next((v for v in view.variants if v.id == row["id"]), None)
+        amount = row["offer_price"]
         if view is None:
             reason = "not_published"
         elif variant_view is None:
             reason = "not_approved"
-        elif price is None:
+        elif amount is None:
             reason = "no_price"
         else:
             reason = ""
-        offers[variant["sku"]] = VariantOffer(
-            variant_id=variant["id"],
-            sku=variant["sku"],
-            product_id=variant["product_id"],
-            title=variant_view.title if variant_view else variant["product__name"],
-            options=variant_view.options if variant_view else dict(variant["options"]),
-            price=price.amount if price else None,
-            compare_at_price=price.compare_at if price else None,
-            currency=price.currency if price else channel.currency,
+        offers[row["sku"]] = VariantOffer(
+            variant_id=row["id"],
+            sku=row["sku"],
+            product_id=row["product_id"],
+            title=variant_view.title if variant_view else row["product__name"],
+            options=variant_view.options if variant_view else dict(row["options"]),
+            price=amount,
+            compare_at_price=row["offer_compare_at"] if amount is not None else None,
+            currency=info.currency,
             sellable=not reason,
             reason=reason,
         )

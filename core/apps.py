@@ -26,9 +26,15 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import pre_migrate
 
-        from core.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from core.api import (
+            channel_cache,
+            principal_cache,
+            schema,  # noqa: F401  (registers the OpenAPI auth extensions)
+        )
 
         pre_migrate.connect(previous_layout_check, sender=self)
+        principal_cache.connect_signals()  # shared API principal cache: invalidate on writes
+        channel_cache.connect_signals()
 
 
 def previous_layout_check(using: str = "default", **kwargs: Any) -> None:

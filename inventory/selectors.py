@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Variant
+from core.api.channel_cache import channel_config_get
 from core.models import Channel
 from inventory.models import (
     Location,
@@ -329,8 +331,13 @@ def next_arrival_subquery() -> Subquery:
 
 
 def channel_get(*, code: str, visible_codes: Iterable[str] | None) -> Channel | None:
-    """The active channel ``code`` with its locations, if the caller may see it."""
-    return channel_list(visible_codes=visible_codes).filter(code=code, is_active=True).first()
+    """The active channel ``code`` with its locations, if the caller may see it (from the shared
+    channel cache, ``core.api.channel_cache``: no query once cached)."""
+    if visible_codes is not None and code not in set(visible_codes):
+        return None
+    return channel_config_get(
+        code, lambda: channel_list(visible_codes=None).filter(code=code, is_active=True).first()
+    )
 
 
 def channel_list(*, visible_codes: Iterable[str] | None) -> QuerySet[Channel]:
@@ -374,10 +381,10 @@ def channel_availability(
     The channel total is the sum over its active locations with the channel's buffer applied; per
     location figures are the location's own available units (its safety stock already kept
     back). With ``near``, locations carry ``distance_km`` and come nearest first. Returns the
-    results in the order asked and the SKUs that do not exist. A fixed number of queries,
-    whatever the number of SKUs.
+    results in the order asked and the SKUs that do not exist. One query, whatever the number
+    of SKUs (the channel's locations come with the channel).
     """
-    ids_by_sku = variant_ids_by_sku(skus=skus)
+    wanted = list(dict.fromkeys(skus))
     locations = [loc for loc in channel.locations.all() if loc.is_active]
     distances: dict[int, float] = {}
     if near is not None:
@@ -389,21 +396,17 @@ def channel_availability(
             if loc.latitude is not None and loc.longitude is not None
         }
         locations.sort(key=lambda loc: (distances.get(loc.pk, float("inf")), loc.code))
-    availability = availability_for_variants(
-        variant_ids=ids_by_sku.values(),
-        location_ids=[loc.pk for loc in locations],
-        buffer=channel_buffer(channel),
-    )
+    per_sku = _units_by_sku(skus=wanted, location_ids=[loc.pk for loc in locations])
+    buffer = channel_buffer(channel)
     results = []
-    for sku in dict.fromkeys(skus):
-        variant_id = ids_by_sku.get(sku)
-        if variant_id is None:
+    for sku in wanted:
+        per_location = per_sku.get(sku)
+        if per_location is None:
             continue
-        per_location = availability[variant_id].by_location
         results.append(
             SkuAvailability(
                 sku=sku,
-                available=availability[variant_id].total,
+                available=apply_buffer(sum(per_location.values()), buffer),
                 locations=[
                     LocationAvailability(
                         location=loc,
@@ -414,8 +417,36 @@ def channel_availability(
                 ],
             )
         )
-    unknown = [sku for sku in dict.fromkeys(skus) if sku not in ids_by_sku]
+    unknown = [sku for sku in wanted if sku not in per_sku]
     return results, unknown
+
+
+def _units_by_sku(*, skus: list[str], location_ids: list[int]) -> dict[str, dict[int, int]]:
+    """``{sku: {location_id: max(available, 0)}}`` for the SKUs that exist (``{}`` when the
+    variant has no stock at those active locations): the rule of
+    :func:`availability_for_variants`, in one statement with the SKU lookup folded in."""
+    if not skus:
+        return {}
+    moment = connection.ops.adapt_datetimefield_value(timezone.now())
+    ids = location_ids or [0]
+    sql = f"""
+        SELECT v.sku, s.location_id, s.on_hand - s.committed - s.safety_stock - COALESCE((
+                   SELECT SUM(h.quantity) FROM {StockHold._meta.db_table} h
+                   WHERE h.stock_id = s.id AND h.status = %s AND h.expires_at > %s
+               ), 0)
+        FROM {Variant._meta.db_table} v
+        LEFT JOIN ({StockLevel._meta.db_table} s
+                   JOIN {Location._meta.db_table} l ON l.id = s.location_id AND l.is_active)
+               ON s.variant_id = v.id AND s.location_id IN ({", ".join(["%s"] * len(ids))})
+        WHERE v.sku IN ({", ".join(["%s"] * len(skus))})"""
+    result: dict[str, dict[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [StockHold.Status.ACTIVE, moment, *ids, *skus])
+        for sku, location_id, units in cursor.fetchall():
+            per_location = result.setdefault(sku, {})
+            if location_id is not None:
+                per_location[location_id] = max(int(units), 0)
+    return result
 
 
 # --- a store's own work -------------------------------------------------------------------------
@@ -452,4 +483,96 @@ def incoming_transfer_get(*, transfer_id: int, location_id: int) -> Transfer | N
         Transfer.objects.prefetch_related("lines")
         .filter(pk=transfer_id, destination_id=location_id)
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class StoreHold:
+    """An active hold at a store, with who made it read from its reference: ``origin`` is
+    ``partner`` (``POST /api/v1/stock/holds/``), ``staff`` (the same API with a staff login),
+    ``cart`` (an online cart at checkout), ``walk-in`` (this store's counter) or ``other``;
+    ``made_by`` names the partner, user or walk-in customer; ``label`` is the reference as its
+    maker wrote it (without the namespace the services add)."""
+
+    hold: StockHold
+    origin: str
+    made_by: str
+    label: str
+
+
+def _hold_origin(reference: str) -> tuple[str, str, str]:
+    """``(origin, id or name, label)`` from a stored hold reference (see ``StoreHold``)."""
+    kind, _, rest = reference.partition(":")
+    if kind == "api":
+        namespace, _, rest = rest.partition(":")
+        owner, _, label = rest.partition(":")
+        if namespace in ("partner", "user") and owner.isdigit():
+            return ("partner" if namespace == "partner" else "staff", owner, label)
+    if kind == "cart" and rest:
+        return "cart", "", rest
+    if kind == "walk-in":
+        _store, _, customer = rest.partition(":")
+        return "walk-in", customer, customer
+    return "other", "", reference
+
+
+def store_hold_list(*, location_id: int, limit: int = 100) -> list[StoreHold]:
+    """The active, unexpired holds at a location, whoever made them (partners through the API,
+    online carts, the store's own walk-in holds), soonest to expire first, with their maker.
+    Three queries whatever the number of holds."""
+    from django.contrib.auth import get_user_model
+
+    from core.models import Partner
+
+    holds = list(
+        StockHold.objects.filter(
+            stock__location_id=location_id,
+            status=StockHold.Status.ACTIVE,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("stock__variant__product")
+        .order_by("expires_at", "pk")[:limit]
+    )
+    origins = [_hold_origin(hold.reference) for hold in holds]
+    partner_ids = {int(owner) for origin, owner, _ in origins if origin == "partner"}
+    user_ids = {int(owner) for origin, owner, _ in origins if origin == "staff"}
+    partners = dict(Partner.objects.filter(pk__in=partner_ids).values_list("pk", "name"))
+    users = {
+        user.pk: user.get_username() for user in get_user_model().objects.filter(pk__in=user_ids)
+    }
+    rows = []
+    for hold, (origin, owner, label) in zip(holds, origins, strict=True):
+        if origin == "partner":
+            made_by = partners.get(int(owner), f"partner #{owner}")
+        elif origin == "staff":
+            made_by = users.get(int(owner), f"user #{owner}")
+        elif origin == "cart":
+            made_by = "online cart"
+        elif origin == "walk-in":
+            made_by = "this store (walk-in)"
+        else:
+            made_by = "unknown"
+        rows.append(StoreHold(hold=hold, origin=origin, made_by=made_by, label=label))
+    return rows
+
+
+def store_hold_get(*, hold_id: int, location_id: int) -> StockHold | None:
+    """One hold at ``location_id`` in any state (``None`` when it is elsewhere or unknown)."""
+    return (
+        StockHold.objects.select_related("stock__variant")
+        .filter(pk=hold_id, stock__location_id=location_id)
+        .first()
+    )
+
+
+def outgoing_transfer_list(
+    *, location_id: int, statuses: Iterable[str] = (Transfer.Status.DRAFT, Transfer.Status.SHIPPED)
+) -> QuerySet[Transfer]:
+    """Transfers leaving a location (its requests answered and its own shipments), with their
+    destination and lines, newest first."""
+    return (
+        Transfer.objects.filter(source_id=location_id, status__in=list(statuses))
+        .select_related("destination")
+        .prefetch_related("lines__variant")
+        .order_by("-created_at", "-pk")
     )

@@ -280,6 +280,30 @@ def feed_render(channel: Channel) -> list[Feed]:
     return feeds
 
 
+def feed_open(feed: Feed, *, attempts: int = 3) -> tuple[Feed, Any]:
+    """Open the stored file of ``feed`` for reading; returns the feed row actually served (its
+    ETag, date and counts belong to that file) and the open file.
+
+    A render writes the new file under a new name, switches the row to it, and only then deletes
+    the file the row named before. A request that read the row just before the switch can thus
+    find its file gone: the row is read again and the file that replaced it is opened. When the
+    row still names a file that is missing (removed from the storage by hand), the channel's
+    files are written again first. Once open, a file stays readable even if a later render
+    deletes it (POSIX semantics of the file system storage). Raises ``FileNotFoundError`` after
+    ``attempts`` tries, ``Feed.DoesNotExist`` when the row itself is gone.
+    """
+    for _attempt in range(attempts - 1):
+        try:
+            return feed, default_storage.open(feed.path, "rb")
+        except FileNotFoundError:
+            current = Feed.objects.select_related("channel").get(pk=feed.pk)
+            if current.path == feed.path:  # nothing replaced it: write the files again
+                feed_render(current.channel)
+                current = Feed.objects.get(pk=feed.pk)
+            feed = current
+    return feed, default_storage.open(feed.path, "rb")
+
+
 @dataclass(frozen=True)
 class RefreshResult:
     products: int

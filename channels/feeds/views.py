@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.utils.http import http_date, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import condition, require_safe
 
-from channels.feeds.services import CONTENT_TYPES, feed_for_request
+from channels.feeds.services import CONTENT_TYPES, feed_for_request, feed_open
 from channels.models import Feed
 
 
@@ -38,10 +38,16 @@ def _last_modified(request: HttpRequest, code: str, fmt: str) -> datetime | None
 @require_safe
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def feed_file(request: HttpRequest, code: str, fmt: str) -> HttpResponseBase:
-    feed = _feed(request, code, fmt)
-    response: Any = FileResponse(
-        default_storage.open(feed.path, "rb"), content_type=CONTENT_TYPES[feed.format]
-    )
+    try:
+        # the file may have been swapped by a render since the row was read: feed_open serves
+        # the file that replaced it, and the headers below describe that file
+        feed, handle = feed_open(_feed(request, code, fmt))
+    except (Feed.DoesNotExist, FileNotFoundError):
+        raise Http404(f"No {fmt} feed for channel '{code}'.") from None
+    response: Any = FileResponse(handle, content_type=CONTENT_TYPES[feed.format])
+    response["ETag"] = quote_etag(feed.etag)
+    if feed.generated_at is not None:
+        response["Last-Modified"] = http_date(feed.generated_at.timestamp())
     response["Content-Disposition"] = f'inline; filename="{code}.{fmt}"'
     response["Cache-Control"] = "public, max-age=60"
     response["X-Feed-Items"] = str(feed.item_count)

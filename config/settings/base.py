@@ -63,20 +63,23 @@ INSTALLED_APPS = [
     "config.apps.ProjectConfig",
 ]
 
+# The config.middleware wrappers run Django's and the libraries' middleware except where it is
+# useless: htmx and history never under /api/, sessions, CSRF, auth and messages not for a
+# request carrying an API key (staff sessions on the API still get them).
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
     "core.api.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SessionUnlessApiKey",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.CsrfUnlessApiKey",
+    "config.middleware.AuthenticationUnlessApiKey",
+    "config.middleware.MessagesUnlessApiKey",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    "config.middleware.HtmxExceptApi",
+    "config.middleware.HistoryExceptApi",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,9 +138,16 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="omnihub"),
+            # A Redis that is down or unreachable must cost a request a fraction of a second,
+            # not hang it: callers (the principal and channel caches, the throttle) then fall
+            # back to the database or let the request through.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            },
         }
     }
 else:
@@ -253,6 +263,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Django's model backend with the session's user row read from the shared cache (dropped when the
+# user, their groups or permissions change: core/api/principal_cache.py).
+# Django's own backend stays listed so sessions opened before it keep working; both share the
+# per-request permission cache, so no check costs a query twice.
+AUTHENTICATION_BACKENDS = [
+    "core.api.principal_cache.CachedUserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # --- I18N / time ----------------------------------------------------------------------------
 
@@ -309,6 +327,11 @@ REST_FRAMEWORK = {
 }
 
 API_IDEMPOTENCY_KEY_TTL_HOURS = env.int("API_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# How long an API key's principal and a channel's configuration may be served from the shared
+# cache. Writes through the models invalidate at once; this bounds changes made behind the ORM's
+# back (QuerySet.update, raw SQL). See docs/operations.md.
+API_PRINCIPAL_CACHE_SECONDS = env.int("API_PRINCIPAL_CACHE_SECONDS", default=60)
+CHANNEL_CONFIG_CACHE_SECONDS = env.int("CHANNEL_CONFIG_CACHE_SECONDS", default=60)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OmniHub partner API",
@@ -324,7 +347,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "FulfillmentStatusEnum": "orders.models.Fulfillment.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_problem_responses",

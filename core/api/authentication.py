@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.api.principal import ApiPrincipal, PartnerUser
+from core.api.principal_cache import KeyEntry, key_entry_get
 from core.models import PartnerAPIKey
 
 KEYWORD = "Api-Key"
@@ -17,21 +18,23 @@ class ApiKeyFailed(exceptions.AuthenticationFailed):
     """An API key was sent but cannot be used; ``code`` says why."""
 
 
-def principal_for_key(api_key: PartnerAPIKey) -> ApiPrincipal:
-    partner_channels = {channel.code for channel in api_key.partner.channels.all()}
-    key_channels = {channel.code for channel in api_key.channels.all()}
-    allowed = partner_channels & key_channels if key_channels else partner_channels
+def principal_for_key(api_key: PartnerAPIKey, channel_codes: frozenset[str]) -> ApiPrincipal:
     return ApiPrincipal(
         kind="partner",
         scopes=frozenset(api_key.scopes),
-        channel_codes=frozenset(allowed),
+        channel_codes=channel_codes,
         partner=api_key.partner,
         api_key=api_key,
     )
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """Authenticate a partner by API key; the key is looked up by prefix and checked by hash."""
+    """Authenticate a partner by API key; the key is looked up by prefix and checked by hash.
+
+    The key row, its partner and channels come from the shared principal cache
+    (``core.api.principal_cache``: no query once cached); the hash, revocation, expiry and the
+    partner's activity are checked on every request against that row.
+    """
 
     def authenticate(self, request: Request) -> tuple[Any, ApiPrincipal] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
@@ -42,13 +45,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix, dot, _ = raw_key.partition(".")
         if not raw_key or not dot:
             raise ApiKeyFailed("The API key is malformed.", code="invalid_api_key")
-        api_key = (
-            PartnerAPIKey.objects.select_related("partner")
-            .prefetch_related("channels", "partner__channels")
-            .filter(prefix=prefix)
-            .first()
-        )
-        if api_key is None or not api_key.is_valid(raw_key):
+        entry: KeyEntry | None = key_entry_get(prefix)
+        api_key = entry.api_key if entry is not None else None
+        if entry is None or api_key is None or not api_key.is_valid(raw_key):
             raise ApiKeyFailed("The API key is not valid.", code="invalid_api_key")
         if api_key.revoked:
             raise ApiKeyFailed("The API key has been revoked.", code="api_key_revoked")
@@ -56,7 +55,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise ApiKeyFailed("The API key has expired.", code="api_key_expired")
         if not api_key.partner.is_active:
             raise ApiKeyFailed("The partner account is disabled.", code="partner_inactive")
-        return PartnerUser(api_key.partner), principal_for_key(api_key)
+        return PartnerUser(api_key.partner), principal_for_key(api_key, entry.channel_codes)
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD

@@ -28,6 +28,7 @@ from core.api.problems import ApiError
 from core.models import Channel
 from core.scopes import Scope
 from inventory import selectors as inventory_selectors
+from storefront.api import channel_views
 from storefront.api.serializers import (
     AvailabilityResponseSerializer,
     ChannelOutputSerializer,
@@ -135,14 +136,14 @@ class ProductListView(generics.ListAPIView):
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
+        # Plain dicts that match ChannelProductSerializer (storefront.api.channel_views):
+        # the page of listings, the cached content, then price and availability in one query.
+        queryset = channel_views.listing_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
-        publications = list(page if page is not None else queryset)
-        views = catalog_selectors.product_views(
-            channel_code=self.channel.code, product_ids=[p.product_id for p in publications]
+        rows = list(page if page is not None else queryset)
+        data = channel_views.product_dicts(
+            request=request, channel=self.channel, listings=[channel_views.listing(r) for r in rows]
         )
-        context = {**self.get_serializer_context(), "available": _availability(self.channel, views)}
-        data = ChannelProductSerializer(views, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
 
@@ -161,19 +162,29 @@ class ProductDetailView(generics.GenericAPIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         channel = channel_for_request(request)
-        views = (
-            catalog_selectors.product_views(channel_code=channel.code, product_ids=[pk])
+        row = (
+            channel_views.listing_rows(
+                catalog_selectors.published_product_list(channel_code=channel.code).filter(
+                    product_id=pk
+                )
+            ).first()
             if pk <= MAX_ID
+            else None
+        )
+        data = (
+            channel_views.product_dicts(
+                request=request, channel=channel, listings=[channel_views.listing(row)]
+            )
+            if row is not None
             else []
         )
-        if not views:
+        if not data:
             raise ApiError(
                 status_code=404,
                 code="not_found",
                 detail=f"Product {pk} is not published on {channel.code}.",
             )
-        context = {**self.get_serializer_context(), "available": _availability(channel, views)}
-        return Response(ChannelProductSerializer(views[0], context=context).data)
+        return Response(data[0])
 
 
 class VariantLookupView(generics.GenericAPIView):
@@ -332,5 +343,29 @@ class AvailabilityView(generics.GenericAPIView):
         results, unknown = inventory_selectors.channel_availability(
             channel=channel, skus=skus, near=near
         )
-        body = {"channel": channel.code, "results": results, "unknown_skus": unknown}
-        return Response(AvailabilityResponseSerializer(body).data)
+        # Plain dicts exactly as AvailabilityResponseSerializer renders them (it stays the schema).
+        body = {
+            "channel": channel.code,
+            "results": [
+                {
+                    "sku": result.sku,
+                    "available": result.available,
+                    "locations": [
+                        {
+                            "code": str(item.location.code),
+                            "name": str(item.location.name),
+                            "kind": str(item.location.kind),
+                            "available": item.available,
+                            "pickup_available": item.pickup_available,
+                            "distance_km": (
+                                None if item.distance_km is None else float(item.distance_km)
+                            ),
+                        }
+                        for item in result.locations
+                    ],
+                }
+                for result in results
+            ],
+            "unknown_skus": unknown,
+        }
+        return Response(body)

@@ -465,3 +465,58 @@ def test_the_rebuild_action_and_command_write_the_files(feed_shop: Shop, admin_c
     assert "meta/feed.csv: 3 items, 0 left out" in out.getvalue()
     with pytest.raises(Exception, match="Not an active feed channel: webshop"):
         call_command("feeds_rebuild", "webshop")
+
+
+def test_a_poll_during_a_rebuild_gets_a_whole_file_never_a_500(
+    feed_shop: Shop, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker writes the file again between the moment a request reads the feed's row and the
+    moment it opens the file, and deletes the file that row named: the request serves the file
+    that replaced it, with that file's ETag, instead of failing."""
+    from channels.feeds import views as feed_views
+
+    first = client.get("/channels/meta/feed.csv")
+    assert first.status_code == 200
+    old_body = b"".join(first.streaming_content)  # type: ignore[attr-defined]
+    old = Feed.objects.get(channel__code="meta", format="csv")
+    channel = old.channel
+    # the price changes, so the next file differs from the one the request is about to open
+    catalog_services.price_set(variant_id=feed_shop.s.pk, channel_code="meta", amount="19.95")
+    relay.relay_run()
+    lookup = feed_views.feed_for_request
+    rebuilt: list[bool] = []
+
+    def rebuilt_meanwhile(*, code: str, fmt: str) -> Feed | None:
+        feed = lookup(code=code, fmt=fmt)  # the row the request read, naming the old file
+        if not rebuilt:  # the worker swaps in a new file and deletes the old one
+            feeds.feed_rebuild(channel)
+            rebuilt.append(True)
+        return feed
+
+    monkeypatch.setattr(feed_views, "feed_for_request", rebuilt_meanwhile)
+    response = client.get("/channels/meta/feed.csv")
+
+    current = Feed.objects.get(channel__code="meta", format="csv")
+    assert current.path != old.path and not feeds.default_storage.exists(old.path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    assert body != old_body and b"19.95 EUR" in body
+    assert response["ETag"] == f'"{current.etag}"' and current.etag != old.etag
+    assert response["X-Feed-Items"] == str(current.item_count)
+
+
+def test_a_feed_whose_file_is_gone_is_written_again_not_a_500(
+    feed_shop: Shop, client: Client
+) -> None:
+    """A row whose file was removed from the storage with nothing in its place: the request
+    writes the file again and serves it."""
+    first = client.get("/channels/meta/feed.csv")
+    assert first.status_code == 200
+    old_body = b"".join(first.streaming_content)  # type: ignore[attr-defined]
+    feed = Feed.objects.get(channel__code="meta", format="csv")
+    feeds.default_storage.delete(feed.path)
+    response = client.get("/channels/meta/feed.csv")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == old_body  # type: ignore[attr-defined]
+    again = Feed.objects.get(pk=feed.pk)
+    assert again.path != feed.path and feeds.default_storage.exists(again.path)

@@ -1,0 +1,633 @@
+"""Issue 15's target table in one run: the yardstick, then every hot API path, same load generator.
+
+    .venv/bin/python bench/http_load.py [--seconds 15] [--workers 4] [--threads 1]
+        [--connections 8] [--db omnihub_bench] [--only availability-1 ...]
+
+In one run it:
+
+1. starts the yardstick (``$OMNIHUB_SHARED_DIR/bench/yardstick/run.sh``, ``../shared`` beside the
+   checkout by default): the least a Django + DRF write endpoint can do, served and loaded the
+   same way;
+2. migrates a dedicated PostgreSQL database (``--db``, created when missing), seeds the small
+   demo into it (``seed_demo``, an upsert) and serves the project under
+   ``config.settings.production`` with Redis (``REDIS_URL``, default ``redis://127.0.0.1:6379/15``)
+   by gunicorn (``config/gunicorn.conf.py``; ``--workers``/``--threads``);
+3. loads every row of the table with wrk (installed from Debian packages when missing): the
+   order load uses only SKUs published on the channel and resets their stock to plenty before
+   each figure, so every answer should be 2xx; the hot-SKU variant sends 32 connections at one
+   SKU with exactly ``--hot-units`` (1,000) units, takes the rate from the first sale to the
+   last, and checks that exactly that many were sold with no 5xx;
+4. prints each figure (req/s, p50, p99, non-2xx) with its ratio to the yardstick, each gunicorn
+   worker's resident memory after the run, the date and the machine's load.
+
+Needs PostgreSQL at 127.0.0.1:5432 (user postgres), Redis, and ``psql`` on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+BENCH_KEY = "BenchH15.http-load-benchmark-key-not-for-production-use"
+CHANNEL = "webshop"
+PLENTY = 10_000_000
+
+ROWS = [
+    "orders",
+    "holds",
+    "availability-1",
+    "availability-10",
+    "products",
+    "hot-sku",
+]
+
+
+# --- load generator -------------------------------------------------------------------------------
+
+_LUA_COMMON = """
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  statuses = {}
+  math.randomseed(os.time() * 1000 + tid)
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("statuses")) do total[code] = (total[code] or 0) + n end
+  end
+  for code, n in pairs(total) do io.write(string.format("status %d %d\\n", code, n)) end
+end
+local function pick(list) return list[math.random(1, #list)] end
+local function uid()
+  counter = counter + 1
+  return string.format("%d-%d-%d-%d", os.time(), tid, counter, math.random(1, 1000000000))
+end
+"""
+
+
+def _lua_list(values: list[str]) -> str:
+    return "{" + ",".join(json.dumps(value) for value in values) + "}"
+
+
+def lua_script(row: str, *, key: str, skus: list[str], location: str, hot_sku: str) -> str:
+    auth = f'wrk.headers["Authorization"] = "Api-Key {key}"\n'
+    head = _LUA_COMMON + auth + f"local skus = {_lua_list(skus)}\n"
+    if row in ("orders", "hot-sku"):
+        sku = f'"{hot_sku}"' if row == "hot-sku" else "pick(skus)"
+        return head + (
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            "request = function()\n"
+            '  local body = string.format(\'{"channel":"' + CHANNEL + '",'
+            '"lines":[{"sku":"%s","quantity":1}],'
+            '"fulfillment":{"method":"ship","address":{"name":"Bench","line1":"Kade 1",'
+            '"postal_code":"1011AA","city":"Amsterdam","country":"NL"}},'
+            '"shipping_total":"4.95","customer":{"email":"bench-%s@load.example"}}\', '
+            f"{sku}, uid())\n"
+            '  return wrk.format(nil, "/api/v1/orders/", nil, body)\nend\n'
+        )
+    if row == "holds":
+        return head + (
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            "request = function()\n"
+            '  local body = string.format(\'{"reference":"bench-%s","lines":'
+            f'[{{"location":"{location}","sku":"%s","quantity":1}}]}}\', uid(), pick(skus))\n'
+            '  return wrk.format(nil, "/api/v1/stock/holds/", nil, body)\nend\n'
+        )
+    if row == "availability-1":
+        return head + (
+            "request = function()\n"
+            f'  return wrk.format("GET", "/api/v1/availability/?channel={CHANNEL}&sku=" '
+            ".. pick(skus))\n"
+            "end\n"
+        )
+    if row == "availability-10":
+        return head + (
+            "request = function()\n"
+            "  local chosen = {}\n"
+            "  for i = 1, 10 do chosen[i] = pick(skus) end\n"
+            f'  return wrk.format("GET", "/api/v1/availability/?channel={CHANNEL}&sku=" '
+            '.. table.concat(chosen, ","))\n'
+            "end\n"
+        )
+    if row == "products":
+        return head + (
+            "request = function()\n"
+            f'  return wrk.format("GET", "/api/v1/products/?channel={CHANNEL}&limit=50")\n'
+            "end\n"
+        )
+    raise ValueError(row)
+
+
+@dataclass
+class Figure:
+    label: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    statuses: dict[int, int]
+
+    def line(self, yardstick: Figure | None) -> str:
+        ratio = (
+            f"{self.rate / yardstick.rate * 100:5.1f} %"
+            if yardstick and yardstick.rate
+            else "   n/a"
+        )
+        return (
+            f"| {self.label:44} | {self.rate:8.1f} | {self.p50_ms:7.1f} ms | {self.p99_ms:7.1f} ms "
+            f"| {self.non2xx:6d} | {ratio} |"
+        )
+
+
+def _ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if not match:
+        raise ValueError(f"cannot read wrk latency {value!r}")
+    number, unit = float(match.group(1)), match.group(2)
+    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(label: str, output: str) -> Figure:
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    non2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    statuses = {int(c): int(n) for c, n in re.findall(r"^status (\d+) (\d+)$", output, re.M)}
+    non2xx = int(non2xx_match.group(1)) if non2xx_match else 0
+    return Figure(label, rate, p50, p99, non2xx, statuses)
+
+
+def wrk_path() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is not installed: installing it from the Debian packages (apt-get install wrk)")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    raise SystemExit("wrk is needed (apt-get install wrk) and could not be installed.")
+
+
+def run_wrk(
+    wrk: str, *, url: str, script: Path, seconds: float, connections: int, threads: int
+) -> str:
+    command = [
+        wrk,
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+# --- yardstick ------------------------------------------------------------------------------------
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("OMNIHUB_SHARED_DIR") or ROOT.parent / "shared")
+
+
+def run_yardstick(*, seconds: float, connections: int, workers: int) -> Figure:
+    script = shared_dir() / "bench" / "yardstick" / "run.sh"
+    if not script.exists():
+        raise SystemExit(
+            f"The yardstick is missing: no {script}. Set OMNIHUB_SHARED_DIR to the shared "
+            "directory (default: ../shared beside the checkout)."
+        )
+    output = subprocess.run(
+        [
+            "bash",
+            str(script),
+            str(PYTHON),
+            str(max(1, round(seconds))),
+            str(connections),
+            str(workers),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"yardstick: ([\d.]+) req/s p50 (\S+) p99 (\S+) non2xx (\d+)", output)
+    if not match:
+        raise SystemExit(f"The yardstick printed no figure:\n{output}")
+    if float(match.group(1)) == 0:
+        raise SystemExit(
+            "The yardstick served nothing (0 req/s): its gunicorn was not up when wrk started "
+            "(run.sh waits 3 s; workers boot slower on a loaded machine). Re-run when the "
+            f"machine is quieter (load average now {os.getloadavg()[0]:.1f})."
+        )
+    return Figure(
+        "yardstick `POST /api/reserve/`",
+        float(match.group(1)),
+        _ms(match.group(2)),
+        _ms(match.group(3)),
+        int(match.group(4)),
+        {},
+    )
+
+
+# --- the project under production settings -------------------------------------------------------
+
+
+def project_env(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "bench-only-" + "k" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.db}",
+        "REDIS_URL": args.redis,
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_WORKERS": str(args.workers),
+        "GUNICORN_THREADS": str(args.threads),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
+    exists = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{args.db}'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.db], check=True)
+    manage = [str(PYTHON), str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
+    if not args.no_seed:
+        subprocess.run(
+            [*manage, "seed_demo", "--size", "small"],
+            check=True,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
+def django_setup(env: dict[str, str]) -> None:
+    os.environ.update(
+        {k: v for k, v in env.items() if k not in ("GUNICORN_WORKERS", "GUNICORN_THREADS")}
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+@dataclass
+class Fixture:
+    key: str
+    skus: list[str]
+    location_code: str
+    location_id: int
+    variant_ids: dict[str, int]
+
+
+def bench_fixture() -> Fixture:
+    """A bench partner key on the channel, the SKUs published on it, the shipping warehouse."""
+    from catalog.models import ProductPublication, Variant
+    from core.api.services import partner_api_key_create
+    from core.models import Channel, Partner, PartnerAPIKey
+    from inventory.models import Location
+
+    channel = Channel.objects.get(code=CHANNEL)
+    partner, _ = Partner.objects.get_or_create(code="bench-http", defaults={"name": "HTTP bench"})
+    partner.channels.add(channel)
+    if not PartnerAPIKey.objects.filter(prefix=BENCH_KEY.split(".")[0]).exists():
+        partner_api_key_create(
+            partner=partner,
+            name="HTTP bench",
+            scopes=["catalog:read", "stock:read", "stock:write", "orders:read", "orders:write"],
+            rate_limit="100000000/min",
+            raw_key=BENCH_KEY,
+        )
+    published = ProductPublication.objects.filter(channel=channel).values_list(
+        "product_id", flat=True
+    )
+    variants = list(
+        Variant.objects.filter(product_id__in=published).order_by("sku").values_list("sku", "pk")
+    )
+    if len(variants) < 11:
+        raise SystemExit(f"Only {len(variants)} SKUs are published on {CHANNEL}: seed the demo.")
+    warehouse = (
+        Location.objects.filter(channels=channel, ships_orders=True, is_active=True)
+        .order_by("sourcing_priority", "code")
+        .first()
+    )
+    if warehouse is None:
+        raise SystemExit(f"No active shipping location sells for {CHANNEL}.")
+    return Fixture(
+        key=BENCH_KEY,
+        skus=[sku for sku, _ in variants],
+        location_code=warehouse.code,
+        location_id=warehouse.pk,
+        variant_ids=dict(variants),
+    )
+
+
+def stock_reset(fixture: Fixture, skus: list[str], on_hand: int) -> None:
+    """Set the warehouse's count of these SKUs so that ``on_hand`` units are available to sell
+    (the committed units and live holds of earlier figures are added on top), and take every
+    other location's stock of them out of sourcing (count 0), so the hot SKU has exactly
+    ``on_hand`` units in the whole channel."""
+    from django.db import connection
+
+    from inventory.models import StockHold, StockLevel
+    from inventory.stock_feed import FeedRow, stock_counts_apply
+
+    ids = [fixture.variant_ids[sku] for sku in skus]
+    # live holds of earlier figures would keep stock back: release them
+    StockHold.objects.filter(stock__variant_id__in=ids, status=StockHold.Status.ACTIVE).update(
+        status=StockHold.Status.RELEASED
+    )
+    levels = {
+        (row.variant_id, row.location_id): row
+        for row in StockLevel.objects.filter(variant_id__in=ids)
+    }
+
+    def kept_back(level: StockLevel | None) -> int:
+        return level.committed + level.safety_stock if level else 0
+
+    rows = []
+    line = 2
+    for variant_id in ids:
+        for (vid, location_id), level in levels.items():
+            if vid == variant_id and location_id != fixture.location_id:
+                rows.append(FeedRow(line, vid, location_id, kept_back(level), "bench", "bench"))
+                line += 1
+        here = levels.get((variant_id, fixture.location_id))
+        rows.append(
+            FeedRow(
+                line, variant_id, fixture.location_id, on_hand + kept_back(here), "bench", "bench"
+            )
+        )
+        line += 1
+    stock_counts_apply(rows=rows)
+    connection.close()
+
+
+def sold_between(fixture: Fixture, sku: str, since: datetime.datetime) -> list[datetime.datetime]:
+    from orders.models import OrderLine
+
+    return list(
+        OrderLine.objects.filter(variant_id=fixture.variant_ids[sku], order__created_at__gte=since)
+        .order_by("order__created_at")
+        .values_list("order__created_at", flat=True)
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            str(GUNICORN),
+            "-c",
+            str(ROOT / "config" / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "config.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn did not start")
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            probe.request("GET", "/healthz")
+            probe.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer /healthz")
+
+
+def worker_rss_mib(master_pid: int) -> list[float]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    rss = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if match:
+            rss.append(int(match.group(1)) / 1024)
+    return rss
+
+
+LABELS = {
+    "orders": "`POST /api/v1/orders/` (one line, ship)",
+    "holds": "`POST /api/v1/stock/holds/` (one line)",
+    "availability-1": "`GET /api/v1/availability/` (1 SKU)",
+    "availability-10": "`GET /api/v1/availability/` (10 SKUs)",
+    "products": "`GET /api/v1/products/?limit=50`",
+    "hot-sku": "hot SKU: 32 connections, one SKU",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15, help="per figure (default 15)")
+    parser.add_argument("--warmup", type=float, default=3, help="per row before its figure")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--db", default="omnihub_bench")
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+    parser.add_argument("--no-seed", action="store_true", help="the database is already seeded")
+    parser.add_argument("--no-yardstick", action="store_true", help="ratios left out")
+    parser.add_argument("--only", nargs="*", choices=ROWS, default=ROWS)
+    parser.add_argument("--hot-units", type=int, default=1000)
+    parser.add_argument("--hot-connections", type=int, default=32)
+    parser.add_argument(
+        "--hot-seconds", type=float, default=60, help="longest the hot run may take"
+    )
+    args = parser.parse_args()
+
+    wrk = wrk_path()
+    load_before = os.getloadavg()
+    started = datetime.datetime.now(datetime.UTC)
+    yardstick = None
+    if not args.no_yardstick:
+        yardstick = run_yardstick(
+            seconds=args.seconds, connections=args.connections, workers=args.workers
+        )
+    env = project_env(args)
+    prepare_database(args, env)
+    django_setup(env)
+    fixture = bench_fixture()
+    order_skus = fixture.skus[1:]  # the first SKU is the hot one
+    hot_sku = fixture.skus[0]
+    port = free_port()
+    server = start_gunicorn(env, port)
+    figures: list[Figure] = []
+    hot_note = ""
+    hot_failed = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="omnihub-bench-") as tmp:
+            for row in args.only:
+                script = Path(tmp) / f"{row}.lua"
+                script.write_text(
+                    lua_script(
+                        row,
+                        key=fixture.key,
+                        skus=order_skus,
+                        location=fixture.location_code,
+                        hot_sku=hot_sku,
+                    )
+                )
+                url = f"http://127.0.0.1:{port}"
+                if row == "hot-sku":
+                    # warm the workers on another SKU, then exactly hot_units of the hot one
+                    stock_reset(fixture, order_skus, PLENTY)
+                    warm = Path(tmp) / "orders.lua"
+                    warm.write_text(
+                        lua_script(
+                            "orders",
+                            key=fixture.key,
+                            skus=order_skus,
+                            location=fixture.location_code,
+                            hot_sku=hot_sku,
+                        )
+                    )
+                    run_wrk(
+                        wrk,
+                        url=url,
+                        script=warm,
+                        seconds=args.warmup,
+                        connections=args.hot_connections,
+                        threads=args.wrk_threads,
+                    )
+                    stock_reset(fixture, [hot_sku], args.hot_units)
+                    since = datetime.datetime.now(datetime.UTC)
+                    output = run_wrk(
+                        wrk,
+                        url=url,
+                        script=script,
+                        seconds=args.hot_seconds,
+                        connections=args.hot_connections,
+                        threads=args.wrk_threads,
+                    )
+                    figure = parse_wrk(LABELS[row], output)
+                    sales = sold_between(fixture, hot_sku, since)
+                    server_errors = sum(n for code, n in figure.statuses.items() if code >= 500)
+                    if len(sales) >= 2:
+                        span = (sales[-1] - sales[0]).total_seconds()
+                        figure.rate = (len(sales) - 1) / span if span > 0 else float("inf")
+                    if len(sales) == args.hot_units:
+                        verdict = "exactly the stock"
+                    elif len(sales) > args.hot_units:
+                        verdict = "OVERSOLD"
+                    else:
+                        verdict = f"NOT SOLD OUT within {args.hot_seconds:.0f} s"
+                    hot_note = (
+                        f"hot SKU {hot_sku}: {len(sales)} sold of {args.hot_units} ({verdict}), "
+                        f"{server_errors} 5xx, statuses {dict(sorted(figure.statuses.items()))}; "
+                        "rate from the first sale to the last"
+                    )
+                    hot_failed = len(sales) != args.hot_units or server_errors > 0
+                    figures.append(figure)
+                    continue
+                if row in ("orders", "holds"):
+                    stock_reset(fixture, order_skus, PLENTY)
+                run_wrk(
+                    wrk,
+                    url=url,
+                    script=script,
+                    seconds=args.warmup,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                )
+                if row in ("orders", "holds"):
+                    stock_reset(fixture, order_skus, PLENTY)
+                output = run_wrk(
+                    wrk,
+                    url=url,
+                    script=script,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                )
+                figures.append(parse_wrk(LABELS[row], output))
+        rss = worker_rss_mib(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    load_after = os.getloadavg()
+
+    print()
+    print(
+        f"{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
+        f"{load_before[0]:.2f} before / {load_after[0]:.2f} after; gunicorn {args.workers} "
+        f"workers x {args.threads} threads; wrk {args.wrk_threads} threads, {args.connections} "
+        f"connections, {args.seconds:.0f} s per figure after {args.warmup:.0f} s warm-up"
+    )
+    print()
+    print("| endpoint | req/s | p50 | p99 | non-2xx | share of the yardstick |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    if yardstick:
+        print(yardstick.line(yardstick))
+    for figure in figures:
+        print(figure.line(yardstick))
+    print()
+    if hot_note:
+        print(hot_note)
+    print("gunicorn worker RSS after the run: " + ", ".join(f"{value:.0f} MiB" for value in rss))
+    if hot_failed:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

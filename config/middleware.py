@@ -1,0 +1,110 @@
+"""Middleware that runs only where it does something.
+
+The back office and the store page need sessions, CSRF, messages, htmx and the request-bound
+history user; a partner's API call needs none of them. Wrapping Django's and the libraries'
+middleware (rather than forking them) lets ``MIDDLEWARE`` keep its order while an API request
+skips the work:
+
+* under ``/api/`` htmx (``request.htmx``) and django-simple-history's request binding never run:
+  no API view renders htmx fragments, and API writes record who made them through the services'
+  ``Actor``, not through the request;
+* under ``/api/`` with ``Authorization: Api-Key ...`` the session, CSRF, authentication and
+  messages middleware do not run either: the key is the credential, DRF's views are CSRF-exempt,
+  and nothing reads a session. A staff member's browser session on the API (no ``Api-Key``
+  header) still gets all of them, so ``StaffSessionAuthentication`` and its CSRF check work as
+  before.
+
+Each wrapper is a subclass of the middleware it wraps (so Django's admin checks still find the
+session, auth and messages middleware) that decides per request with a string comparison or two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
+from django_htmx.middleware import HtmxMiddleware
+from simple_history.middleware import HistoryRequestMiddleware
+
+API_PREFIX = "/api/"
+_API_KEY_SCHEME = "api-key "
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def carries_api_key(request: HttpRequest) -> bool:
+    """An ``/api/`` request that authenticates with ``Authorization: Api-Key <key>``."""
+    if not request.path_info.startswith(API_PREFIX):
+        return False
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return header[:8].lower() == _API_KEY_SCHEME
+
+
+class SessionUnlessApiKey(SessionMiddleware):
+    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if carries_api_key(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class CsrfUnlessApiKey(CsrfViewMiddleware):
+    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if carries_api_key(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+    def process_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # The check itself happens here, which Django calls apart from __call__.
+        if carries_api_key(request):
+            return None
+        return super().process_view(request, *args, **kwargs)
+
+
+class AuthenticationUnlessApiKey(AuthenticationMiddleware):
+    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if carries_api_key(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class MessagesUnlessApiKey(MessageMiddleware):
+    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if carries_api_key(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class HtmxExceptApi(HtmxMiddleware):
+    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if is_api_path(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+def HistoryExceptApi(get_response: Callable[[HttpRequest], Any]) -> Callable[..., Any]:
+    """django-simple-history's request binding (a function middleware), except under ``/api/``."""
+    inner = HistoryRequestMiddleware(get_response)
+
+    def middleware(request: HttpRequest) -> Any:
+        if is_api_path(request):
+            return get_response(request)
+        return inner(request)
+
+    return middleware
