@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--path", default="")
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--key", default=DEMO_KEY)
+    parser.add_argument("--top", type=int, default=0, help="also print the top N functions")
     args = parser.parse_args()
     from inventory.models import StockLevel
 
@@ -104,6 +105,8 @@ def main() -> None:
             if f"{filename}:{function}".endswith(needle):
                 total = max(total, ct)
         print(f"  {label:32} {total * 1000 / args.n:7.2f}")
+    if args.top:
+        stats.strip_dirs().sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":

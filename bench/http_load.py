@@ -7,7 +7,8 @@ In one run it:
 
 1. starts the yardstick (``$OMNIHUB_SHARED_DIR/bench/yardstick/run.sh``, ``../shared`` beside the
    checkout by default): the least a Django + DRF write endpoint can do, served and loaded the
-   same way;
+   same way; for the hot-SKU row, the same yardstick app pointed at one hot row (every request
+   reserving the same stock row, as many connections as the hot-SKU run);
 2. migrates a dedicated PostgreSQL database (``--db``, created when missing), seeds the small
    demo into it (``seed_demo``, an upsert) and serves the project under
    ``config.settings.production`` with Redis (``REDIS_URL``, default ``redis://127.0.0.1:6379/15``)
@@ -258,6 +259,79 @@ def run_yardstick(*, seconds: float, connections: int, workers: int) -> Figure:
     )
 
 
+_YARDSTICK_HOT_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"order_id":%d,"sku_id":1,"location_id":1,"qty":1}',
+    counter * 1000 + math.random(1, 999))
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def run_yardstick_hot(
+    wrk: str, *, seconds: float, connections: int, workers: int, threads: int
+) -> Figure:
+    """The yardstick pointed at one hot row: its own app (the database ``run.sh`` just left,
+    1,000,000 units on every row, so it never sells out) served the same way, every request
+    reserving one unit of SKU 1 at location 1, with as many connections as the hot-SKU row."""
+    here = shared_dir() / "bench" / "yardstick"
+    port = free_port()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with tempfile.TemporaryDirectory(prefix="omnihub-yardstick-hot-") as tmp:
+        script = Path(tmp) / "post_hot.lua"
+        script.write_text(_YARDSTICK_HOT_LUA)
+        server = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "wsgi:application",
+                "-w",
+                str(workers),
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "/dev/null",
+                "--error-logfile",
+                str(Path(tmp) / "err"),
+            ],
+            cwd=here,
+            env=env,
+        )
+        try:
+            _wait_port(port)
+            url = f"http://127.0.0.1:{port}/api/reserve/"
+            run_wrk(
+                wrk, url=url, script=script, seconds=3, connections=connections, threads=threads
+            )
+            output = run_wrk(
+                wrk,
+                url=url,
+                script=script,
+                seconds=seconds,
+                connections=connections,
+                threads=threads,
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    return parse_wrk("yardstick, one hot row", output)
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port} within {timeout:.0f} s")
+
+
 # --- the project under production settings -------------------------------------------------------
 
 
@@ -499,11 +573,19 @@ def main() -> None:
     wrk = wrk_path()
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.UTC)
-    yardstick = None
+    yardstick = yardstick_hot = None
     if not args.no_yardstick:
         yardstick = run_yardstick(
             seconds=args.seconds, connections=args.connections, workers=args.workers
         )
+        if "hot-sku" in args.only:
+            yardstick_hot = run_yardstick_hot(
+                wrk,
+                seconds=args.seconds,
+                connections=args.hot_connections,
+                workers=args.workers,
+                threads=args.wrk_threads,
+            )
     env = project_env(args)
     prepare_database(args, env)
     django_setup(env)
@@ -619,8 +701,12 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     if yardstick:
         print(yardstick.line(yardstick))
+    if yardstick_hot:
+        print(yardstick_hot.line(yardstick_hot))
     for figure in figures:
-        print(figure.line(yardstick))
+        # the hot-SKU row is compared with the yardstick pointed at one hot row
+        hot = figure.label == LABELS["hot-sku"] and yardstick_hot is not None
+        print(figure.line(yardstick_hot if hot else yardstick))
     print()
     if hot_note:
         print(hot_note)

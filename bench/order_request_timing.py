@@ -17,7 +17,9 @@ queued as in production instead of running inside the request.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -80,6 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--profile", type=int, default=0, help="print the top N functions of a cProfile run"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("set DATABASE_URL to a PostgreSQL database")
@@ -113,11 +118,19 @@ def main() -> None:
     with connection.execute_wrapper(counted):
         order(0)
     times, cpu = [], []
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
     for n in range(1, args.requests + 1):
         started, started_cpu = time.perf_counter(), time.process_time()
         order(n)
         times.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
+    if profiler:
+        profiler.disable()
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(args.profile)
+        stats.sort_stats("tottime").print_stats(args.profile)
     times.sort()
     p95 = times[int(len(times) * 0.95) - 1]
     print(

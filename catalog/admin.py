@@ -7,12 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -105,16 +110,48 @@ class ChannelContentRuleAdmin(admin.ModelAdmin):
 # --- changelist filters ------------------------------------------------------------------------
 
 
+def _distinct_product_values(column: str, *, limit: int, skip_empty: bool = False) -> list[Any]:
+    """The distinct non-null values of an indexed ``catalog_product`` column, in order, by a
+    loose index scan (one index probe per value instead of reading every product). A recursive
+    CTE: PostgreSQL and SQLite both run it."""
+    table = connection.ops.quote_name(Product._meta.db_table)
+    skip = " AND {c} <> ''" if skip_empty else ""
+    first = f"SELECT {{c}} AS v FROM {table} WHERE {{c}} IS NOT NULL{skip} ORDER BY {{c}} LIMIT 1"
+    following = (
+        f"SELECT (SELECT {{c}} FROM {table} WHERE {{c}} > t.v{skip} ORDER BY {{c}} LIMIT 1) "
+        "FROM t WHERE t.v IS NOT NULL"
+    )
+    sql = (
+        f"WITH RECURSIVE t(v) AS (SELECT * FROM ({first}) AS f UNION ALL {following}) "
+        "SELECT v FROM t WHERE v IS NOT NULL LIMIT %s"
+    ).format(c=connection.ops.quote_name(column))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
 class BrandFilter(admin.SimpleListFilter):
     title = "brand"
     parameter_name = "brand"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        brands = Product.objects.exclude(brand="").order_by("brand").values_list("brand", flat=True)
-        return [(brand, brand) for brand in brands.distinct()[:200]]
+        brands = _distinct_product_values("brand", limit=200, skip_empty=True)
+        return [(brand, brand) for brand in brands]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
         return queryset.filter(brand=self.value()) if self.value() else queryset
+
+
+class CategoryFilter(admin.RelatedOnlyFieldListFilter):
+    """The categories products are in (as ``RelatedOnlyFieldListFilter``), found by a loose
+    index scan instead of ``DISTINCT`` over every product."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        ids = _distinct_product_values("category_id", limit=100_000)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"pk__in": ids}, ordering=ordering
+        )
 
 
 def _channel_codes() -> list[str]:
@@ -223,6 +260,21 @@ def _formset_changes_note(formset: Any) -> None:
 # --- products ----------------------------------------------------------------------------------
 
 
+class ProductChangeList(ChangeList):
+    """The product list reads narrow rows: the wide columns it never shows are deferred and the
+    category comes by one prefetch of the page's categories, so PostgreSQL sorts and limits
+    product rows alone instead of joining every product to its category and type first."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .select_related(None)
+            .defer("description", "attributes", "approved_snapshot")
+            .prefetch_related("category")
+        )
+
+
 @admin.register(Product)
 class ProductAdmin(SimpleHistoryAdmin):
     form = ProductAdminForm
@@ -246,7 +298,7 @@ class ProductAdmin(SimpleHistoryAdmin):
         CompletenessFilter,
         BrandFilter,
         "product_type",
-        ("category", admin.RelatedOnlyFieldListFilter),
+        ("category", CategoryFilter),
     ]
     search_fields = ["name", "handle", "=variants__sku", "=variants__gtin"]
     search_help_text = "Name or handle (contains), SKU or GTIN (exact)."
@@ -325,11 +377,11 @@ class ProductAdmin(SimpleHistoryAdmin):
             selectors.product_list()
             .annotate(variant_total=Coalesce(Subquery(variant_total), 0))
             .prefetch_related(
+                # ordered by channel code in Python (completeness_column): ordering in SQL
+                # makes PostgreSQL scan each channel's rows instead of the page's products'
                 Prefetch(
                     "completeness",
-                    queryset=ProductCompleteness.objects.select_related("channel").order_by(
-                        "channel__code"
-                    ),
+                    queryset=ProductCompleteness.objects.select_related("channel").order_by(),
                 ),
                 Prefetch(
                     "media",
@@ -341,6 +393,9 @@ class ProductAdmin(SimpleHistoryAdmin):
                 "publications__channel",
             )
         )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ProductChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Product], search_term: str
@@ -374,26 +429,34 @@ class ProductAdmin(SimpleHistoryAdmin):
             first.alt_text,
         )
 
+    def action_checkbox(self, obj: Product) -> str:
+        """The row's checkbox, the same markup as Django's, written directly instead of through
+        a form widget template for each of the page's rows (a sixth of the page's render)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
+
     @admin.display(description="variants", ordering="variant_total")
     def variant_count(self, obj: Product) -> int:
         return obj.variant_total  # type: ignore[attr-defined, no-any-return]
 
     @admin.display(description="completeness")
     def completeness_column(self, obj: Product) -> str:
-        rows = list(obj.completeness.all())
-        return format_html_join(
-            " ",
-            '<span title="{}" style="white-space:nowrap;color:{}">{}&nbsp;{}%</span>',
-            (
-                (
-                    "; ".join(row.missing) or "complete",
-                    "#2e7d32" if row.percent == 100 else "#b26a00",
-                    row.channel.code,
-                    row.percent,
-                )
-                for row in rows
-            ),
-        )
+        rows = sorted(obj.completeness.all(), key=lambda row: row.channel.code)
+        # escape() on each value and one mark_safe: format_html per cell costs more than the
+        # rest of the column (fifty rows times every channel)
+        cells = []
+        for row in rows:
+            title = escape("; ".join(row.missing) or "complete")
+            color = "#2e7d32" if row.percent == 100 else "#b26a00"
+            cells.append(
+                f'<span title="{title}" style="white-space:nowrap;color:{color}">'
+                f"{escape(row.channel.code)}&nbsp;{int(row.percent)}%</span>"
+            )
+        return mark_safe(" ".join(cells))  # every value above is escaped
 
     @admin.display(description="published on")
     def channels_column(self, obj: Product) -> str:

@@ -210,7 +210,10 @@ class Product(SyncTimestamped):
             ("approve_product", "Can approve products"),
             ("publish_product", "Can publish products to channels"),
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["name", "id"], name="catalog_product_name_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from channels import connectors
 from channels.models import Delivery, DeliveryAttempt, Listing, WebhookSubscription
+from core import bulk
 from core.models import Channel
 
 
@@ -166,7 +167,7 @@ def _message_id(rows: list[Delivery]) -> str:
 
 
 def _log(rows: list[Delivery], message_id: str, result: connectors.PushResult) -> None:
-    DeliveryAttempt.objects.bulk_create(
+    bulk.create(  # COPY on PostgreSQL
         [
             DeliveryAttempt(
                 delivery_id=row.pk,
@@ -178,7 +179,9 @@ def _log(rows: list[Delivery], message_id: str, result: connectors.PushResult) -
                 duration_ms=result.duration_ms,
             )
             for row in rows
-        ]
+        ],
+        DeliveryAttempt,
+        history=False,
     )
 
 
@@ -194,10 +197,14 @@ def _release(rows: list[Delivery], token: str, *, delay: float = 0.0) -> None:
 def _settle(
     rows: list[Delivery], token: str, message_id: str, result: connectors.PushResult
 ) -> int:
-    """Record the attempt and move each row on; returns how many were delivered."""
+    """Record the attempt and move each row on; returns how many were delivered (a 2xx settles
+    the whole batch at once, a failure row by row)."""
     now = timezone.now()
-    delivered = 0
     max_attempts = int(_setting("CHANNELS_MAX_ATTEMPTS", 8))
+    if result.outcome == "ok":
+        with transaction.atomic():
+            _log(rows, message_id, result)
+            return _settle_delivered(rows, token, now)
     with transaction.atomic():
         _log(rows, message_id, result)
         for row in rows:
@@ -205,20 +212,7 @@ def _settle(
                 pk=row.pk, lease_token=token, state=Delivery.State.PENDING
             )
             same = mine.filter(sequence=row.sequence)
-            if result.outcome == "ok":
-                if same.update(
-                    state=Delivery.State.DELIVERED,
-                    delivered_at=now,
-                    attempts=F("attempts") + 1,
-                    last_error="",
-                    lease_token="",
-                    lease_until=None,
-                ):
-                    delivered += 1
-                else:  # a newer change was merged in meanwhile: send it next, now
-                    mine.update(lease_token="", lease_until=None, next_attempt_at=now)
-                _listing_ack(row, result)
-            elif result.outcome == "refused":
+            if result.outcome == "refused":
                 if not same.update(
                     state=Delivery.State.FAILED,
                     attempts=F("attempts") + 1,
@@ -247,18 +241,87 @@ def _settle(
                     next_attempt_at=now
                     + timedelta(seconds=backoff_seconds(attempts, result.retry_after)),
                 )
+    return 0
+
+
+def _settle_delivered(rows: list[Delivery], token: str, now: datetime) -> int:
+    """A 2xx for the whole batch, in a fixed number of statements whatever its size. The rows
+    still leased to us are locked (the relay merges into pending rows under the same lock, so
+    nothing changes between this read and the writes); those that still carry the sequence we
+    sent are delivered, the others (a newer change merged in meanwhile) go back to the queue, due
+    now. Each listing is acknowledged up to the highest sequence sent for it, and marked synced
+    when that reaches the last relayed one."""
+    sent = {row.pk: row.sequence for row in rows}
+    current = dict(
+        Delivery.objects.select_for_update()
+        .filter(pk__in=list(sent), lease_token=token, state=Delivery.State.PENDING)
+        .order_by("pk")
+        .values_list("pk", "sequence")
+    )
+    same = [pk for pk, sequence in current.items() if sequence == sent[pk]]
+    merged = [pk for pk, sequence in current.items() if sequence != sent[pk]]
+    delivered = 0
+    if same:
+        delivered = Delivery.objects.filter(pk__in=same).update(
+            state=Delivery.State.DELIVERED,
+            delivered_at=now,
+            attempts=F("attempts") + 1,
+            last_error="",
+            lease_token="",
+            lease_until=None,
+        )
+    if merged:
+        Delivery.objects.filter(pk__in=merged).update(
+            lease_token="", lease_until=None, next_attempt_at=now
+        )
+    _listings_ack([row for row in rows if row.channel_id is not None], now)
     return delivered
 
 
-def _listing_ack(row: Delivery, result: connectors.PushResult) -> None:
-    if row.channel_id is None:
+def _listings_ack(rows: list[Delivery], now: datetime) -> None:
+    """What ``_listing_ack`` does for each row, for all of them at once."""
+    if not rows:
         return
-    listing = Listing.objects.filter(
-        channel_id=row.channel_id, aggregate=row.aggregate, aggregate_id=row.aggregate_id
+    highest: dict[tuple[int, str, str], int] = {}
+    for row in rows:
+        key = (int(row.channel_id or 0), row.aggregate, row.aggregate_id)
+        highest[key] = max(highest.get(key, 0), row.sequence)
+    listings = list(
+        Listing.objects.select_for_update()
+        .filter(
+            channel_id__in={key[0] for key in highest},
+            aggregate__in={key[1] for key in highest},
+            aggregate_id__in={key[2] for key in highest},
+        )
+        .order_by("pk")
+        .only(
+            "pk",
+            "channel_id",
+            "aggregate",
+            "aggregate_id",
+            "acked_sequence",
+            "last_sequence",
+            "state",
+        )
     )
-    listing.filter(acked_sequence__lt=row.sequence).update(acked_sequence=row.sequence)
-    listing.update(last_success_at=timezone.now(), last_error="")
-    listing.filter(acked_sequence__gte=F("last_sequence")).update(state=Listing.State.SYNCED)
+    listings = [
+        row for row in listings if (row.channel_id, row.aggregate, row.aggregate_id) in highest
+    ]
+    if not listings:
+        return
+    for listing in listings:
+        sequence = highest[(listing.channel_id, listing.aggregate, listing.aggregate_id)]
+        listing.acked_sequence = max(listing.acked_sequence, sequence)
+        if listing.acked_sequence >= listing.last_sequence:
+            listing.state = Listing.State.SYNCED
+        listing.last_success_at, listing.last_error = now, ""
+    # one UPDATE from a COPY-filled temporary table on PostgreSQL (no CASE per row)
+    bulk.update(
+        listings,
+        Listing,
+        ["acked_sequence", "state", "last_success_at", "last_error"],
+        history=False,
+    )
 
 
 def _listing_fail(row: Delivery, result: connectors.PushResult, state: str) -> None:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from channels.feeds.services import feeds_mark_from_events
 from channels.models import Delivery, Listing, WebhookSubscription
+from core import bulk
 from core.events import EventType
 from core.models import ChangeEvent, Channel
 from inventory.selectors import apply_buffer, channel_buffer
@@ -183,13 +184,16 @@ def deliveries_enqueue(items: Iterable[Item]) -> set[int]:
     if not items:
         return set()
     now = timezone.now()
+    groups: dict[tuple[int, str, str], set[str]] = defaultdict(set)
+    for item in items:  # one term per channel, stream and aggregate (not one per object)
+        groups[(item.channel.pk, item.stream, item.event.aggregate)].add(item.event.aggregate_id)
     keys = Q()
-    for item in items:
+    for (channel_id, stream, aggregate), aggregate_ids in groups.items():
         keys |= Q(
-            channel_id=item.channel.pk,
-            stream=item.stream,
-            aggregate=item.event.aggregate,
-            aggregate_id=item.event.aggregate_id,
+            channel_id=channel_id,
+            stream=stream,
+            aggregate=aggregate,
+            aggregate_id__in=sorted(aggregate_ids),
         )
     pending = {
         (d.channel_id, d.stream, d.aggregate, d.aggregate_id): d
@@ -224,9 +228,12 @@ def deliveries_enqueue(items: Iterable[Item]) -> set[int]:
             delivery.payload = item.payload
             delivery.updated_at = now
             changed.append(delivery)
-    Delivery.objects.bulk_create(new)
-    Delivery.objects.bulk_update(
-        changed, ["topic", "event_id", "sequence", "payload", "updated_at"]
+    bulk.create(new, Delivery, history=False)  # COPY on PostgreSQL
+    bulk.update(
+        changed,
+        Delivery,
+        ["topic", "event_id", "sequence", "payload", "updated_at"],
+        history=False,
     )
     _listings_bump(items)
     return {item.channel.pk for item in items}
@@ -237,15 +244,17 @@ def _listings_bump(items: Sequence[Item]) -> None:
     for item in items:
         key = (item.channel.pk, item.event.aggregate, item.event.aggregate_id)
         highest[key] = max(highest.get(key, 0), item.event.sequence)
+    groups: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for channel_id, aggregate, aggregate_id in highest:
+        groups[(channel_id, aggregate)].add(aggregate_id)
+    keys = Q()
+    for (channel_id, aggregate), aggregate_ids in groups.items():
+        keys |= Q(
+            channel_id=channel_id, aggregate=aggregate, aggregate_id__in=sorted(aggregate_ids)
+        )
     existing = {
         (row.channel_id, row.aggregate, row.aggregate_id): row
-        for row in Listing.objects.select_for_update()
-        .filter(
-            channel_id__in={k[0] for k in highest},
-            aggregate__in={k[1] for k in highest},
-            aggregate_id__in={k[2] for k in highest},
-        )
-        .order_by("pk")
+        for row in Listing.objects.select_for_update().filter(keys).order_by("pk")
     }
     new = []
     changed = []
@@ -265,8 +274,8 @@ def _listings_bump(items: Sequence[Item]) -> None:
             row.state = Listing.State.PENDING
             row.updated_at = timezone.now()
             changed.append(row)
-    Listing.objects.bulk_create(new, ignore_conflicts=True)
-    Listing.objects.bulk_update(changed, ["last_sequence", "state", "updated_at"])
+    bulk.create_ignore_conflicts(new, Listing)
+    bulk.update(changed, Listing, ["last_sequence", "state", "updated_at"], history=False)
 
 
 def _webhook_deliveries_create(events: Sequence[ChangeEvent]) -> set[int]:

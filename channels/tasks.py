@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from channels import delivery, relay
+from core.broker import task_kick
 
 log = structlog.get_logger(__name__)
 
@@ -143,18 +144,8 @@ def feeds_refresh() -> None:
 def relay_kick() -> None:
     """The outbox hook: after a commit that recorded events, enqueue the relay. A broker outage
     must not fail the request whose data is already committed: the periodic ``dispatch`` relays
-    the events once the broker is back."""
-    if _eager():
-        relay_events.delay()
-        return
-    from celery import current_app as app
-
-    try:
-        # no connection retries: with the broker down, fail in milliseconds, not seconds
-        with app.connection_for_write(transport_options={"max_retries": 0}) as conn:
-            relay_events.apply_async(retry=False, connection=conn)  # type: ignore[call-arg]
-    except Exception as error:  # the broker is down; the events wait safely in the outbox
-        log.warning("channels.relay_kick_failed", error=f"{type(error).__name__}: {error}")
+    the events once the broker is back (``core.broker.task_kick``)."""
+    task_kick(relay_events)
 
 
 @shared_task(name="channels.noop", ignore_result=True)

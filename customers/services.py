@@ -283,12 +283,13 @@ def _resolve_once(*, keys: list[_Key], name: str, channel_code: str) -> ResolveR
         ]
     )
     changed = created or bool(new_keys)
-    if name and not customer.name:
-        customer.name = name
-        customer.save(update_fields=["name", "updated_at"])
-        changed = True
-    elif changed:
-        customer.save(update_fields=["updated_at"])
+    if not created:  # a new customer was inserted with its name and timestamps already
+        if name and not customer.name:
+            customer.name = name
+            customer.save(update_fields=["name", "updated_at"])
+            changed = True
+        elif changed:
+            customer.save(update_fields=["updated_at"])
     customer_channel_link(customer_id=customer.pk, channel_code=channel_code)
     if changed:
         _customer_event(customer)

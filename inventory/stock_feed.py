@@ -2,9 +2,11 @@
 optionally ``reason``, ``reference``), applied as ``count`` movements for the differences.
 
 The whole file is validated before anything is written and refused with the row and column of
-every bad cell. Applying it is set-based (one lock statement, one update statement and one insert
-per batch), all or nothing, and idempotent: the same file again finds nothing to change and
-writes nothing.
+every bad cell. Applying it is set-based, all or nothing, and idempotent: the same file again
+finds nothing to change and writes nothing. On PostgreSQL the whole feed takes a fixed number of
+statements: one insert of the missing levels and one locking read of every level (the pairs go as
+two arrays), one update of the changed counts, one ``COPY`` of the count movements, then the
+``stock.changed`` events; elsewhere the same steps run in batches.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import bulk
 from core.actors import SYSTEM, Actor
 from inventory.exceptions import StockFeedInvalid
 from inventory.models import StockLevel, StockMovement
@@ -132,24 +135,73 @@ def stock_feed_parse(data: bytes) -> list[FeedRow]:
 
 
 def _levels_set(changes: list[tuple[int, int]]) -> None:
-    """Set ``on_hand`` of many levels: one statement per batch."""
+    """Set ``on_hand`` of many levels: on PostgreSQL one statement for all of them (the pairs go
+    as two arrays, so the statement text does not grow with the feed), elsewhere one
+    ``executemany`` per batch."""
+    if not changes:
+        return
+    now = timezone.now()
+    table = StockLevel._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS s SET on_hand = v.on_hand, updated_at = %s "
+                "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, on_hand) WHERE s.id = v.id",
+                [now, [pk for pk, _ in changes], [on_hand for _, on_hand in changes]],
+            )
+            return
+        for start in range(0, len(changes), BATCH):
+            cursor.executemany(
+                f"UPDATE {table} SET on_hand = %s, updated_at = %s WHERE id = %s",
+                [(on_hand, now, pk) for pk, on_hand in changes[start : start + BATCH]],
+            )
+
+
+@dataclass(frozen=True)
+class _Level:
+    pk: int
+    on_hand: int
+    committed: int
+
+
+def _levels_lock_pg(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], _Level]:
+    """PostgreSQL: what ``_stock_levels_lock(create=True)`` does, for a whole feed in three
+    statements and without a model instance per level: insert the missing levels (``ON CONFLICT
+    DO NOTHING``), then lock every level of the feed in primary-key order and read its counts.
+    The pairs go as two arrays."""
+    table = StockLevel._meta.db_table
+    variant_ids = [v for v, _ in pairs]
+    location_ids = [loc for _, loc in pairs]
     now = timezone.now()
     with connection.cursor() as cursor:
-        for start in range(0, len(changes), BATCH):
-            chunk = changes[start : start + BATCH]
-            if connection.vendor == "postgresql":
-                values = ", ".join(["(%s::bigint, %s::integer)"] * len(chunk))
-                cursor.execute(
-                    f"UPDATE {StockLevel._meta.db_table} AS s SET on_hand = v.on_hand, "
-                    f"updated_at = %s FROM (VALUES {values}) AS v(id, on_hand) WHERE s.id = v.id",
-                    [now, *[value for pair in chunk for value in pair]],
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {StockLevel._meta.db_table} SET on_hand = %s, updated_at = %s "
-                    "WHERE id = %s",
-                    [(on_hand, now, pk) for pk, on_hand in chunk],
-                )
+        cursor.execute(
+            f"INSERT INTO {table} (variant_id, location_id, on_hand, committed, safety_stock, "
+            "incoming, damaged, created_at, updated_at) "
+            "SELECT f.v, f.l, 0, 0, 0, 0, 0, %s, %s "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS f(v, l) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} s "
+            "WHERE s.variant_id = f.v AND s.location_id = f.l) "
+            "ORDER BY f.v, f.l ON CONFLICT DO NOTHING",
+            [now, now, variant_ids, location_ids],
+        )
+        cursor.execute(
+            f"SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.committed FROM {table} s "
+            "JOIN unnest(%s::bigint[], %s::bigint[]) AS f(v, l) "
+            "ON s.variant_id = f.v AND s.location_id = f.l ORDER BY s.id FOR UPDATE OF s",
+            [variant_ids, location_ids],
+        )
+        return {
+            (variant_id, location_id): _Level(pk, on_hand, committed)
+            for pk, variant_id, location_id, on_hand, committed in cursor.fetchall()
+        }
+
+
+def _levels_lock(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+    if connection.vendor == "postgresql":
+        return _levels_lock_pg(pairs)
+    from inventory.services import _stock_levels_lock
+
+    return _stock_levels_lock(pairs=pairs, create=True)
 
 
 def stock_feed_apply(*, data: bytes, actor: Actor = SYSTEM) -> FeedSummary:
@@ -162,13 +214,11 @@ def stock_feed_apply(*, data: bytes, actor: Actor = SYSTEM) -> FeedSummary:
 def stock_counts_apply(*, rows: list[FeedRow], actor: Actor = SYSTEM) -> FeedSummary:
     """Apply validated absolute counts (the feed's second half; also used by product imports).
     Locks the levels in pk order; refuses everything if a count is below committed units."""
-    from inventory.services import _ats_record, _stock_levels_lock
+    from inventory.services import _ats_record
 
     summary = FeedSummary(rows=len(rows))
     with transaction.atomic():
-        levels = _stock_levels_lock(
-            pairs=[(r.variant_id, r.location_id) for r in rows], create=True
-        )
+        levels = _levels_lock([(r.variant_id, r.location_id) for r in rows])
         errors = []
         changes: list[tuple[int, int]] = []
         movements = []
@@ -196,7 +246,7 @@ def stock_counts_apply(*, rows: list[FeedRow], actor: Actor = SYSTEM) -> FeedSum
                 summary.units_removed -= delta
             movements.append(
                 StockMovement(
-                    stock=level,
+                    stock_id=level.pk,
                     kind=StockMovement.Kind.COUNT,
                     on_hand_delta=delta,
                     reason=row.reason,
@@ -208,7 +258,7 @@ def stock_counts_apply(*, rows: list[FeedRow], actor: Actor = SYSTEM) -> FeedSum
         if errors:
             raise _refuse(errors)
         _levels_set(changes)
-        StockMovement.objects.bulk_create(movements, batch_size=BATCH)
+        bulk.create(movements, StockMovement, history=False)  # COPY on PostgreSQL
         _ats_record(changed_variants)
         summary.levels_changed = len(changes)
     return summary

@@ -1,5 +1,10 @@
 """Write a validated import plan: one transaction, bulk statements, history kept.
 
+Each batch of products reads what it needs once (narrow tuples, not model instances), compares in
+memory and writes only what differs: new and changed rows and their history rows go through
+``core.bulk`` (``COPY`` on PostgreSQL). Completeness is recomputed only for products
+something happened to, and an unchanged file writes nothing at all.
+
 Products are matched by handle and variants by SKU (then by options within the product), so a
 repeated import updates instead of duplicating. Content changes on an approved product send it
 back to review (its approved snapshot stays live); base prices on the import's channel are
@@ -12,10 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
@@ -35,6 +41,7 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
+from core import bulk
 from core.events import EventType
 from core.models import Channel
 from core.outbox.services import event_record_many
@@ -85,61 +92,47 @@ def _categories(plan: ImportPlan, errors: list[RowError]) -> dict[str, int]:
     return found
 
 
-def _update_with_history(
-    objs: list[Any], model: Any, fields: list[str], batch_size: int = BATCH
-) -> None:
-    """``bulk_update`` as one ``UPDATE ... FROM (VALUES ...)`` per batch on PostgreSQL (Django's
-    CASE WHEN form is quadratic in the batch) and ``executemany`` on SQLite; then the history
-    rows, written in bulk like ``bulk_update_with_history`` would."""
-    from django.db import connection
-
-    table = model._meta.db_table
-    columns = [model._meta.get_field(name) for name in fields]
-    for start in range(0, len(objs), batch_size):
-        chunk = objs[start : start + batch_size]
-        rows = [
-            [
-                column.get_db_prep_save(getattr(obj, column.attname), connection)
-                for column in columns
-            ]
-            + [obj.pk]
-            for obj in chunk
-        ]
+def _skus_of_other_products(handle_by_sku: dict[str, tuple[str, int]]) -> list[tuple[str, str]]:
+    """(sku, its product's handle) for each SKU of the file that belongs to another product. On
+    PostgreSQL one statement whatever the file's size (the pairs go as two arrays); elsewhere one
+    query per batch of SKUs."""
+    if not handle_by_sku:
+        return []
+    if bulk.is_postgresql():
+        variants, products = Variant._meta.db_table, Product._meta.db_table
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                types = [column.db_type(connection) for column in columns]
-                sets = ", ".join(f'"{c.column}" = v.c{i}' for i, c in enumerate(columns))
-                casts = ", ".join(f"%s::{t}" for t in types) + ", %s::bigint"
-                values = ", ".join([f"({casts})"] * len(chunk))
-                names = ", ".join(f"c{i}" for i in range(len(columns))) + ", pk"
-                cursor.execute(
-                    f'UPDATE "{table}" SET {sets} FROM (VALUES {values}) AS v({names}) '
-                    f'WHERE "{table}"."id" = v.pk',
-                    [value for row in rows for value in row],
-                )
-            else:
-                sets = ", ".join(f'"{c.column}" = %s' for c in columns)
-                cursor.executemany(f'UPDATE "{table}" SET {sets} WHERE "id" = %s', rows)
-    model.history.bulk_history_create(objs, batch_size=batch_size, update=True)
+            cursor.execute(
+                f"SELECT f.sku, p.handle FROM unnest(%s::text[], %s::text[]) AS f(sku, handle) "
+                f'JOIN "{variants}" v ON v.sku = f.sku JOIN "{products}" p ON p.id = v.product_id '
+                "WHERE p.handle <> f.handle",
+                [list(handle_by_sku), [handle for handle, _ in handle_by_sku.values()]],
+            )
+            return [(sku, handle) for sku, handle in cursor.fetchall()]
+    skus = list(handle_by_sku)
+    found = []
+    for start in range(0, len(skus), BATCH):
+        for sku, handle in Variant.objects.filter(sku__in=skus[start : start + BATCH]).values_list(
+            "sku", "product__handle"
+        ):
+            if handle != handle_by_sku[sku][0]:
+                found.append((sku, handle))
+    return found
 
 
 def _check_against_database(plan: ImportPlan, price_channel: Any) -> dict[str, int]:
     errors: list[RowError] = []
     categories = _categories(plan, errors)
     handle_by_sku = {v.sku: (p.handle, v.row) for p in plan.products for v in p.variants}
-    skus = list(handle_by_sku)
-    for start in range(0, len(skus), BATCH):
-        for sku, handle in Variant.objects.filter(sku__in=skus[start : start + BATCH]).values_list(
-            "sku", "product__handle"
-        ):
-            if handle != handle_by_sku[sku][0]:
-                errors.append(
-                    RowError(
-                        handle_by_sku[sku][1],
-                        "Variant SKU",
-                        f"SKU {sku!r} belongs to product {handle!r}.",
-                    )
-                )
+    for sku, handle in sorted(
+        _skus_of_other_products(handle_by_sku), key=lambda pair: handle_by_sku[pair[0]][1]
+    ):
+        errors.append(
+            RowError(
+                handle_by_sku[sku][1],
+                "Variant SKU",
+                f"SKU {sku!r} belongs to product {handle!r}.",
+            )
+        )
     if price_channel is None and any(
         v.price is not None for p in plan.products for v in p.variants
     ):
@@ -246,9 +239,22 @@ def plan_apply(
 
 
 def _apply_chunk(chunk, categories, type_ids, channel, summary: ImportSummary) -> None:  # type: ignore[no-untyped-def]
+    """One batch of products, in a fixed number of statements. Rows are read once (as tuples)
+    and compared in memory; only what differs is written, with its history row, and only the
+    products something happened to get their completeness recomputed."""
     now = timezone.now()
-    existing = {p.handle: p for p in Product.objects.filter(handle__in=[p.handle for p in chunk])}
-    new_products, changed_products, back_to_review = [], [], []
+    touched: set[int] = set()  # products whose completeness may have changed
+    compared_fields = ("name", "description", "brand", "category_id", "product_type_id")
+    existing = {
+        row[1]: row
+        for row in Product.objects.filter(handle__in=[p.handle for p in chunk]).values_list(
+            "id", "handle", "status", *compared_fields
+        )
+    }
+    index = {name: i for i, name in enumerate(("id", "handle", "status", *compared_fields))}
+    products: dict[str, Product] = {}
+    new_products: list[Product] = []
+    changed_fields: dict[int, dict[str, Any]] = {}
     for row in chunk:
         type_name = row.product_type or ("Shopify options" if row.option_names else "")
         fields = {
@@ -258,44 +264,75 @@ def _apply_chunk(chunk, categories, type_ids, channel, summary: ImportSummary) -
             "category_id": categories.get(row.google_category) if row.google_category else None,
             "product_type_id": type_ids.get(type_name),
         }
-        product = existing.get(row.handle)
-        if product is None:
-            new_products.append(Product(handle=row.handle, status=Product.Status.DRAFT, **fields))
+        values = existing.get(row.handle)
+        if values is None:
+            product = Product(handle=row.handle, status=Product.Status.DRAFT, **fields)
+            new_products.append(product)
+            products[row.handle] = product
             continue
         if row.google_category == "":
-            fields["category_id"] = product.category_id  # the file does not say: keep ours
-        if any(getattr(product, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
+            fields["category_id"] = values[index["category_id"]]  # the file does not say: keep ours
+        product = Product(id=values[index["id"]], handle=row.handle, status=values[index["status"]])
+        if any(values[index[name]] != value for name, value in fields.items()):
+            changed_fields[product.id] = fields
+        else:
+            summary.products_unchanged += 1
+        products[row.handle] = product
+    changed_products, back_to_review = [], []
+    if changed_fields:  # the whole rows of what changes (history keeps every tracked field)
+        for product in Product.objects.filter(id__in=list(changed_fields)).defer(
+            "approved_snapshot"
+        ):
+            for name, value in changed_fields[product.id].items():
                 setattr(product, name, value)
             product.updated_at = now
             if product.status == Product.Status.APPROVED:
                 product.status = Product.Status.IN_REVIEW
                 back_to_review.append(product.id)
             changed_products.append(product)
-        else:
-            summary.products_unchanged += 1
+            products[product.handle] = product
     if new_products:
-        bulk_create_with_history(new_products, Product, batch_size=BATCH)
+        bulk.create(new_products, Product, now=now)
         summary.products_created += len(new_products)
     if changed_products:
-        _update_with_history(
+        bulk.update(
             changed_products,
             Product,
             ["name", "description", "brand", "category", "product_type", "status", "updated_at"],
-            batch_size=BATCH,
+            date=now,
         )
         summary.products_updated += len(changed_products)
-    products = {p.handle: p for p in Product.objects.filter(handle__in=[p.handle for p in chunk])}
+    touched.update(p.id for p in new_products)
+    touched.update(p.id for p in changed_products)
 
     # variants
     product_ids = [products[row.handle].id for row in chunk]
-    by_sku = {v.sku: v for v in Variant.objects.filter(product_id__in=product_ids)}
-    by_key = {(v.product_id, tuple(sorted(v.options.items()))): v for v in by_sku.values()}
-    new_variants, changed_variants = [], []
+    # only products that existed before this batch can have variants and prices to compare
+    existing_ids = [values[index["id"]] for values in existing.values()]
+    compared = ("sku", "gtin", "options", "weight_grams", "position")
+    stored = (
+        list(
+            Variant.objects.filter(product_id__in=existing_ids).values_list(
+                "id", "product_id", *compared
+            )
+        )
+        if existing_ids
+        else []
+    )
+    by_sku = {v[2]: v for v in stored}
+    by_key = {(v[1], tuple(sorted(v[4].items()))): v for v in stored}
+    variants_of: dict[int, list[int]] = defaultdict(list)  # every variant, in the file or not
+    for v in stored:
+        variants_of[v[1]].append(v[0])
+    new_variants: list[Variant] = []
+    changed_values: dict[int, dict[str, Any]] = {}
+    variant_id: dict[str, int] = {}
+    variant_key_id: dict[tuple[int, tuple[tuple[str, str], ...]], int] = {}
+    pending: list[tuple[Variant, str, int, tuple[tuple[str, str], ...]]] = []
     for row in chunk:
         product = products[row.handle]
         for item in row.variants:
-            variant = by_sku.get(item.sku) or by_key.get((product.id, item.key))
+            found = by_sku.get(item.sku) or by_key.get((product.id, item.key))
             values = {
                 "sku": item.sku,
                 "gtin": item.gtin,
@@ -303,29 +340,45 @@ def _apply_chunk(chunk, categories, type_ids, channel, summary: ImportSummary) -
                 "weight_grams": item.weight_grams,
                 "position": item.position,
             }
-            if variant is None:
-                new_variants.append(Variant(product=product, **values))
-            elif any(getattr(variant, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(variant, name, value)
-                variant.updated_at = now
-                changed_variants.append(variant)
+            if found is None:
+                variant = Variant(product_id=product.id, **values)
+                new_variants.append(variant)
+                pending.append((variant, item.sku, product.id, item.key))
+                continue
+            vid = found[0]
+            variant_id[item.sku] = vid
+            variant_key_id[(product.id, item.key)] = vid
+            if found[2:] != tuple(values[name] for name in compared):
+                changed_values[vid] = values
+                touched.add(product.id)
                 if product.status == Product.Status.APPROVED and product.id not in back_to_review:
                     back_to_review.append(product.id)
+    changed_variants = []
+    if changed_values:
+        for variant in Variant.objects.filter(id__in=list(changed_values)):
+            for name, value in changed_values[variant.id].items():
+                setattr(variant, name, value)
+            variant.updated_at = now
+            changed_variants.append(variant)
     if new_variants:
-        bulk_create_with_history(new_variants, Variant, batch_size=BATCH)
+        bulk.create(new_variants, Variant, now=now)
         summary.variants_created += len(new_variants)
+        for variant, sku, pid, key in pending:
+            variant_id[sku] = variant.id
+            variant_key_id[(pid, key)] = variant.id
+            variants_of[pid].append(variant.id)
+            touched.add(pid)
         status_of = {p.id: p.status for p in products.values()}
         approved = [
             v.product_id for v in new_variants if status_of[v.product_id] == Product.Status.APPROVED
         ]
         back_to_review.extend(pid for pid in approved if pid not in back_to_review)
     if changed_variants:
-        _update_with_history(
+        bulk.update(
             changed_variants,
             Variant,
             ["sku", "gtin", "options", "weight_grams", "position", "updated_at"],
-            batch_size=BATCH,
+            date=now,
         )
         summary.variants_updated += len(changed_variants)
     if back_to_review:
@@ -333,32 +386,37 @@ def _apply_chunk(chunk, categories, type_ids, channel, summary: ImportSummary) -
             status=Product.Status.IN_REVIEW, updated_at=now
         )
         summary.products_back_in_review += len(set(back_to_review))
-    variant_id = {
-        sku: vid
-        for sku, vid in Variant.objects.filter(product_id__in=product_ids).values_list("sku", "id")
-    }
+        touched.update(back_to_review)
 
     # prices (base price on the import's channel)
     priced_products: set[int] = set()
     if channel is not None:
         base = {
-            p.variant_id: p
+            p[1]: p
             for p in Price.objects.filter(
-                variant_id__in=list(variant_id.values()),
+                variant__product_id__in=existing_ids,
                 channel=channel,
                 currency=channel.currency,
                 starts_at__isnull=True,
                 ends_at__isnull=True,
-            )
+            ).values_list("id", "variant_id", "amount", "compare_at_amount", "created_at")
         }
+        if not existing_ids:
+            base = {}
+        created_ids = {p.id for p in new_products}
+        fresh: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
         new_prices, changed_prices = [], []
         for row in chunk:
             for item in row.variants:
                 if item.price is None:
                     continue
                 vid = variant_id[item.sku]
-                price = base.get(vid)
-                if price is None:
+                if products[row.handle].id in created_ids:  # all new: its prices are the file's
+                    fresh[products[row.handle].id][item.sku] = _price_payload(
+                        item.price, item.compare_at_price, channel.currency
+                    )
+                stored_price = base.get(vid)
+                if stored_price is None:
                     new_prices.append(
                         Price(
                             variant_id=vid,
@@ -368,94 +426,119 @@ def _apply_chunk(chunk, categories, type_ids, channel, summary: ImportSummary) -
                             compare_at_amount=item.compare_at_price,
                         )
                     )
-                elif (price.amount, price.compare_at_amount) != (item.price, item.compare_at_price):
-                    price.amount, price.compare_at_amount = item.price, item.compare_at_price
-                    price.updated_at = now
-                    changed_prices.append(price)
+                    # completeness asks whether a price exists, not what it is: only a new
+                    # price can change it
+                    touched.add(products[row.handle].id)
+                elif (stored_price[2], stored_price[3]) != (item.price, item.compare_at_price):
+                    # the whole row is known: the filter fixed the rest (history needs it all)
+                    changed_prices.append(
+                        Price(
+                            id=stored_price[0],
+                            variant_id=vid,
+                            channel=channel,
+                            currency=channel.currency,
+                            amount=item.price,
+                            compare_at_amount=item.compare_at_price,
+                            starts_at=None,
+                            ends_at=None,
+                            created_at=stored_price[4],
+                            updated_at=now,
+                        )
+                    )
                 else:
                     continue
                 priced_products.add(products[row.handle].id)
-        if new_prices:
-            bulk_create_with_history(new_prices, Price, batch_size=BATCH)
-        if changed_prices:
-            _update_with_history(
-                changed_prices,
-                Price,
-                ["amount", "compare_at_amount", "updated_at"],
-                batch_size=BATCH,
-            )
+        bulk.create(new_prices, Price, now=now)
+        bulk.update(changed_prices, Price, ["amount", "compare_at_amount", "updated_at"], date=now)
         summary.prices_set += len(new_prices) + len(changed_prices)
         if priced_products:
-            _price_events(sorted(priced_products), channel.code)
+            _price_events(
+                {pid: variants_of[pid] for pid in sorted(priced_products)}, channel.code, fresh
+            )
 
     # images: pending media, fetched after commit
-    have: set[tuple[int, str, int | None]] = set(
-        ProductMedia.objects.filter(product_id__in=product_ids).values_list(
-            "product_id", "source_url", "variant_id"
-        )
-    )
-    variants_by_key = {
-        (v.product_id, tuple(sorted(v.options.items()))): v.id
-        for v in Variant.objects.filter(product_id__in=product_ids).only(
-            "id", "product_id", "options"
-        )
-    }
-    media = []
-    for row in chunk:
-        product = products[row.handle]
-        for image in row.images:
-            media_variant: int | None = (
-                variants_by_key.get((product.id, image.variant_key))
-                if image.variant_key is not None
-                else None
+    if any(row.images for row in chunk):
+        have: set[tuple[int, str, int | None]] = set(
+            ProductMedia.objects.filter(product_id__in=product_ids).values_list(
+                "product_id", "source_url", "variant_id"
             )
-            if (product.id, image.url, media_variant) in have:
-                continue
-            have.add((product.id, image.url, media_variant))
-            media.append(
-                ProductMedia(
-                    product=product,
-                    variant_id=media_variant,
-                    source_url=image.url,
-                    alt_text=image.alt_text,
-                    position=image.position,
-                    status=ProductMedia.Status.PENDING,
+        )
+        media = []
+        for row in chunk:
+            product = products[row.handle]
+            for image in row.images:
+                media_variant: int | None = (
+                    variant_key_id.get((product.id, image.variant_key))
+                    if image.variant_key is not None
+                    else None
                 )
-            )
-    if media:
-        created = bulk_create_with_history(media, ProductMedia, batch_size=BATCH)
-        ids = [m.id for m in created]
-        summary.images_queued += len(ids)
-        summary.new_media_ids.extend(ids)
-        transaction.on_commit(partial(_media_fetch_enqueue, ids))
+                if (product.id, image.url, media_variant) in have:
+                    continue
+                have.add((product.id, image.url, media_variant))
+                media.append(
+                    ProductMedia(
+                        product_id=product.id,
+                        variant_id=media_variant,
+                        source_url=image.url,
+                        alt_text=image.alt_text,
+                        position=image.position,
+                        status=ProductMedia.Status.PENDING,
+                    )
+                )
+        if media:
+            created = bulk_create_with_history(media, ProductMedia, batch_size=BATCH)
+            ids = [m.id for m in created]
+            summary.images_queued += len(ids)
+            summary.new_media_ids.extend(ids)
+            transaction.on_commit(partial(_media_fetch_enqueue, ids))
+            touched.update(m.product_id for m in media)
 
-    from catalog.services import completeness_refresh
+    if touched:
+        from catalog.services import completeness_refresh
 
-    completeness_refresh(product_ids=product_ids)
+        completeness_refresh(product_ids=sorted(touched))
 
 
-def _price_events(product_ids: list[int], channel_code: str) -> None:
+_CENT = Decimal("0.01")
+
+
+def _price_payload(amount: Decimal, compare_at: Decimal | None, currency: str) -> dict[str, Any]:
+    """A price as ``price.changed`` carries it (two decimals, as the database returns it)."""
+    return {
+        "amount": str(amount.quantize(_CENT)),
+        "compare_at_amount": None if compare_at is None else str(compare_at.quantize(_CENT)),
+        "currency": currency,
+    }
+
+
+def _price_events(
+    variants: dict[int, list[int]],
+    channel_code: str,
+    fresh: dict[int, dict[str, dict[str, Any]]],
+) -> None:
+    """One ``price.changed`` per product (the channel's current price of each of its variants),
+    in the import's transaction: ``variants`` is every variant id of each product. Products this
+    import created (``fresh``: their prices by SKU) cannot have a promotion yet, so their prices
+    are the file's and are not read back; the others' are read (a running promotion wins)."""
     from catalog.selectors import variant_prices
 
-    variants = defaultdict(list)
-    for vid, pid in Variant.objects.filter(product_id__in=product_ids).values_list(
-        "id", "product_id"
-    ):
-        variants[pid].append(vid)
-    prices = variant_prices(
-        channel_code=channel_code, variant_ids=[v for vs in variants.values() for v in vs]
+    known = [pid for pid in variants if pid not in fresh]
+    prices = (
+        variant_prices(
+            channel_code=channel_code, variant_ids=[v for pid in known for v in variants[pid]]
+        )
+        if known
+        else {}
     )
     payloads: dict[int, dict[str, Any]] = {
         pid: {
             "product_id": pid,
-            "prices": {
-                prices[vid].sku: {
-                    "amount": str(prices[vid].amount),
-                    "compare_at_amount": None
-                    if prices[vid].compare_at is None
-                    else str(prices[vid].compare_at),
-                    "currency": prices[vid].currency,
-                }
+            "prices": dict(fresh[pid])
+            if pid in fresh
+            else {
+                prices[vid].sku: _price_payload(
+                    prices[vid].amount, prices[vid].compare_at, prices[vid].currency
+                )
                 for vid in vids
                 if vid in prices
             },

@@ -18,6 +18,7 @@ import io
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -36,8 +37,14 @@ def _text(row: dict[str, str], column: str) -> str:
     return (row.get(column) or "").strip()
 
 
+@lru_cache(maxsize=4096)
 def option_code(value: str) -> str:
+    """Option names and values repeat on every row of a file: slugified once each."""
     return slugify(value) or value.strip().lower()
+
+
+def _handle_ok(handle: str) -> bool:
+    return slugify(handle) == handle.lower()
 
 
 def derived_sku(handle: str, option_values: Iterable[str]) -> str:
@@ -114,10 +121,10 @@ def parse(data: bytes | str) -> tuple[ImportPlan | None, list[RowError]]:
         if not handle:
             cells.error("Handle", "Every row needs the product's handle.")
             continue
-        if slugify(handle) != handle.lower():
+        product = products.get(handle)
+        if product is None and not _handle_ok(handle):
             cells.error("Handle", f"{handle!r} is not a valid handle (letters, digits and dashes).")
             continue
-        product = products.get(handle)
         title = _text(row, "Title")
         if product is None:
             if not title:
@@ -174,8 +181,9 @@ def _variant(product: ProductRow, row: dict[str, str], cells: _Cells, skus: dict
             if not value:
                 cells.error(f"Option{index} Value", f"A value for {name!r} is needed.")
                 return
-            options[option_code(name)] = option_code(value)
-            labels[option_code(name)] = value
+            code = option_code(name)
+            options[code] = option_code(value)
+            labels[code] = value
         for index in range(len(product.option_names) + 1, 4):
             if values[index - 1]:
                 cells.error(f"Option{index} Value", f"{product.handle!r} has no option {index}.")
@@ -188,7 +196,7 @@ def _variant(product: ProductRow, row: dict[str, str], cells: _Cells, skus: dict
         cells.error("Variant SKU", f"SKU {sku!r} is already used on line {skus[sku]}.")
         return
     variant = VariantRow(row=cells.line, sku=sku, options=options, option_labels=labels)
-    if any(existing.key == variant.key for existing in product.variants):
+    if any(existing.options == options for existing in product.variants):
         cells.error(
             "Option1 Value", f"{product.handle!r} already has a variant with these options."
         )

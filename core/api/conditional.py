@@ -11,15 +11,15 @@ import hashlib
 from typing import Any
 
 from django.utils.http import parse_etags, quote_etag
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from core.api.problems import ApiError
+from core.api.renderers import FastJSONRenderer
 
 
 def etag_for(data: Any) -> str:
     """The ETag a GET of ``data`` carries (same renderer, same hash as the middleware)."""
-    content = JSONRenderer().render(data, "application/json", {})
+    content = FastJSONRenderer().render(data, "application/json", {})
     return quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())
 
 

@@ -49,6 +49,42 @@ def test_product_changelist_queries_do_not_grow_with_products_or_variants(
     assert "webshop&nbsp;100%" in response.content.decode()
 
 
+def test_product_changelist_filters_and_columns(webshop, merchandiser) -> None:  # type: ignore[no-untyped-def]
+    """The brand and category filters list exactly the distinct values products have (found by
+    a loose index scan), in order, without blanks; the list shows each product's category and
+    its completeness per channel in channel-code order."""
+    from django.utils.html import escape
+
+    from catalog.models import Category
+    from core.models import Channel
+
+    client = _client(merchandiser)
+    url = reverse("admin:catalog_product_changelist")
+    tees = [complete_product(webshop, name=f"Tee {n}") for n in range(3)]
+    Product.objects.filter(pk=tees[1].pk).update(brand="Zeta")
+    Product.objects.filter(pk=tees[2].pk).update(brand="", category=None)
+    Channel.objects.create(code="aaa-shop", name="A shop", kind="webshop", currency="EUR")
+    services.completeness_refresh()
+
+    response = client.get(url)
+    assert response.status_code == 200
+    spec = {f.title: f for f in response.context["cl"].filter_specs}
+    assert [value for value, _ in spec["brand"].lookup_choices] == ["Acme", "Zeta"]
+    category = Category.objects.get(pk=tees[0].category_id)
+    assert [pk for pk, _ in spec["category"].lookup_choices] == [category.pk]
+    page = response.content.decode()
+    assert f'<td class="field-category nowrap">{escape(str(category))}</td>' in page
+    assert page.index("aaa-shop&nbsp;") < page.index("webshop&nbsp;100%")
+    assert (  # the row checkbox, written without a widget template: Django's markup
+        f'<input type="checkbox" name="_selected_action" value="{tees[0].pk}" '
+        f'class="action-select" aria-label="Select this object for an action - Tee 0">'
+    ) in page
+    filtered = client.get(url, {"brand": "Zeta"})
+    assert [p.pk for p in filtered.context["cl"].result_list] == [tees[1].pk]
+    by_category = client.get(url, {"category__id__exact": category.pk})
+    assert {p.pk for p in by_category.context["cl"].result_list} == {tees[0].pk, tees[1].pk}
+
+
 def test_product_change_page_queries_do_not_grow_with_variants(
     webshop, merchandiser, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]

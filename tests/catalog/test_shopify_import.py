@@ -218,6 +218,75 @@ def test_reimporting_changed_content_sends_an_approved_product_back_to_review(
     assert throw.history.count() >= 3  # created, approved, re-imported: who and what, in the admin
 
 
+def test_import_history_rows_and_completeness_follow_what_changed(webshop) -> None:  # type: ignore[no-untyped-def]
+    """The bulk path (COPY on PostgreSQL) writes the same history rows Django's would: one "+"
+    row per created product, variant and price with its values; a re-import of the same file
+    writes none and recomputes no completeness; a changed price gets one "~" row with the new
+    amount and recomputes no completeness (it asks whether a price exists, not what it is), while
+    a changed name recomputes its product's only."""
+    from catalog.models import ProductCompleteness
+
+    data = LIVING.read_bytes()
+    products_import(data=data, price_channel_code="webshop")
+    throw = Product.objects.get(handle="wool-throw")
+    variant = Variant.objects.get(sku="WOOL-THROW")
+    price = Price.objects.get(variant=variant, channel=webshop)
+    assert list(throw.history.values_list("history_type", "name", "handle")) == [
+        ("+", "Wool Throw", "wool-throw")
+    ]
+    assert list(variant.history.values_list("history_type", "sku", "product_id", "options")) == [
+        ("+", "WOOL-THROW", throw.id, variant.options)
+    ]
+    assert list(price.history.values_list("history_type", "amount", "currency")) == [
+        ("+", Decimal("89.00"), "EUR")
+    ]
+    assert throw.created_at is not None and variant.created_at is not None
+    first_event = ChangeEvent.objects.get(
+        topic="price.changed", aggregate="product", aggregate_id=str(throw.id)
+    )  # a new product's prices are the file's, not read back: same payload as a read would give
+    assert first_event.payload == {
+        "product_id": throw.id,
+        "prices": {
+            "WOOL-THROW": {"amount": "89.00", "compare_at_amount": "110.00", "currency": "EUR"}
+        },
+    }
+    histories = (
+        Product.history.count(),
+        Variant.history.count(),
+        Price.history.count(),
+    )
+    assert histories == (Product.objects.count(), Variant.objects.count(), Price.objects.count())
+    computed = dict(ProductCompleteness.objects.values_list("product_id", "computed_at"))
+    assert set(computed) == set(Product.objects.values_list("id", flat=True))
+
+    products_import(data=data, price_channel_code="webshop")
+    assert (Product.history.count(), Variant.history.count(), Price.history.count()) == histories
+    assert dict(ProductCompleteness.objects.values_list("product_id", "computed_at")) == computed
+
+    products_import(
+        data=data.replace(b",89.00,110.00,", b",79.00,110.00,"), price_channel_code="webshop"
+    )
+    assert list(price.history.order_by("history_id").values_list("history_type", "amount")) == [
+        ("+", Decimal("89.00")),
+        ("~", Decimal("79.00")),
+    ]
+    assert Price.history.count() == histories[2] + 1
+    assert dict(ProductCompleteness.objects.values_list("product_id", "computed_at")) == computed
+
+    products_import(
+        data=data.replace(b",89.00,110.00,", b",79.00,110.00,").replace(
+            b"Wool Throw,", b"Wool Throw Deluxe,"
+        ),
+        price_channel_code="webshop",
+    )
+    after = dict(ProductCompleteness.objects.values_list("product_id", "computed_at"))
+    assert {pid for pid in after if after[pid] != computed[pid]} == {throw.id}
+    assert list(throw.history.order_by("history_id").values_list("history_type", "name")) == [
+        ("+", "Wool Throw"),
+        ("~", "Wool Throw Deluxe"),
+    ]
+
+
 HEADER = WARDROBE.read_text(encoding="utf-8").splitlines()[0]
 
 

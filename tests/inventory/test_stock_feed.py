@@ -54,6 +54,10 @@ def test_counts_become_count_movements_and_a_repeat_changes_nothing(shop) -> Non
         "WMS-77",
         "import",
     )
+    assert count.actor_kind == "system" and count.created_at is not None
+    created = StockLevel.objects.get(variant__sku="SOCK-M", location__code="wh-1")
+    assert (created.committed, created.safety_stock, created.incoming, created.damaged) == (0,) * 4
+    assert created.created_at is not None and created.updated_at >= created.created_at
     movements, events = StockMovement.objects.count(), ChangeEvent.objects.count()
 
     again = stock_feed_apply(data=FEED)

@@ -1,0 +1,244 @@
+"""Bulk writes for imports, feeds and fan-out: ``COPY`` on PostgreSQL, Django's bulk
+statements elsewhere.
+
+Django's ``bulk_create`` prepares every value through the field (``get_db_prep_save``) and, on
+PostgreSQL, sends each batch as ``UNNEST`` arrays that psycopg dumps in Python; together that is
+most of an import's time. Here the rows go through one ``COPY ... FROM STDIN`` per table, with
+the primary keys taken from the table's sequence in one statement first, so that history rows and
+foreign keys can point at them without reading the rows back. Updates go through a temporary
+table filled by ``COPY`` and one ``UPDATE ... FROM``.
+
+History rows are the same rows ``simple_history``'s ``bulk_history_create`` would write (tracked
+fields, ``history_date``, ``history_type``, ``history_user`` and change reason), without building
+a historical model instance for each.
+
+SQLite (tests, development) keeps Django's code paths: ``bulk_create_with_history`` and
+``executemany`` updates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import JSONField, Model
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+BATCH = 2000
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _converter(field: Any) -> Callable[[Any], Any] | None:
+    """A value converter for COPY's text format (None when the Python value can go as is)."""
+    if isinstance(field, JSONField):
+        encoder = field.encoder
+
+        def dump(value: Any) -> Any:
+            return None if value is None else json.dumps(value, cls=encoder)
+
+        return dump
+    return None
+
+
+def _copy(table: str, columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+    names = ", ".join(f'"{name}"' for name in columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's cursor under Django's wrapper
+        with raw.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _next_ids(model: type[Model], count: int) -> list[int]:
+    table = model._meta.db_table
+    pk = model._meta.pk.column  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def create(
+    objs: list[Any], model: type[Model], *, history: bool = True, now: datetime | None = None
+) -> list[Any]:
+    """Insert ``objs`` (unsaved instances) and, with ``history``, their ``+`` history rows. The
+    instances get their primary keys. ``auto_now``/``auto_now_add`` fields are set to ``now``."""
+    if not objs:
+        return objs
+    if not is_postgresql():
+        if history:
+            return list(bulk_create_with_history(objs, model, batch_size=BATCH))
+        return model._default_manager.bulk_create(objs, batch_size=BATCH)  # type: ignore[attr-defined]
+    now = now or timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    for obj in objs:
+        for field in stamped:
+            setattr(obj, field.attname, now)
+    ids = _next_ids(model, len(objs))
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    pk_column = model._meta.pk.column  # type: ignore[union-attr]
+    converters = [_converter(f) for f in fields]
+    attnames = [f.attname for f in fields]
+    _copy(
+        model._meta.db_table,
+        [pk_column, *(f.column for f in fields)],
+        _rows(objs, ["pk", *attnames], [None, *converters]),
+    )
+    if history:
+        history_create(objs, model, history_type="+", change_reason=None, date=now)
+    return objs
+
+
+def _rows(
+    objs: Sequence[Any], attnames: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    pairs = list(zip(attnames, converters, strict=True))
+    return [
+        tuple(
+            (convert(getattr(obj, name)) if convert else getattr(obj, name))
+            for name, convert in pairs
+        )
+        for obj in objs
+    ]
+
+
+def history_create(
+    objs: Sequence[Any],
+    model: type[Model],
+    *,
+    history_type: str,
+    change_reason: str | None,
+    date: datetime | None = None,
+) -> None:
+    """The history rows of ``objs`` (saved instances), as ``bulk_history_create`` writes them."""
+    manager = model.history  # type: ignore[attr-defined]
+    if not objs:
+        return
+    if not is_postgresql():
+        manager.bulk_history_create(
+            list(objs), batch_size=BATCH, update=history_type == "~", default_date=date
+        )
+        return
+    historical = manager.model
+    date = date or timezone.now()
+    user = historical.get_default_history_user(objs[0])
+    user_id = getattr(user, "pk", None)
+    tracked = {f.attname for f in historical.tracked_fields}
+    fields = [f for f in historical._meta.concrete_fields if f.attname in tracked]
+    converters = [_converter(f) for f in fields]
+    extra = [("history_date", date), ("history_type", history_type), ("history_user_id", user_id)]
+    columns = [f.column for f in fields] + [name for name, _ in extra] + ["history_change_reason"]
+    values = [value for _, value in extra]
+    rows = [
+        (
+            *row,
+            values[0],
+            values[1],
+            getattr(getattr(obj, "_history_user", None), "pk", user_id),
+            getattr(obj, "_change_reason", None) or change_reason,
+        )
+        for row, obj in zip(_rows(objs, [f.attname for f in fields], converters), objs, strict=True)
+    ]
+    _copy(historical._meta.db_table, columns, rows)
+
+
+def _update_pg(objs: Sequence[Any], model: type[Model], columns: list[Any]) -> None:
+    table = model._meta.db_table
+    converters = [_converter(c) for c in columns]
+    temp = f"_import_{table}"
+    types = [c.db_type(connection) for c in columns]
+    with connection.cursor() as cursor:
+        definition = ", ".join(f'"{c.column}" {t}' for c, t in zip(columns, types, strict=True))
+        cursor.execute(f'CREATE TEMP TABLE "{temp}" (pk bigint, {definition}) ON COMMIT DROP')
+    _copy(
+        temp,
+        ["pk", *(c.column for c in columns)],
+        _rows(objs, ["pk", *(c.attname for c in columns)], [None, *converters]),
+    )
+    sets = ", ".join(f'"{c.column}" = t."{c.column}"' for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE "{table}" SET {sets} FROM "{temp}" t WHERE "{table}".id = t.pk')
+        cursor.execute(f'DROP TABLE "{temp}"')
+
+
+def update(
+    objs: Sequence[Any],
+    model: type[Model],
+    fields: Sequence[str],
+    *,
+    history: bool = True,
+    date: datetime | None = None,
+) -> None:
+    """Write ``fields`` of ``objs`` (saved instances, already changed in memory), then their
+    ``~`` history rows."""
+    if not objs:
+        return
+    columns: list[Any] = [model._meta.get_field(name) for name in fields]
+    table = model._meta.db_table
+    if is_postgresql():
+        with transaction.atomic():  # the temporary table lives until the end of a transaction
+            _update_pg(objs, model, columns)
+    else:
+        sets = ", ".join(f'"{c.column}" = %s' for c in columns)
+        rows = [
+            [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk]
+            for obj in objs
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(f'UPDATE "{table}" SET {sets} WHERE "id" = %s', rows)
+    if history:
+        history_create(objs, model, history_type="~", change_reason="", date=date)
+
+
+def create_ignore_conflicts(objs: list[Any], model: type[Model]) -> None:
+    """Insert ``objs`` and skip those a unique constraint already holds (``ON CONFLICT DO
+    NOTHING``). PostgreSQL: one ``COPY`` into a temporary table and one ``INSERT ... SELECT``;
+    elsewhere Django's ``bulk_create(ignore_conflicts=True)``. Primary keys are not set."""
+    if not objs:
+        return
+    if not is_postgresql():
+        model._default_manager.bulk_create(objs, batch_size=BATCH, ignore_conflicts=True)  # type: ignore[attr-defined]
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj in objs:
+        for field in fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                setattr(obj, field.attname, now)
+    with transaction.atomic():  # the temporary table lives until the end of a transaction
+        _insert_ignoring_pg(objs, model, fields)
+
+
+def _insert_ignoring_pg(objs: list[Any], model: type[Model], fields: list[Any]) -> None:
+    table = model._meta.db_table
+    temp = f"_new_{table}"
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        definition = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
+        cursor.execute(f'CREATE TEMP TABLE "{temp}" ({definition}) ON COMMIT DROP')
+    _copy(
+        temp,
+        [f.column for f in fields],
+        _rows(objs, [f.attname for f in fields], [_converter(f) for f in fields]),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{temp}" '
+            "ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f'DROP TABLE "{temp}"')
