@@ -14,6 +14,10 @@ as in the admin. A file is imported whole or not at all: every bad cell is repor
 ``ImportFileInvalid``, and nothing is written. Re-importing a file updates the products (by handle)
 and variants (by SKU) it names, and leaves untouched what did not change; products and variants
 that the file does not name are left as they are.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
+or CR) are exported with a leading apostrophe (``core.spreadsheet.cell_safe``); the importer takes
+exactly that apostrophe off again, so our own file round-trips unchanged.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from catalog import services
 from catalog.exceptions import ImportFileInvalid, NotAllowed
 from catalog.models import Category, Product, ProductType, Variant, gtin_is_valid
 from core.errors import DomainError
+from core.spreadsheet import cell_safe, cell_unescape
 
 User = Any
 
@@ -147,6 +152,11 @@ class VariantResource(resources.ModelResource):
         result.totals[RowResult.IMPORT_TYPE_SKIP] = summary["variants_unchanged"]
         return result
 
+    def export_field(self, field: fields.Field, instance: Any, **kwargs: Any) -> Any:
+        """Every exported cell goes through ``cell_safe``: text that a spreadsheet would run as
+        a formula gets a leading apostrophe (``_cell`` takes it off again on import)."""
+        return cell_safe(super().export_field(field, instance, **kwargs))
+
     def dehydrate_handle(self, variant: Variant) -> str:
         return variant.product.handle
 
@@ -230,12 +240,13 @@ class _Errors:
 
 
 def _cell(value: Any) -> str:
-    """A cell as text: XLSX gives numbers for numeric-looking cells (12.0 for 12)."""
+    """A cell as text: XLSX gives numbers for numeric-looking cells (12.0 for 12). The apostrophe
+    that our export puts before formula-like text (``core.spreadsheet``) is taken off again."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return cell_unescape(str(value).strip())
 
 
 def _dataset(file_bytes: bytes, fmt: str) -> tablib.Dataset:

@@ -24,6 +24,7 @@ from channels.models import (
 )
 from channels.selectors import channel_sync_overview, delivery_list
 from core.models import Channel
+from core.net import UrlNotAllowed, url_public_check
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 
@@ -33,6 +34,16 @@ def secret_masked(secret: str) -> str:
     if not secret:
         return "—"
     return f"{secret[:10]}…{secret[-2:]}" if len(secret) > 16 else "••••"
+
+
+def outbound_url_clean(url: str, *, field: str) -> str:
+    """An empty URL or one that reaches public addresses (``core.net``); a form error otherwise."""
+    if url:
+        try:
+            url_public_check(url, field=field)
+        except UrlNotAllowed as refused:
+            raise forms.ValidationError(refused.message, code=refused.reason) from None
+    return url
 
 
 class LocationsWidget(FilteredSelectMultiple):
@@ -84,6 +95,9 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
             "product_url_template",
             "is_active",
         ]
+
+    def clean_endpoint_url(self) -> str:
+        return outbound_url_clean(self.cleaned_data.get("endpoint_url") or "", field="endpoint_url")
 
     def clean_signing_secret(self) -> str:
         typed = self.cleaned_data.get("signing_secret") or ""
@@ -201,8 +215,18 @@ class ChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return int(obj.sync_dead)
 
 
+class WebhookSubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = WebhookSubscription
+        fields = ["partner", "url", "events", "description", "is_active"]
+
+    def clean_url(self) -> str:
+        return outbound_url_clean(self.cleaned_data.get("url") or "", field="url")
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = WebhookSubscriptionForm
     list_display = ["partner", "url", "is_active", "created_at"]
     list_filter = ["is_active", "partner"]
     search_fields = ["url", "partner__name"]

@@ -4,6 +4,11 @@ A push is one POST with a JSON body, signed with the headers of the Standard Web
 specification: ``webhook-id`` (the same for every retry of the same content, so a receiver can
 drop duplicates), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``
 (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` with the secret's bytes after ``whsec_``).
+
+Every push goes to public addresses only (``core.net``): the URL is checked again before the
+request and the connection is made to the addresses just checked, so a host that has since been
+pointed at a private address (DNS rebinding) is refused without a request, as a ``refused``
+result that fails the delivery instead of retrying it forever.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +26,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.utils import timezone
+
+from core import net
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -41,10 +51,12 @@ def signature_verify(
     """True when ``headers`` carry a valid, recent Standard Webhooks signature of ``body``."""
     lowered = {key.lower(): value for key, value in headers.items()}
     message_id = lowered.get("webhook-id", "")
-    try:
-        timestamp = int(lowered.get("webhook-timestamp", ""))
-    except ValueError:
+    raw_timestamp = lowered.get("webhook-timestamp", "")
+    # ASCII digits only, at most 12 (year 33658): ``int()`` also takes signs, underscores and
+    # other scripts' digits, and a huge number overflows the float arithmetic below.
+    if not _TIMESTAMP.fullmatch(raw_timestamp):
         return False
+    timestamp = int(raw_timestamp)
     if not message_id or abs(time.time() - timestamp) > tolerance:
         return False
     expected = signature(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
@@ -113,9 +125,14 @@ def push(*, url: str, secret: str, message_id: str, payload: Any, timeout: float
         return int((time.monotonic() - started) * 1000)
 
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        net.url_public_check(url)
+        with net.urlopen_public(request, timeout=timeout) as response:
             response.read()
             return PushResult("ok", response.status, "", None, elapsed())
+    except net.UrlNotAllowed as refused:
+        # a name that does not resolve may be a passing DNS failure; a private address is not
+        outcome = "retry" if refused.reason == "unresolvable" else "refused"
+        return PushResult(outcome, None, f"not sent: {refused.message}", None, elapsed())
     except urllib.error.HTTPError as error:
         status = error.code
         message = _message(error.read() or b"") or error.reason or f"HTTP {status}"

@@ -17,17 +17,18 @@ redelivered body says; changing an order is not done through this endpoint).
 
 Every failure is ``application/problem+json`` and leaves nothing behind: ``401`` for a missing,
 wrong or stale signature (checked before the body is even parsed), ``404`` for an unknown or
-inactive channel, ``400`` for a body that is not JSON, ``422`` for a body that is not a valid order
-(``errors`` names each field), ``409`` ``insufficient_stock`` / ``pickup_unavailable`` with
-per-line ``shortages`` and nothing reserved.
+inactive channel, ``413`` for a body above ``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``400`` for a body
+that is not JSON or is nested too deeply (the API's limits, ``core.api.parsers``), ``422`` for a
+body that is not a valid order (``errors`` names each field), ``409`` ``insufficient_stock`` /
+``pickup_unavailable`` with per-line ``shortages`` and nothing reserved.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
@@ -35,6 +36,7 @@ from rest_framework import serializers
 from channels.connectors import signature_verify
 from channels.delivery import channel_secret
 from core.actors import Actor
+from core.api.parsers import BodyRefused, body_too_large, json_body_parse
 from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
 from core.errors import DomainError
 from core.models import Channel
@@ -82,7 +84,11 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
     if channel is None:
         return _problem(404, "channel_not_found", f"No active channel {code!r}.")
     secret = channel_secret(channel)
-    body = request.body
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        refused = body_too_large()
+        return _problem(refused.status, refused.code, refused.detail)
     if not secret or not signature_verify(
         secret=secret,
         headers=dict(request.headers),
@@ -102,9 +108,9 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             "channel's secret, timestamp within 5 minutes).",
         )
     try:
-        data = json.loads(body)
-    except ValueError:
-        return _problem(400, "malformed_request", "The body is not valid JSON.")
+        data = json_body_parse(body)
+    except BodyRefused as refused:
+        return _problem(refused.status, refused.code, refused.detail, errors=refused.errors)
     payload = InboundOrderSerializer(data=data)
     if not payload.is_valid():
         errors = flatten_errors(payload.errors)

@@ -340,6 +340,18 @@ def channel_get(*, code: str, visible_codes: Iterable[str] | None) -> Channel | 
     )
 
 
+def location_ids_for_channels(*, channel_codes: Iterable[str]) -> frozenset[int]:
+    """The active locations the active channels ``channel_codes`` sell from: where a partner key
+    acting for those channels may read and write stock. From the shared channel cache (no query
+    once cached), so a location linked or unlinked in the admin counts on the next request."""
+    location_ids: set[int] = set()
+    for code in sorted(set(channel_codes)):
+        channel = channel_get(code=code, visible_codes=None)
+        if channel is not None:
+            location_ids.update(loc.pk for loc in channel.locations.all() if loc.is_active)
+    return frozenset(location_ids)
+
+
 def channel_list(*, visible_codes: Iterable[str] | None) -> QuerySet[Channel]:
     """Channels, restricted to ``visible_codes`` unless it is ``None`` (staff: all of them)."""
     queryset = Channel.objects.prefetch_related("locations")

@@ -106,6 +106,9 @@ def _ats_record(variant_ids: Iterable[int]) -> None:
 MANUAL_MOVEMENT_KINDS = frozenset(
     {Kind.RECEIPT, Kind.RETURN, Kind.ADJUSTMENT, Kind.DAMAGE, Kind.WRITE_OFF}
 )
+# The largest value a stock counter's column holds (a 32-bit integer on PostgreSQL): movements
+# that would pass it are refused (400 ``invalid_quantity``) instead of failing in the database.
+STOCK_COUNTER_MAX = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -684,6 +687,18 @@ def _apply_totals(
     shortages = []
     for (v, loc), (on_hand_delta, damaged_delta) in sorted(totals.items()):
         level = levels[(v, loc)]
+        if max(level.on_hand + on_hand_delta, level.damaged + damaged_delta) > STOCK_COUNTER_MAX:
+            raise InvalidQuantity(
+                f"The movements would take a stock counter beyond {STOCK_COUNTER_MAX} units.",
+                errors=[
+                    {
+                        "field": "movements",
+                        "code": "max_value",
+                        "message": f"on hand and damaged stay at most {STOCK_COUNTER_MAX}",
+                    }
+                ],
+                extra={"variant_id": v, "location_id": loc},
+            )
         if level.on_hand + on_hand_delta < level.committed:
             shortages.append(_shortage(v, loc, -on_hand_delta, level.on_hand - level.committed))
         elif level.damaged + damaged_delta < 0:

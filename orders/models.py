@@ -12,6 +12,7 @@ import secrets
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 
 from core.actors import ActorKind, ActorRecorded
 
@@ -428,7 +429,9 @@ class RefundLine(models.Model):
 
 
 class Notification(models.Model):
-    """A customer email that was sent: the unique key makes a retried task send it once."""
+    """A customer email. Written as *pending* in the transaction of the change it tells about (so
+    it is never lost when the broker is down: the worker's sweep sends what is pending), then
+    sent once by the worker. The unique key makes queueing twice and a retried send harmless."""
 
     class Kind(models.TextChoices):
         CONFIRMATION = "confirmation", "Order confirmation"
@@ -439,18 +442,40 @@ class Notification(models.Model):
         CHANGED = "changed", "Order changed"
         RECEIPT = "receipt", "Receipt"
 
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     subject_key = models.CharField(
         max_length=40, default="", blank=True, help_text="Fulfilment or refund id, or empty."
     )
     recipient = models.EmailField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    pickup_code = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        help_text="Kept only until the email is sent (the fulfilment keeps its hash).",
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "kind", "subject_key"], name="orders_notification_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="pending"),
+                name="orders_notification_pending",
             )
         ]
 

@@ -49,6 +49,7 @@ QUEUE_BEFORE_RENAME = {
     "customers.loyalty_points_expire": "default",
     "inventory.holds_expire": "default",
     "inventory.stock_drift_check": "default",
+    "orders.notifications_send": "default",
     "orders.notification_send": "default",
     "orders.pickups_expire": "default",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -15,6 +16,8 @@ from catalog.imports.apply import ImportSummary, Progress
 from catalog.models import ImportJob
 
 FORMATS = {"shopify": shopify.parse}
+
+logger = structlog.get_logger("omnihub.catalog.imports")
 
 
 def default_price_channel() -> str:
@@ -36,7 +39,7 @@ def products_import(
     parse = FORMATS.get(fmt)
     if parse is None:
         raise ImportFileInvalid(f"Unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    plan, errors = parse(data)
+    plan, errors = parse(_utf8_text(data))
     if errors or plan is None:
         raise ImportFileInvalid(
             apply._message(errors), errors=[error.as_dict() for error in errors]
@@ -50,6 +53,24 @@ def products_import(
         reference=reference,
         progress=progress,
     )
+
+
+def _utf8_text(data: bytes | str) -> str:
+    """The file as text; a file in another encoding is refused naming the line of the first
+    byte that is not UTF-8 (an export from a spreadsheet saved as Latin-1 or Windows-1252)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = (
+            f"The file is not UTF-8 (byte 0x{data[exc.start]:02x} on line {line} cannot be "
+            "read); save it as CSV UTF-8 and import it again."
+        )
+        raise ImportFileInvalid(
+            message, errors=[{"row": line, "column": "", "message": message}]
+        ) from exc
 
 
 def _progress_key(job_id: int) -> str:
@@ -92,9 +113,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
     def progress(done: int, total: int) -> None:
         cache.set(_progress_key(job.id), (done, total), timeout=3600)
 
-    with job.file.open("rb") as handle:
-        data = handle.read()
     try:
+        with job.file.open("rb") as handle:
+            data = handle.read()
         if job.format == ImportJob.Format.NATIVE:
             from catalog.resources import catalog_native_import
 
@@ -116,6 +137,20 @@ def import_job_run(*, job_id: int) -> ImportJob:
         job.status, job.errors = (
             ImportJob.Status.FAILED,
             refused.errors or [{"row": 0, "column": "", "message": refused.message}],
+        )
+    except Exception as exc:
+        # whatever else went wrong, the job ends: a job left "running" is never retried and
+        # tells the staff nothing; the traceback goes to the log with the job's id
+        logger.exception("catalog.import_job.crashed", job_id=job.id)
+        job.status, job.errors = (
+            ImportJob.Status.FAILED,
+            [
+                {
+                    "row": 0,
+                    "column": "",
+                    "message": f"The import failed unexpectedly: {type(exc).__name__}.",
+                }
+            ],
         )
     else:
         job.status = ImportJob.Status.SUCCEEDED

@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-holds-expire": {"task": "inventory.holds_expire", "schedule": 60.0},
     "inventory-stock-drift-check": {"task": "inventory.stock_drift_check", "schedule": 3600.0},
     "orders-pickups-expire": {"task": "orders.pickups_expire", "schedule": 900.0},
+    "orders-notifications-send": {
+        "task": "orders.notifications_send",
+        "schedule": env.float("ORDERS_NOTIFICATIONS_SWEEP_SECONDS", default=30.0),
+    },
     "customers-loyalty-points-expire": {
         "task": "customers.loyalty_points_expire",
         "schedule": crontab(hour=3, minute=41),
@@ -232,6 +236,11 @@ LOYALTY_POINTS_EXPIRE_DAYS = env.int("LOYALTY_POINTS_EXPIRE_DAYS", default=365)
 # Points per whole currency unit per channel code ("" = every other channel); a LoyaltyEarnRule
 # row for a channel wins over this.
 LOYALTY_EARN_RATES: dict[str, str] = {"": "1"}
+
+# Outbound URLs that partners and staff enter (webhook subscriptions, channel push endpoints) must
+# reach public addresses (core.net): no loopback, private, link-local (cloud metadata) or reserved
+# hosts, checked on entry and at every delivery. Turn on for on-premise receivers.
+OUTBOUND_ALLOW_PRIVATE_URLS = env.bool("OUTBOUND_ALLOW_PRIVATE_URLS", default=False)
 
 # Channel syndication (channels.delivery): retries, leases, breaker. From the environment so that a
 # test can compress time for the worker processes it starts.
@@ -305,14 +314,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OmniHub <no-reply@om
 
 # --- API platform ---------------------------------------------------------------------------
 
+# Request bodies: a JSON body (API, inbound channel orders) or a form's fields above this many
+# bytes is refused with 413 (docs/security.md); uploaded files are not counted.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.api.authentication.ApiKeyAuthentication",
         "core.api.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.FastJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.actors import Actor
-from core.scopes import ALL_SCOPES
+from core.scopes import staff_scopes
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -53,7 +53,15 @@ class ApiPrincipal:
 
     @classmethod
     def for_staff(cls, user: AbstractBaseUser) -> ApiPrincipal:
-        return cls(kind="staff", scopes=ALL_SCOPES, channel_codes=None, user=user)
+        """A staff session: every channel, and exactly the scopes the user's role grants
+        (``core.scopes.STAFF_SCOPE_PERMISSIONS``; a superuser has them all). The permissions
+        come with the user row from the shared cache (``CachedUserBackend``), which is dropped
+        when the user's groups or permissions change."""
+        scopes = staff_scopes(
+            is_superuser=bool(getattr(user, "is_superuser", False)),
+            has_perms=user.has_perms,  # type: ignore[attr-defined]
+        )
+        return cls(kind="staff", scopes=scopes, channel_codes=None, user=user)
 
 
 class PartnerUser:

@@ -18,9 +18,10 @@ Staleness is bounded two ways:
 When the cache cannot be reached the principal is read from the database (slower, never from a
 stale copy held by the process); nothing is kept in process memory.
 
-Staff sessions on the API load their user through ``CachedUserBackend`` below: the user row is
-cached under ``api-staff-user:v<FORMAT>:<id>`` and dropped when the user, their groups or their
-permissions (or a group's permissions) change.
+Staff sessions on the API load their user through ``CachedUserBackend`` below: the user row,
+with its permissions loaded (the staff session's API scopes derive from them), is cached under
+``api-staff-user:v<FORMAT>:<id>`` and dropped when the user, their groups or their permissions
+(or a group's permissions) change.
 """
 
 from __future__ import annotations
@@ -211,8 +212,10 @@ class CachedUserBackend(ModelBackend):
     """Django's model backend, with the user row of a session read from the shared cache.
 
     Only ``get_user`` (the per-request lookup from a session) is cached; logging in and
-    permission checks are Django's own. The cached row is dropped when the user is saved or
-    deleted, or when their groups or permissions, or a group's permissions, change.
+    permission checks are Django's own. The row is cached with the user's permissions already
+    loaded (Django's per-user permission cache), so the API scopes of a staff session
+    (``ApiPrincipal.for_staff``) cost no query. The cached row is dropped when the user is saved
+    or deleted, or when their groups or permissions, or a group's permissions, change.
     """
 
     def get_user(self, user_id: Any) -> Any:
@@ -221,6 +224,7 @@ class CachedUserBackend(ModelBackend):
         if user is None:
             user = super().get_user(user_id)
             if user is not None:
+                self.get_all_permissions(user)  # fills the permission cache the row carries
                 _cache_set(key, user)
             return user
         return user if self.user_can_authenticate(user) else None

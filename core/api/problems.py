@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -34,11 +35,14 @@ _DEFAULT_CODES = {
     406: "not_acceptable",
     409: "conflict",
     412: "precondition_failed",
+    413: "request_too_large",
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "rate_limited",
     500: "internal_error",
 }
+# RFC 9457's members and ours: an error's ``extra`` adds members, it never replaces these.
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
 _DRF_CODE_ALIASES = {
     "parse_error": "malformed_request",
     "throttled": "rate_limited",
@@ -86,7 +90,7 @@ def problem(
         "errors": errors or [],
     }
     if extra:
-        body.update(extra)
+        body.update({key: value for key, value in extra.items() if key not in RESERVED_MEMBERS})
     return body
 
 
@@ -154,6 +158,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ApiError(
+            status_code=413, code="request_too_large", detail="The request body is too large."
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ApiError(status_code=400, code="bad_request", detail="The request was refused.")
 
     if isinstance(exc, DomainError):
         body = problem(

@@ -43,6 +43,11 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         "Precondition Failed",
         "The resource has changed since you read it: fetch it again and retry.",
     ),
+    "413": (
+        "request_too_large",
+        "Request Entity Too Large",
+        "The body is larger than the limit of 2621440 bytes.",
+    ),
     "422": (
         "idempotency_key_reused",
         "Unprocessable Content",
@@ -109,6 +114,8 @@ def add_problem_responses(
                 statuses.append("400")
             if "{" in path:
                 statuses.append("404")
+            if "requestBody" in operation:
+                statuses.append("413")
             for status in statuses:
                 responses.setdefault(status, _problem_response(status))
             for status, response in list(responses.items()):

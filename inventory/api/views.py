@@ -39,6 +39,10 @@ from inventory.models import Location, StockLevel
 from inventory.services import MovementInput, StockLine
 
 _CONFLICT = OpenApiResponse(description="`insufficient_stock` (with `shortages`) and the like.")
+_LOCATION_NOT_ALLOWED = OpenApiResponse(
+    description="`location_not_allowed`: a location the key's channels do not sell from (without "
+    "the `stock:all_locations` scope); `errors[]` names each one. Nothing is written."
+)
 
 
 def _key_namespace(principal: ApiPrincipal) -> str:
@@ -58,16 +62,69 @@ def _stock_body(*, location_code: str, sku: str, level: StockLevel | None) -> di
     return dict(StockOutputSerializer({"location": location_code, "sku": sku, **values}).data)
 
 
+def stock_location_ids_for(principal: ApiPrincipal) -> frozenset[int] | None:
+    """The locations whose stock the caller may read and write; ``None`` means every location.
+
+    * a key with ``stock:all_locations`` (ERP, WMS), and a staff member whose role adjusts stock
+      (the inventory manager's permission, see ``core.scopes.STAFF_SCOPE_PERMISSIONS``) or a
+      superuser: every location;
+    * any other partner key: the active locations its channels sell from;
+    * any other staff member: their home location (``StaffMember``), or none.
+    """
+    if principal.has_scope(Scope.STOCK_ALL_LOCATIONS):
+        return None
+    if principal.kind == "staff":
+        user_id = principal.user.pk if principal.user is not None else None
+        home = selectors.staff_home_location(user_id=int(user_id)) if user_id else None
+        return frozenset({home.pk}) if home is not None else frozenset()
+    return selectors.location_ids_for_channels(channel_codes=principal.channel_codes or ())
+
+
 def _resolve(location_code: str, sku: str) -> tuple[int, int]:
     location_id = selectors.location_ids_by_code(codes=[location_code]).get(location_code)
     variant_id = selectors.variant_ids_by_sku(skus=[sku]).get(sku)
     if location_id is None or variant_id is None:
-        raise ApiError(
-            status_code=404,
-            code="not_found",
-            detail=f"No active location {location_code!r} or no variant {sku!r}.",
-        )
+        raise _not_found(location_code, sku)
     return location_id, variant_id
+
+
+def _not_found(location_code: str, sku: str) -> ApiError:
+    return ApiError(
+        status_code=404,
+        code="not_found",
+        detail=f"No active location {location_code!r} or no variant {sku!r}.",
+    )
+
+
+def _require_locations(
+    *, allowed: frozenset[int] | None, named: list[tuple[str, str, int]]
+) -> None:
+    """Refuse a write that names a location outside the caller's: ``403 location_not_allowed``
+    with one error per offending ``(field, location code, location id)``, before anything is
+    written."""
+    if allowed is None:
+        return
+    errors = [
+        {
+            "field": field,
+            "code": "location_not_allowed",
+            "message": f"{code!r} is not a location this caller may change stock at",
+        }
+        for field, code, location_id in named
+        if location_id not in allowed
+    ]
+    if errors:
+        outside = sorted(
+            {code for _field, code, location_id in named if location_id not in allowed}
+        )
+        raise ApiError(
+            status_code=403,
+            code="location_not_allowed",
+            detail=f"This caller may not change stock at {', '.join(outside)}: a key only at "
+            "the locations its channels sell from unless it has 'stock:all_locations', a staff "
+            "member only at their home location unless their role adjusts stock.",
+            errors=errors,
+        )
 
 
 class StockDetailView(APIView):
@@ -79,10 +136,18 @@ class StockDetailView(APIView):
     @extend_schema(
         operation_id="stock_retrieve",
         summary="Get stock of a SKU at a location",
-        responses={200: StockOutputSerializer},
+        description="Only at the locations the key's channels sell from, unless the key has "
+        "`stock:all_locations`; any other location answers 404 like an unknown one.",
+        responses={
+            200: StockOutputSerializer,
+            404: OpenApiResponse(description="Unknown location or SKU, or not the key's."),
+        },
     )
     def get(self, request: Request, location_code: str, sku: str) -> Response:
-        _resolve(location_code, sku)
+        allowed = stock_location_ids_for(request_principal(request))
+        location_id, _variant_id = _resolve(location_code, sku)
+        if allowed is not None and location_id not in allowed:
+            raise _not_found(location_code, sku)  # as if the location did not exist
         level = selectors.stock_level_get(location_code=location_code, sku=sku)
         return Response(_stock_body(location_code=location_code, sku=sku, level=level))
 
@@ -90,11 +155,14 @@ class StockDetailView(APIView):
         operation_id="stock_count",
         summary="Set on hand from a count (absolute)",
         description="The difference to the current on hand is recorded as a `count` movement. "
+        "Only at a location the key's channels sell from, unless the key has "
+        "`stock:all_locations` (403 `location_not_allowed`). "
         "Send `If-Match` with the ETag of the GET to refuse the write when the stock changed "
         "since you read it (412). A count below the committed units is refused (409).",
         request=StockCountInputSerializer,
         responses={
             200: StockOutputSerializer,
+            403: _LOCATION_NOT_ALLOWED,
             404: OpenApiResponse(description="Unknown location or SKU."),
             409: _CONFLICT,
             412: OpenApiResponse(description="The ETag is stale."),
@@ -110,8 +178,11 @@ class StockDetailView(APIView):
     def put(self, request: Request, location_code: str, sku: str) -> Response:
         payload = StockCountInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        principal = request_principal(request)
+        allowed = stock_location_ids_for(principal)
         location_id, variant_id = _resolve(location_code, sku)
-        actor = request_principal(request).actor
+        _require_locations(allowed=allowed, named=[("location", location_code, location_id)])
+        actor = principal.actor
 
         def if_match(level: StockLevel) -> None:  # runs on the locked level
             require_if_match(
@@ -141,10 +212,13 @@ class StockMovementBatchView(APIView):
         "`write_off` (remove damaged), `adjustment` (signed, needs a `reason`). The batch is "
         "applied all or none. Send `Idempotency-Key` for the request, and an `idempotency_key` "
         "per movement: a movement whose key your partner already used with the same content is "
-        "not applied twice (it is returned as stored); with other content it is refused (422).",
+        "not applied twice (it is returned as stored); with other content it is refused (422). "
+        "Every location must be one the key's channels sell from, unless the key has "
+        "`stock:all_locations` (403 `location_not_allowed`).",
         request=MovementBatchInputSerializer,
         responses={
             201: MovementBatchOutputSerializer,
+            403: _LOCATION_NOT_ALLOWED,
             409: _CONFLICT,
             422: OpenApiResponse(description="An idempotency key reused with another body."),
         },
@@ -193,6 +267,13 @@ class StockMovementBatchView(APIView):
                 errors=errors,
             )
         principal = request_principal(request)
+        _require_locations(
+            allowed=stock_location_ids_for(principal),
+            named=[
+                (f"movements.{i}.location", row["location"], locations[row["location"]])
+                for i, row in enumerate(rows)
+            ],
+        )
         namespace = _key_namespace(principal)
         movements = services.stock_movements_apply(
             movements=[
@@ -342,10 +423,13 @@ class StockHoldCreateView(APIView):
         summary="Hold stock (all lines or none)",
         description="Holds count against available-to-sell until they expire (`ttl_seconds`, "
         "60 s to 24 h) or are released. A short line refuses the whole request with `409 "
-        "insufficient_stock` and per-line `shortages`; nothing is held.",
+        "insufficient_stock` and per-line `shortages`; nothing is held. Every location must be "
+        "one the key's channels sell from, unless the key has `stock:all_locations` (403 "
+        "`location_not_allowed`).",
         request=HoldInputSerializer,
         responses={
             201: HoldOutputSerializer,
+            403: _LOCATION_NOT_ALLOWED,
             409: _CONFLICT,
             422: OpenApiResponse(description="An idempotency key reused with another body."),
         },
@@ -371,12 +455,20 @@ class StockHoldCreateView(APIView):
                 detail="; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
                 errors=errors,
             )
+        principal = request_principal(request)
+        _require_locations(
+            allowed=stock_location_ids_for(principal),
+            named=[
+                (f"lines.{i}.location", line["location"], locations[line["location"]])
+                for i, line in enumerate(lines)
+            ],
+        )
         holds = services.stock_reserve(
             lines=[
                 StockLine(variants[line["sku"]], locations[line["location"]], line["quantity"])
                 for line in lines
             ],
-            reference=_hold_reference(request_principal(request), data["reference"]),
+            reference=_hold_reference(principal, data["reference"]),
             ttl=timedelta(seconds=data["ttl_seconds"]),
         )
         body = {"reference": data["reference"], "expires_at": holds[0].expires_at, "lines": lines}

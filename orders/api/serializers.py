@@ -96,6 +96,7 @@ class OrderInputSerializer(serializers.Serializer[Any]):
     )
     loyalty_points = serializers.IntegerField(
         min_value=0,
+        max_value=10_000_000,
         required=False,
         default=0,
         help_text="Points the customer spends as a discount (409 `insufficient_points`).",
@@ -376,26 +377,30 @@ class FulfillmentActionInputSerializer(serializers.Serializer[Any]):
     tracking_number = serializers.CharField(max_length=100, required=False, default="")
     code = serializers.CharField(max_length=12, required=False, default="")
     sku = serializers.CharField(max_length=64, required=False, default="")
-    quantity = serializers.IntegerField(min_value=1, required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     reason = serializers.CharField(max_length=200, required=False, default="")
 
 
 class ReturnReceiveLineSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField(help_text="The return line's id (see GET /returns/{rma}/).")
+    id = serializers.IntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        help_text="The return line's id (see GET /returns/{rma}/).",
+    )
     disposition = serializers.ChoiceField(choices=["restock", "damaged"])
 
 
 class ReturnReceiveInputSerializer(serializers.Serializer[Any]):
-    lines = ReturnReceiveLineSerializer(many=True, allow_empty=False)
+    lines = ReturnReceiveLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
 
 
 class RefundLineInputSerializer(serializers.Serializer[Any]):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
 
 class RefundInputSerializer(serializers.Serializer[Any]):
-    lines = RefundLineInputSerializer(many=True, required=False, default=list)
+    lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=200)  # type: ignore[call-arg]
     shipping_amount = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,

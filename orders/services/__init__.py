@@ -44,8 +44,10 @@ from orders.services.fulfilment import (
 )
 from orders.services.notifications import (
     SUBJECTS,
+    notification_queue_for_order,
     notification_send,
     notification_sender_register,
+    notifications_send_pending,
 )
 from orders.services.placement import CustomerInput, LineInput, PlaceResult, order_place
 from orders.services.records import CENT, timeline_add
@@ -95,8 +97,10 @@ __all__ = [
     "fulfillment_ready_for_pickup",
     "fulfillment_report_missing",
     "fulfillment_ship",
+    "notification_queue_for_order",
     "notification_send",
     "notification_sender_register",
+    "notifications_send_pending",
     "order_cancel",
     "order_place",
     "pickups_expire",

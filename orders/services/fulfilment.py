@@ -84,7 +84,7 @@ def _transition(fulfillment: Fulfillment, to: str) -> None:
     if to not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
         raise InvalidTransition(
             f"A fulfilment {fulfillment.status} cannot become {to}.",
-            extra={"status": fulfillment.status, "to": to},
+            extra={"fulfillment_status": fulfillment.status, "to": to},
         )
 
 
@@ -159,7 +159,7 @@ def order_cancel(*, order_id: int, reason: str = "", actor: Actor = SYSTEM) -> O
         if not open_ones:
             raise InvalidTransition(
                 f"Order {order.number} has nothing left to cancel.",
-                extra={"status": order.status},
+                extra={"order_status": order.status},
             )
         for fulfillment in open_ones:
             _fulfillment_cancel_locked(order, fulfillment, reason=reason, actor=actor)
@@ -266,7 +266,7 @@ def fulfillment_pack(*, fulfillment_id: int, actor: Actor = SYSTEM) -> Fulfillme
         if fulfillment.method != FulfillmentMethod.SHIP:
             raise InvalidTransition(
                 "Only a parcel is packed; a pickup becomes ready for pickup.",
-                extra={"status": fulfillment.status, "to": FS.PACKED},
+                extra={"fulfillment_status": fulfillment.status, "to": FS.PACKED},
             )
         _transition(fulfillment, FS.PACKED)
         fulfillment.status = FS.PACKED
@@ -369,7 +369,7 @@ def fulfillment_report_missing(
             raise InvalidTransition(
                 f"Only a fulfilment being prepared can miss items; this one is "
                 f"{fulfillment.get_status_display().lower()}.",
-                extra={"status": fulfillment.status},
+                extra={"fulfillment_status": fulfillment.status},
             )
         line = (
             fulfillment.lines.select_related("order_line").filter(pk=line_id).first()

@@ -1,22 +1,36 @@
-"""Customer emails about an order: queued after commit by the other services, sent at most once
-per (order, kind, subject) by :func:`notification_send` (the ``orders.tasks`` Celery task).
+"""Customer emails about an order, through an outbox.
 
-This module never imports ``orders.tasks``: ``OrdersConfig.ready()`` registers the function that
-hands a notification to Celery with :func:`notification_sender_register`, so the tasks import the
-services and not the other way round.
+The other services call :func:`notification_queue` inside their transaction: it writes a
+*pending* ``Notification`` row (once per order, kind and subject) that commits or rolls back with
+the change it tells about, and kicks the worker after commit. The worker
+(:func:`notifications_send_pending`, the ``orders.notifications_send`` task) sends each pending
+row once and marks it sent; the same task runs every ``ORDERS_NOTIFICATIONS_SWEEP_SECONDS`` from
+beat, so a notification whose kick was lost (the broker was down when the order committed) goes
+out as soon as the worker runs again. A send that fails stays pending and is tried again by the
+next sweep, up to ``MAX_ATTEMPTS`` times, then is marked failed with its error.
+
+This module never imports ``orders.tasks``: ``OrdersConfig.ready()`` registers the kick with
+:func:`notification_sender_register`, so the tasks import the services and not the other way
+round.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from orders.models import Notification, Order, TimelineEvent
 
-# (order_id, kind, subject_key, pickup_code) -> queued
-NotificationSender = Callable[[int, str, str, str], object]
+log = structlog.get_logger(__name__)
+
+# hands the pending notifications to the worker after a commit
+NotificationSender = Callable[[], object]
+MAX_ATTEMPTS = 8
 
 _sender: list[NotificationSender] = []
 
@@ -50,58 +64,122 @@ def receipt_text(order: Order) -> str:
 
 
 def notification_sender_register(sender: NotificationSender) -> None:
-    """Set what hands a queued notification to the worker (``orders.apps`` registers the
-    ``orders.notification_send`` task in ``ready()``). A second registration replaces the first."""
+    """Set what kicks the worker after a commit that queued notifications (``orders.apps``
+    registers the ``orders.notifications_send`` task in ``ready()``). A second registration
+    replaces the first."""
     _sender[:] = [sender]
+
+
+def _kick() -> None:
+    _sender[0]()
 
 
 def notification_queue(
     *, order: Order, kind: str, subject_key: str = "", pickup_code: str = ""
 ) -> None:
-    """Queue a customer email after commit (the task sends it at most once). The pickup code
-    travels only in the task message: the database keeps its hash. Nothing for an order without
-    an email address."""
+    """Queue a customer email in the caller's transaction: a pending row, sent by the worker
+    after commit (once, however often it is queued). The pickup code is kept on the row only
+    until the email is sent. Nothing for an order without an email address."""
+    if kind not in Notification.Kind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}")
     if not order.customer_email:
         return
     if not _sender:
         raise RuntimeError("No notification sender registered (orders.apps.OrdersConfig.ready).")
-    send, order_id = _sender[0], order.pk
-    transaction.on_commit(lambda: send(order_id, kind, subject_key, pickup_code))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                order=order,
+                kind=kind,
+                subject_key=subject_key,
+                recipient=order.customer_email,
+                pickup_code=pickup_code,
+            )
+        ],
+        ignore_conflicts=True,  # queued (or sent) already: once is enough
+    )
+    transaction.on_commit(_kick)
 
 
-def notification_send(
+def notification_queue_for_order(
     *, order_id: int, kind: str, subject_key: str = "", pickup_code: str = ""
-) -> bool:
-    """Email the customer about ``kind`` once: the sent-notification row and the email go
-    together (a failed send rolls the row back so a retry sends; a row already there means it
-    was sent). The body is the order timeline, as the admin and the API show it. Returns whether
-    an email was sent now."""
-    if kind not in Notification.Kind.values:
-        raise ValueError(f"Unknown notification kind {kind!r}")
-    order = Order.objects.get(pk=order_id)
-    if not order.customer_email:
-        return False
+) -> None:
+    """``notification_queue`` for an order given by id, in a transaction of its own."""
+    with transaction.atomic():
+        order = Order.objects.get(pk=order_id)
+        notification_queue(order=order, kind=kind, subject_key=subject_key, pickup_code=pickup_code)
+
+
+def notifications_send_pending(*, limit: int = 200) -> int:
+    """Send the pending notifications, oldest first (at most ``limit``); returns how many were
+    sent. Safe to run in several workers at once: each row is sent by whoever locks it. A row
+    that fails to send is logged and left for the next sweep; the others still go out."""
+    ids = list(
+        Notification.objects.filter(status=Notification.Status.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    sent = 0
+    for pk in ids:
+        try:
+            sent += notification_send(notification_id=pk)
+        except Exception as error:  # counted on the row by notification_send
+            log.warning("orders.notification_send_failed", notification_id=pk, error=str(error))
+    return sent
+
+
+def _body(notification: Notification) -> str:
+    """The email's text: the order timeline, as the admin and the API show it (a receipt
+    first, the pickup code last)."""
+    order = notification.order
+    body = "\n".join(
+        f"{event.created_at:%Y-%m-%d %H:%M} {event.message}"
+        for event in order.timeline.order_by("created_at", "id")
+        if event.kind != TimelineEvent.Kind.STATUS_CHANGED
+    )
+    if notification.kind == Notification.Kind.RECEIPT:
+        body = receipt_text(order) + "\n\n" + body
+    if notification.pickup_code:
+        body += f"\n\nYour pickup code: {notification.pickup_code}"
+    return body
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one pending notification and mark it sent, in one transaction that holds its row
+    lock (a second worker skips it; one that comes later finds it sent). Returns whether an
+    email went out now. A failed send rolls back, is counted, and raises; after
+    ``MAX_ATTEMPTS`` the row is marked failed and the sweep stops trying."""
     try:
         with transaction.atomic():
-            Notification.objects.create(
-                order=order, kind=kind, subject_key=subject_key, recipient=order.customer_email
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("order")
+                .filter(pk=notification_id, status=Notification.Status.PENDING)
+                .first()
             )
-            lines = [
-                f"{event.created_at:%Y-%m-%d %H:%M} {event.message}"
-                for event in order.timeline.order_by("created_at", "id")
-                if event.kind != TimelineEvent.Kind.STATUS_CHANGED
-            ]
-            body = "\n".join(lines)
-            if kind == Notification.Kind.RECEIPT:
-                body = receipt_text(order) + "\n\n" + body
-            if pickup_code:
-                body += f"\n\nYour pickup code: {pickup_code}"
+            if notification is None:
+                return False
             send_mail(
-                SUBJECTS[kind].format(number=order.number),
-                body,
+                SUBJECTS[notification.kind].format(number=notification.order.number),
+                _body(notification),
                 None,
-                [order.customer_email],
+                [notification.recipient],
             )
-    except IntegrityError:
-        return False
+            notification.status = Notification.Status.SENT
+            notification.sent_at = timezone.now()
+            notification.pickup_code = ""
+            notification.attempts = F("attempts") + 1
+            notification.last_error = ""
+            notification.save(
+                update_fields=["status", "sent_at", "pickup_code", "attempts", "last_error"]
+            )
+    except Exception as error:
+        failed = Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
+        failed.update(
+            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+        )
+        failed.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=Notification.Status.FAILED, pickup_code=""
+        )
+        raise
     return True

@@ -294,6 +294,26 @@ def _with_held(
     return Sourced(committed=committed, awaiting=sourced.awaiting, promised_at=promised_at)
 
 
+# The largest amount an order's money columns hold (``max_digits=12, decimal_places=2``).
+MONEY_MAX = Decimal("9999999999.99")
+
+
+def _money_bounds_check(*, subtotal: Decimal, shipping_total: Decimal) -> None:
+    """Refuse an order whose goods or total would not fit its money columns (a line total is at
+    most the subtotal, the total at most subtotal plus shipping): 400 ``order_invalid`` naming
+    ``lines`` or ``shipping_total`` instead of a database error."""
+    if subtotal > MONEY_MAX:
+        field = "lines"
+    elif subtotal + shipping_total > MONEY_MAX:
+        field = "shipping_total"
+    else:
+        return
+    raise OrderInvalid(
+        f"The order's total would exceed {MONEY_MAX}.",
+        errors=[{"field": field, "code": "max_value", "message": f"total above {MONEY_MAX}"}],
+    )
+
+
 def _placement_prepare(
     *,
     channel_code: str,
@@ -349,6 +369,7 @@ def _placement_prepare(
     subtotal = sum(
         (offers[sku].price * qty for sku, qty in wanted_by_sku.items()), Decimal("0")
     ).quantize(CENT)
+    _money_bounds_check(subtotal=subtotal, shipping_total=shipping_total)
     if loyalty_points < 0:
         raise OrderInvalid(
             "Loyalty points cannot be negative.",

@@ -5,11 +5,16 @@
 answer 200 late, ``("hang", seconds)`` to answer only after the client gave up (a timeout).
 Accepted changes are applied as a channel would: per object and stream, only a higher sequence
 replaces what it has; duplicates and stale updates are counted, not applied.
+
+The receiver listens on 127.0.0.1, which outbound URLs may only reach with
+``OUTBOUND_ALLOW_PRIVATE_URLS``: ``running_receiver`` turns it on while it runs, in this process's
+settings and in the environment that worker processes started meanwhile inherit.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from django.test import override_settings
 
 from channels.connectors import signature_verify
 
@@ -145,8 +152,15 @@ def running_receiver(secret: str = "") -> Iterator[Receiver]:
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/push"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    previous = os.environ.get("OUTBOUND_ALLOW_PRIVATE_URLS")
+    os.environ["OUTBOUND_ALLOW_PRIVATE_URLS"] = "true"
     try:
-        yield receiver
+        with override_settings(OUTBOUND_ALLOW_PRIVATE_URLS=True):
+            yield receiver
     finally:
+        if previous is None:
+            os.environ.pop("OUTBOUND_ALLOW_PRIVATE_URLS", None)
+        else:
+            os.environ["OUTBOUND_ALLOW_PRIVATE_URLS"] = previous
         server.shutdown()
         server.server_close()

@@ -22,6 +22,8 @@ FAST = {
     "CHANNELS_MAX_ATTEMPTS": "30",
     # the worker publishes its follow-ups (retries, next batches) for real, as in production
     "CELERY_TASK_ALWAYS_EAGER": "false",
+    # the receiver listens on 127.0.0.1, a private address that pushes may not reach by default
+    "OUTBOUND_ALLOW_PRIVATE_URLS": "true",
 }
 
 

@@ -111,7 +111,7 @@ def test_put_stock_bad_input(
 
 
 def test_stock_write_needs_the_scope(api_client_for: Any, stock: Any) -> None:
-    reader = api_client_for(scopes=["stock:read"])
+    reader = api_client_for(scopes=["stock:read", "stock:all_locations"])
     assert reader.get("/api/v1/stock/ams/RUN-10/").status_code == 200
     response = reader.put("/api/v1/stock/ams/RUN-10/", {"on_hand": 1}, format="json")
     assert (response.status_code, response.json()["code"]) == (403, "missing_scope")

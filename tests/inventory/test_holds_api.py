@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from core.models import Channel
 from inventory import services
-from inventory.models import StockHold
+from inventory.models import Location, StockHold
 from inventory.selectors import availability_for_variants
 from inventory.services import StockLine
-from tests.factories import LocationFactory
+from tests.factories import ChannelFactory, LocationFactory
 from tests.inventory.factories import VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def shelf() -> tuple[Any, Any, Any]:
-    store = LocationFactory(code="st-1")
+    store: Location = LocationFactory(code="st-1")  # type: ignore[assignment]
+    # the keys act for the webshop, which sells from this store (stock is scoped to a key's
+    # channels' locations)
+    webshop: Channel = ChannelFactory(code="webshop")  # type: ignore[assignment]
+    webshop.locations.add(store)
     shoe, sock = VariantFactory(sku="SHOE-42"), VariantFactory(sku="SOCK-M")
     services.stock_receive(
         lines=[StockLine(shoe.pk, store.pk, 3), StockLine(sock.pk, store.pk, 1)], reference="PO"

@@ -119,8 +119,11 @@ def test_a_sale_takes_units_off_the_store_and_is_complete_at_once(
     assert customer_selectors.loyalty_balance(customer_id=order.customer.pk) == 39
     assert [m.subject for m in mail.outbox] == [f"Your receipt {order.number}"]
     assert "2 x Organic Tee" in mail.outbox[0].body and "Paid by card: 39.98" in mail.outbox[0].body
-    assert services.notification_send(order_id=order.pk, kind="receipt") is False  # sent once
-    assert Notification.objects.filter(order=order, kind="receipt").count() == 1
+    receipt = Notification.objects.get(order=order, kind="receipt")
+    assert receipt.status == "sent" and receipt.sent_at is not None
+    assert services.notification_send(notification_id=receipt.pk) is False  # sent once
+    assert services.notifications_send_pending() == 0
+    assert len(mail.outbox) == 1
 
 
 def test_cash_over_the_total_is_change_and_an_anonymous_sale_emails_nobody(
