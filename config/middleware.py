@@ -47,55 +47,46 @@ def carries_api_key(request: HttpRequest) -> bool:
     return header[:8].lower() == _API_KEY_SCHEME
 
 
-class SessionUnlessApiKey(SessionMiddleware):
-    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+class _Skipped:
+    """Mixed in before a middleware class: a request that ``skips`` goes straight to the next
+    layer; any other runs the wrapped middleware. Synchronous (under ASGI Django adapts around
+    it)."""
+
+    async_capable = False
+    get_response: Callable[[HttpRequest], Any]
+
+    def skips(self, request: HttpRequest) -> bool:
+        return carries_api_key(request)
 
     def __call__(self, request: HttpRequest) -> Any:
-        if carries_api_key(request):
+        if self.skips(request):
             return self.get_response(request)
-        return super().__call__(request)
+        return super().__call__(request)  # type: ignore[misc]
 
 
-class CsrfUnlessApiKey(CsrfViewMiddleware):
-    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
+class SessionUnlessApiKey(_Skipped, SessionMiddleware):
+    pass
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if carries_api_key(request):
-            return self.get_response(request)
-        return super().__call__(request)
 
+class CsrfUnlessApiKey(_Skipped, CsrfViewMiddleware):
     def process_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         # The check itself happens here, which Django calls apart from __call__.
-        if carries_api_key(request):
+        if self.skips(request):
             return None
         return super().process_view(request, *args, **kwargs)
 
 
-class AuthenticationUnlessApiKey(AuthenticationMiddleware):
-    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if carries_api_key(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class AuthenticationUnlessApiKey(_Skipped, AuthenticationMiddleware):
+    pass
 
 
-class MessagesUnlessApiKey(MessageMiddleware):
-    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if carries_api_key(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class MessagesUnlessApiKey(_Skipped, MessageMiddleware):
+    pass
 
 
-class HtmxExceptApi(HtmxMiddleware):
-    async_capable = False  # the skip is synchronous; under ASGI Django adapts around it
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if is_api_path(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class HtmxExceptApi(_Skipped, HtmxMiddleware):
+    def skips(self, request: HttpRequest) -> bool:
+        return is_api_path(request)
 
 
 def HistoryExceptApi(get_response: Callable[[HttpRequest], Any]) -> Callable[..., Any]:

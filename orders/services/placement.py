@@ -527,19 +527,7 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
         amount_captured=total if p.payment_status == Order.PaymentStatus.CAPTURED else Decimal("0"),
         placed_at=placed_at,
     )
-    order_lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant_id=offers[sku].variant_id,
-            sku=sku,
-            title=offers[sku].title,
-            options=offers[sku].options,
-            quantity=qty,
-            unit_price=offers[sku].price,
-            line_total=(offers[sku].price * qty).quantize(CENT),
-        )
-        for sku, qty in p.wanted_by_sku.items()
-    )
+    order_lines = order_lines_create(order=order, offers=offers, wanted_by_sku=p.wanted_by_sku)
     by_variant = {line.variant_id: line for line in order_lines}
     plans = [
         (status, location_id, per_variant)
@@ -650,6 +638,26 @@ def _written_prefetch(written: _Written) -> Order:
 
 def _order_by_external_id(channel_code: str, external_id: str) -> Order | None:
     return Order.objects.filter(channel__code=channel_code, external_id=external_id).first()
+
+
+def order_lines_create(
+    *, order: Order, offers: Mapping[str, Any], wanted_by_sku: Mapping[str, int]
+) -> list[OrderLine]:
+    """The order's lines, one insert: each SKU's channel offer (price, title, options) as a
+    snapshot, times its quantity."""
+    return OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            variant_id=offers[sku].variant_id,
+            sku=sku,
+            title=offers[sku].title,
+            options=offers[sku].options,
+            quantity=qty,
+            unit_price=offers[sku].price,
+            line_total=(offers[sku].price * qty).quantize(CENT),
+        )
+        for sku, qty in wanted_by_sku.items()
+    )
 
 
 def order_place(

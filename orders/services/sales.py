@@ -38,12 +38,17 @@ from orders.models import (
     FulfillmentMethod,
     Notification,
     Order,
-    OrderLine,
     Payment,
     TimelineEvent,
 )
 from orders.services.notifications import notification_queue
-from orders.services.placement import CustomerInput, LineInput, PlaceResult, placement_validate
+from orders.services.placement import (
+    CustomerInput,
+    LineInput,
+    PlaceResult,
+    order_lines_create,
+    placement_validate,
+)
 from orders.services.records import (
     CENT,
     number_new,
@@ -333,19 +338,7 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
         amount_captured=total,
         placed_at=now,
     )
-    order_lines = [
-        OrderLine.objects.create(
-            order=order,
-            variant_id=offers[sku].variant_id,
-            sku=sku,
-            title=offers[sku].title,
-            options=offers[sku].options,
-            quantity=qty,
-            unit_price=offers[sku].price,
-            line_total=(offers[sku].price * qty).quantize(CENT),
-        )
-        for sku, qty in sale.wanted_by_sku.items()
-    ]
+    order_lines = order_lines_create(order=order, offers=offers, wanted_by_sku=sale.wanted_by_sku)
     fulfillment = Fulfillment.objects.create(
         order=order, location=location, method=FulfillmentMethod.CARRY_OUT, status=FS.CARRIED_OUT
     )
