@@ -55,7 +55,9 @@ def measure(client: Client, label: str, url: str, expect: int = 200) -> None:
 
 def main() -> None:
     associate = User.objects.get(
-        pk=StaffMember.objects.order_by("pk").values_list("user_id", flat=True)[0]
+        pk=StaffMember.objects.filter(user__groups__name="Store associate")
+        .order_by("pk")
+        .values_list("user_id", flat=True)[0]
     )
     print(
         f"{connection.vendor}: {Product.objects.count():,} products, {Variant.objects.count():,} "

@@ -62,8 +62,14 @@ def image_max_bytes() -> int:
     return int(getattr(settings, "CATALOG_IMAGE_MAX_BYTES", 20 * 1024 * 1024))
 
 
-def image_max_pixels() -> int:
-    return int(getattr(settings, "CATALOG_IMAGE_MAX_PIXELS", 40_000_000))
+def image_max_pixels(image_format: str = "") -> int:
+    """The most pixels an upload may have: cleaning decodes and re-encodes it in a worker, whose
+    memory this bounds (``bench/image_memory.py``: a process cleaning 16 Mpx of JPEG or PNG
+    peaks at 230-250 MiB; WEBP's encoder is far hungrier, 4 Mpx already peak at about 236 MiB and
+    6 Mpx at 296), so WEBP has its own limit."""
+    if image_format == "WEBP":
+        return int(getattr(settings, "CATALOG_IMAGE_MAX_PIXELS_WEBP", 4_000_000))
+    return int(getattr(settings, "CATALOG_IMAGE_MAX_PIXELS", 16_000_000))
 
 
 def image_fetch_timeout() -> float:
@@ -100,7 +106,7 @@ def _check_header(image: Image.Image) -> str:
             f"{image_format or 'This'} images are not accepted: upload a JPEG, PNG, WEBP or GIF."
         )
     width, height = image.size
-    limit = image_max_pixels()
+    limit = image_max_pixels(image_format)
     if width * height > limit:
         raise ImageInvalid(
             f"The image is {width} x {height} pixels ({width * height / 1e6:.1f} megapixels); "
@@ -132,8 +138,14 @@ def image_clean(data: bytes) -> CleanImage:
             with Image.open(io.BytesIO(data)) as image:
                 image_format = _check_header(image)
                 image.load()
-                upright = ImageOps.exif_transpose(image)
-                return _reencode(upright, image_format, icc_profile=image.info.get("icc_profile"))
+                icc_profile = image.info.get("icc_profile")
+                transparency = image.info.get("transparency")
+                # In place: a second full copy of the pixels is what made a large image cost a
+                # worker several hundred megabytes (docs/benchmarks.md, "Image memory").
+                ImageOps.exif_transpose(image, in_place=True)
+                return _reencode(
+                    image, image_format, icc_profile=icc_profile, transparency=transparency
+                )
         except ImageInvalid:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -151,9 +163,18 @@ def image_clean(data: bytes) -> CleanImage:
             ) from None
 
 
-def _reencode(image: Image.Image, image_format: str, *, icc_profile: bytes | None) -> CleanImage:
-    """Write the decoded pixels into a new file: only pixels and the colour profile survive."""
-    frame = image.copy()  # first frame only; drops ``info`` (EXIF, XMP, comments...)
+def _reencode(
+    image: Image.Image,
+    image_format: str,
+    *,
+    icc_profile: bytes | None,
+    transparency: Any = None,
+) -> CleanImage:
+    """Write the decoded pixels into a new file: only pixels and the colour profile survive.
+
+    ``image`` is this function's to change (its first frame is written; its ``info``, the EXIF,
+    XMP and comments, is dropped), so no copy of the pixels is made unless a mode must change."""
+    frame = image
     options: dict[str, Any] = {}
     if icc_profile:
         options["icc_profile"] = icc_profile
@@ -169,7 +190,8 @@ def _reencode(image: Image.Image, image_format: str, *, icc_profile: bytes | Non
         options.update(optimize=True)
     elif image_format == "GIF" and frame.mode not in ("P", "L"):
         frame = frame.convert("P", palette=Image.Palette.ADAPTIVE)
-    transparency = image.info.get("transparency") if frame.mode in ("P", "L", "RGB") else None
+    if frame.mode not in ("P", "L", "RGB"):
+        transparency = None
     if transparency is not None and image_format in ("PNG", "GIF"):
         options["transparency"] = transparency  # pixel data, not metadata
     frame.info = {}

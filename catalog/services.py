@@ -35,6 +35,8 @@ from catalog.models import (
     Variant,
 )
 from catalog.snapshots import product_snapshots_build
+from core.actors import Actor
+from core.audit import SensitiveAction, audit_record
 from core.events import EventType
 from core.models import Channel
 from core.outbox.services import event_record
@@ -559,7 +561,15 @@ def price_set(
     variant = Variant.objects.select_for_update().filter(id=variant_id).first()
     if variant is None:
         raise PriceInvalid(f"There is no variant {variant_id}.", code="unknown_variant")
+    previous = None
     if starts_at is None and ends_at is None:
+        previous = (
+            Price.objects.filter(
+                variant=variant, channel=channel, currency=currency, starts_at=None, ends_at=None
+            )
+            .values_list("amount", flat=True)
+            .first()
+        )
         price, _ = Price.objects.update_or_create(
             variant=variant,
             channel=channel,
@@ -580,6 +590,20 @@ def price_set(
         )
     price_changed_record(product_id=variant.product_id, channel_code=channel_code)
     completeness_refresh(product_ids=[variant.product_id])
+    audit_record(
+        action=SensitiveAction.PRICE_CHANGE,
+        actor=Actor.for_user(user) if user is not None else None,
+        target=price,
+        data={
+            "variant_id": variant.pk,
+            "channel_id": channel.pk,
+            "currency": currency,
+            "amount": amount_,
+            "previous_amount": previous,
+            "compare_at_amount": compare_at,
+            "promotion": starts_at is not None or ends_at is not None,
+        },
+    )
     return price
 
 
@@ -620,6 +644,16 @@ def price_delete(*, price_id: int, user: User | None = None) -> None:
     if price is None:
         return
     product_id, channel_code = price.variant.product_id, price.channel.code
+    audit_record(
+        action=SensitiveAction.PRICE_DELETE,
+        actor=Actor.for_user(user) if user is not None else None,
+        target=price,
+        data={
+            "variant_id": price.variant_id,
+            "channel_id": price.channel_id,
+            "amount": price.amount,
+        },
+    )
     price.delete()
     price_changed_record(product_id=product_id, channel_code=channel_code)
     completeness_refresh(product_ids=[product_id])

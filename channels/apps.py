@@ -15,3 +15,8 @@ class ChannelsConfig(AppConfig):
         from core.health import check_register
 
         check_register("sync", sync_health)
+
+        from channels.erasure import customer_deliveries_erase
+        from customers.services import customer_erase_hook_register
+
+        customer_erase_hook_register(customer_deliveries_erase)

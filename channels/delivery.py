@@ -381,8 +381,10 @@ def channel_push(*, channel_id: int) -> PushOutcome:
         payload=_body(rows, channel.code),
         timeout=_setting("CHANNELS_HTTP_TIMEOUT_SECONDS", 10.0),
     )
-    breaker_record(target, success=result.outcome != "retry")
+    # settled before the breaker is told: the breaker lives in the cache (Redis), and a request
+    # the channel took must be recorded as taken even when Redis went away meanwhile
     delivered = _settle(rows, token, message_id, result)
+    breaker_record(target, success=result.outcome != "retry")
     return PushOutcome(len(rows), delivered, _next_due_in(work))
 
 
@@ -426,9 +428,9 @@ def subscription_push(*, subscription_id: int) -> PushOutcome:
             },
             timeout=_setting("CHANNELS_HTTP_TIMEOUT_SECONDS", 10.0),
         )
-        breaker_record(target, success=result.outcome != "retry")
         sent += 1
-        delivered += _settle(rows, token, message_id, result)
+        delivered += _settle(rows, token, message_id, result)  # before the cache, as above
+        breaker_record(target, success=result.outcome != "retry")
         if result.outcome != "ok":
             break
     return PushOutcome(sent, delivered, _next_due_in(work))

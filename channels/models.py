@@ -241,15 +241,17 @@ class DeliveryAttempt(models.Model):
 
 class StoreAcknowledgement(models.Model):
     """How far a store's POS has applied its channel's changes: every change up to and including
-    outbox event ``acked_event_id`` (the cursor of ``GET /api/v1/pos/{channel}/changes/``). The
-    cursor only moves forwards (``channels.pos.store_ack_record``)."""
+    feed position ``acked_event_id`` (``ChangeEvent.position``, the cursor of
+    ``GET /api/v1/pos/{channel}/changes/``; the field keeps its name from when the cursor was the
+    event id, and the positions of those events equal their ids). The cursor only moves forwards
+    (``channels.pos.store_ack_record``)."""
 
     channel = models.ForeignKey(
         Channel, on_delete=models.CASCADE, related_name="store_acknowledgements"
     )
     location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
     acked_event_id = models.PositiveBigIntegerField(
-        default=0, help_text="Outbox event id up to which the store applied every change."
+        default=0, help_text="Feed position up to which the store applied every change."
     )
     acked_at = models.DateTimeField(
         default=timezone.now, help_text="When the cursor last moved forwards."

@@ -2,8 +2,8 @@
 
 A POS channel (``Channel.Kind.POS``) is not pushed to (see ``channels.relay.PUSH_KINDS``): each
 store's till polls ``GET /api/v1/pos/{channel}/changes/?location=<store>`` and reads the outbox
-(``core.outbox.ChangeEvent``) directly, in event id order, with the event id as its cursor. What a
-store sees, with absolute values:
+(``core.outbox.ChangeEvent``) directly, in ``position`` order, with the position as its cursor
+(named ``event_id``/``cursor`` on the wire). What a store sees, with absolute values:
 
 - ``price.changed`` recorded for the channel (or for every channel: empty ``channel_code``);
 - ``product.updated`` / ``product.deleted`` recorded for the channel, ``product.updated`` for
@@ -14,12 +14,12 @@ store sees, with absolute values:
   at that store only (the event's per-location figure; no channel buffer: the till sells what is
   on its own shelf).
 
-Events whose transaction may still be committing could get a lower id than one already visible,
-and a cursor that passed them would skip them forever. So only events older than
-``CHANNELS_POS_SETTLE_SECONDS`` (default 5 s) are served: anything newer, and every id after it,
-waits for the next poll. A transaction that takes longer than that to commit after recording its
-events can still be overtaken; per-object ``sequence`` numbers let the till detect the gap, and
-the next change of the object carries its absolute state again.
+The cursor is not the event id: an id is taken at insert, so a transaction that commits slowly
+makes visible an id lower than ones a till may already have passed. The position is assigned after
+commit, in the order events become visible (``core.outbox.services.event_positions_assign``, run
+by the relay and at the start of every read here), so a till's cursor never passes a change it has
+not been served, however long the transaction that made it took. An event not yet positioned is
+not served; the read that would serve it positions it first.
 
 ``StoreAcknowledgement`` keeps per store the cursor up to which it applied everything; it only
 moves forwards. The admin shows per store how many changes it is behind and the age of the
@@ -29,10 +29,9 @@ oldest one it has not acknowledged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     BigIntegerField,
@@ -55,6 +54,7 @@ from channels.exceptions import PosCursorOutOfRange
 from channels.models import StoreAcknowledgement
 from core.events import EventType
 from core.models import ChangeEvent, Channel
+from core.outbox.services import event_positions_assign
 from inventory.models import Location
 
 # Topics a till applies, and the stream each belongs to: the latest change of an object's stream
@@ -71,10 +71,6 @@ MAX_LIMIT = 200
 # has been offline for months does not make the changelist scan the whole outbox.
 LAG_CAP = 1000
 MAX_BIGINT = 2**63 - 1
-
-
-def settle_seconds() -> float:
-    return float(getattr(settings, "CHANNELS_POS_SETTLE_SECONDS", 5.0))
 
 
 # --- which events a POS channel reads ------------------------------------------------------------
@@ -115,31 +111,23 @@ def _relevant(channel_code: str | None) -> Q:
 
 
 def pos_change_events(*, channel_code: str) -> QuerySet[ChangeEvent]:
-    """Every change event the POS channel ``channel_code`` applies, in outbox order."""
+    """Every positioned change event the POS channel ``channel_code`` applies, in position order."""
     return (
-        ChangeEvent.objects.filter(topic__in=list(POS_STREAMS))
+        ChangeEvent.objects.filter(topic__in=list(POS_STREAMS), position__isnull=False)
         .annotate(object_pk=_object_pk())
         .filter(_relevant(channel_code))
-        .order_by("id")
+        .order_by("position")
     )
 
 
-def latest_event_id() -> int:
-    """The highest event id committed so far (0 for an empty outbox)."""
-    return ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def _first_unsettled_id() -> int | None:
-    """The lowest id of an event recorded within the settle window: it and every later id wait."""
-    window = settle_seconds()
-    if window <= 0:
-        return None
-    cutoff = timezone.now() - timedelta(seconds=window)
+def latest_position() -> int:
+    """The highest position committed so far (0 for an empty outbox): the head of the feed."""
     return (
-        ChangeEvent.objects.filter(created_at__gt=cutoff)
-        .order_by("id")
-        .values_list("id", flat=True)
+        ChangeEvent.objects.filter(position__isnull=False)
+        .order_by("-position")
+        .values_list("position", flat=True)
         .first()
+        or 0
     )
 
 
@@ -153,8 +141,9 @@ def pos_store_get(*, channel: Channel, code: str) -> Location | None:
 
 @dataclass(frozen=True)
 class PosChange:
-    """One change a till applies: absolute values, with the event id (the cursor) and the
-    object's sequence (drop it when not above the last applied for the object and stream)."""
+    """One change a till applies: absolute values, with its position (the cursor; ``event_id``
+    on the wire) and the object's sequence (drop it when not above the last applied for the
+    object and stream)."""
 
     event_id: int
     type: str
@@ -200,16 +189,19 @@ def store_acked_cursor(*, channel: Channel, location: Location) -> int | None:
 def pos_changes(
     *, channel: Channel, location: Location, after: int | None, limit: int = DEFAULT_LIMIT
 ) -> ChangesPage:
-    """The next ``limit`` changes the store must apply after event ``after`` (``None``: after the
-    store's acknowledged cursor, or from the start). Within the page only the latest change per
-    object and stream is kept. ``next_cursor`` is the cursor to ask with next: the last event
-    read, or, once caught up, the latest settled event id (irrelevant events are skipped, so a
-    store that acknowledges it is not behind). At most five queries, whatever the page size.
+    """The next ``limit`` changes the store must apply after position ``after`` (``None``: after
+    the store's acknowledged cursor, or from the start). Events committed since the last run are
+    positioned first (its own short transaction; see ``event_positions_assign``), so the feed
+    never waits for a worker. Within the page only the latest change per object and stream is
+    kept. ``next_cursor`` is the cursor to ask with next: the last change read, or, once caught
+    up, the head of the feed (irrelevant events are skipped, so a store that acknowledges it is
+    not behind). A fixed number of queries, whatever the page size.
 
-    Raises ``PosCursorOutOfRange`` for a cursor beyond the latest event."""
+    Raises ``PosCursorOutOfRange`` for a cursor beyond the latest position."""
+    event_positions_assign()
     acked = store_acked_cursor(channel=channel, location=location)
     start = after if after is not None else (acked or 0)
-    latest = latest_event_id()
+    latest = latest_position()
     if start > latest:
         raise PosCursorOutOfRange(
             f"Cursor {start} is beyond the latest change ({latest}).",
@@ -217,25 +209,14 @@ def pos_changes(
             extra={"latest_cursor": latest},
         )
     limit = max(1, min(limit, MAX_LIMIT))
-    unsettled = _first_unsettled_id()
-    events_qs = pos_change_events(channel_code=channel.code).filter(id__gt=start)
-    if unsettled is not None:
-        events_qs = events_qs.filter(id__lt=unsettled)
+    events_qs = pos_change_events(channel_code=channel.code).filter(position__gt=start)
     events = list(events_qs[: limit + 1])
     has_more = len(events) > limit
     events = events[:limit]
-    if has_more:
-        next_cursor = events[-1].pk
-    elif unsettled is None:
-        next_cursor = max(start, latest)
-    else:
-        head = (
-            ChangeEvent.objects.filter(id__lt=unsettled)
-            .order_by("-id")
-            .values_list("id", flat=True)
-            .first()
-        )
-        next_cursor = max(start, head or 0)
+    # Positions become visible in order: every one up to ``latest`` was visible when it was read,
+    # and every one up to the last event read was visible to that read, so nothing is passed.
+    last_read = cast(int, events[-1].position) if events else 0
+    next_cursor = last_read if has_more else max(start, latest, last_read)
 
     latest_of: dict[tuple[str, str, str], ChangeEvent] = {}
     for event in events:
@@ -243,10 +224,10 @@ def pos_changes(
         current = latest_of.get(key)
         if current is None or current.sequence < event.sequence:
             latest_of[key] = event
-    kept = sorted(latest_of.values(), key=lambda e: e.pk)
+    kept = sorted(latest_of.values(), key=lambda e: cast(int, e.position))
     changes = [
         PosChange(
-            event_id=event.pk,
+            event_id=cast(int, event.position),
             type=event.topic,
             stream=POS_STREAMS[event.topic],
             object_type=event.aggregate,
@@ -272,13 +253,13 @@ class AckResult:
 
 
 def store_ack_record(*, channel: Channel, location: Location, cursor: int) -> AckResult:
-    """Record that the store applied every change up to event ``cursor``. Never moves backwards:
+    """Record that the store applied every change up to position ``cursor``. Never moves backwards:
     an older (or equal) cursor is accepted and changes nothing but ``updated_at`` (``moved`` is
     False). Safe under concurrent acks of one store: the row is created if missing and moved with
     one conditional ``UPDATE ... WHERE acked_event_id < cursor``.
 
-    Raises ``PosCursorOutOfRange`` for a cursor beyond the latest event."""
-    latest = latest_event_id()
+    Raises ``PosCursorOutOfRange`` for a cursor beyond the latest position."""
+    latest = latest_position()
     if cursor > latest:
         raise PosCursorOutOfRange(
             f"Cursor {cursor} is beyond the latest change ({latest}).",
@@ -308,15 +289,17 @@ def store_acknowledgement_list() -> QuerySet[StoreAcknowledgement]:
     up to ``LAG_CAP``; ``lag_capped`` when there are more) and ``oldest_unacked_at`` (when the
     oldest of them was recorded, ``None`` when caught up). One query for any number of rows."""
     behind = (
-        ChangeEvent.objects.filter(topic__in=list(POS_STREAMS), id__gt=OuterRef("acked_event_id"))
+        ChangeEvent.objects.filter(
+            topic__in=list(POS_STREAMS), position__gt=OuterRef("acked_event_id")
+        )
         .annotate(object_pk=_object_pk())
         .filter(_relevant(None))
-        .order_by("id")
+        .order_by("position")
     )
-    # The id of the LAG_CAP-th change behind: counting stops there.
-    cap_id = Subquery(behind.values("id")[LAG_CAP - 1 : LAG_CAP])
+    # The position of the LAG_CAP-th change behind: counting stops there.
+    cap_id = Subquery(behind.values("position")[LAG_CAP - 1 : LAG_CAP])
     counted = (
-        behind.filter(id__lte=Coalesce(OuterRef("lag_cap_id"), Value(MAX_BIGINT)))
+        behind.filter(position__lte=Coalesce(OuterRef("lag_cap_id"), Value(MAX_BIGINT)))
         .order_by()
         .annotate(n=Func(F("id"), function="COUNT", output_field=BigIntegerField()))
         .values("n")

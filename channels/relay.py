@@ -29,6 +29,7 @@ from channels.models import Delivery, Listing, WebhookSubscription
 from core import bulk
 from core.events import EventType
 from core.models import ChangeEvent, Channel
+from core.outbox.services import event_positions_assign
 from inventory.selectors import apply_buffer, channel_buffer
 
 # Kinds that receive JSON pushes (feeds and POS read instead).
@@ -307,8 +308,10 @@ class RelayResult:
 
 
 def relay_run(*, limit: int | None = None) -> RelayResult:
-    """Relay one batch of pending events (oldest first) in one transaction; see the module."""
+    """Relay one batch of pending events (oldest first) in one transaction; see the module.
+    Events committed since the last run are given their feed positions first (own transaction)."""
     limit = limit or int(getattr(settings, "CHANNELS_RELAY_BATCH", 1000))
+    event_positions_assign()
     with transaction.atomic():
         claimed = ChangeEvent.objects.filter(relayed_at__isnull=True).order_by("id")
         if connection.vendor == "postgresql":

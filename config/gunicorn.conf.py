@@ -11,6 +11,12 @@ overridden from the environment without editing this file.
 * ``preload_app``: on. Django and every app are imported once in the master and shared
   copy-on-write by the workers (less memory per worker, faster restarts). Database and Redis
   connections are opened lazily, per worker, after the fork.
+* request limits: gunicorn refuses, with its own small HTML page (before Django, so it cannot be
+  problem+json), a request line over ``limit_request_line`` bytes (414), more than
+  ``limit_request_fields`` headers or a header over ``limit_request_field_size`` bytes (400). The
+  line limit is gunicorn's maximum, 8190, so that the longest valid API URL (``sku=`` with 100
+  SKUs of 64 characters, about 6,600 bytes) fits; bodies are limited by Django
+  (``DATA_UPLOAD_MAX_MEMORY_SIZE``, answered 413 problem+json).
 * ``max_requests`` with jitter: each worker is replaced after about 10,000 requests (plus up to
   1,000 at random, so they do not all restart at once), which bounds any slow growth of memory.
 """
@@ -36,6 +42,9 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1_000)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
+limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 # The request id middleware logs failures as structured events; a per-request access line on
 # top costs a write per request (measured in docs/operations.md). Set GUNICORN_ACCESS_LOG=- to
 # get one on stdout.

@@ -16,6 +16,10 @@ skips the work:
 
 Each wrapper is a subclass of the middleware it wraps (so Django's admin checks still find the
 session, auth and messages middleware) that decides per request with a string comparison or two.
+
+``AuditContextMiddleware`` is of another kind: it opens the audit context (``core.audit``) of
+every request, so the audit entries written by services say through which surface and from which
+address the action came, and who was signed in.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django_htmx.middleware import HtmxMiddleware
 from simple_history.middleware import HistoryRequestMiddleware
+
+from config.login_protection import client_ip
+from core.audit import audit_context, surface_for_path
 
 API_PREFIX = "/api/"
 _API_KEY_SCHEME = "api-key "
@@ -99,3 +106,25 @@ def HistoryExceptApi(get_response: Callable[[HttpRequest], Any]) -> Callable[...
         return inner(request)
 
     return middleware
+
+
+class AuditContextMiddleware:
+    """Open the audit context of the request: surface from the path (``/api/`` with a key is
+    ``api``, with a staff session ``api_session``), the client address from ``REMOTE_ADDR`` (the
+    server or proxy in front must put the client's address there) and the request, from which
+    ``audit_record`` reads the signed-in user or the API principal when a service records an
+    action."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        surface = surface_for_path(request.path_info, api_key=carries_api_key(request))
+        with audit_context(surface, remote_ip=_client_ip(request), request=request):
+            return self.get_response(request)
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    """The client's address, read like login protection reads it (``LOGIN_PROXY_COUNT``
+    proxies), so the audit log and the login records name the same address."""
+    return client_ip(request)

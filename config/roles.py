@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from store import permissions as store_permissions
+
 MERCHANDISER = "Merchandiser"
 CATALOG_APPROVER = "Catalog approver"
 INVENTORY_MANAGER = "Inventory manager"
 STORE_ASSOCIATE = "Store associate"
+STORE_MANAGER = "Store manager"
 CUSTOMER_SERVICE = "Customer service"
+AUDITOR = "Auditor"
 
 _VIEW_CHANNELS = ["core.view_channel"]
 _VIEW_LOCATIONS = ["inventory.view_location"]
@@ -46,6 +50,16 @@ _CATALOG_EDIT = [
     "catalog.view_productcompleteness",
     "catalog.view_importjob",
     "catalog.add_importjob",
+]
+
+# What store staff read in the back office: locations, the stock and the orders.
+_STORE_STAFF_VIEW = [
+    *_VIEW_LOCATIONS,
+    "inventory.view_stocklevel",
+    "inventory.view_stockmovement",
+    *_VIEW_ORDERS,
+    "orders.change_fulfillment",  # pick, ready for pickup, hand over, ship from store
+    "orders.change_return",  # receive returns at the counter
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -88,14 +102,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CHANNELS,
         *_VIEW_ORDERS,
     ],
-    STORE_ASSOCIATE: [
-        *_VIEW_LOCATIONS,
-        "inventory.view_stocklevel",
-        "inventory.view_stockmovement",
-        *_VIEW_ORDERS,
-        "orders.change_fulfillment",  # pick, ready for pickup, hand over, ship from store
-        "orders.change_return",  # receive returns at the counter
-    ],
+    # The store page (``store.permissions``, checked per view) at the stores the user is a member
+    # of: an associate works all of it at their (normally one) store
+    STORE_ASSOCIATE: [*_STORE_STAFF_VIEW, *store_permissions.ALL],
+    # a store manager does the same, at each of the several stores they may be a member of
+    STORE_MANAGER: [*_STORE_STAFF_VIEW, *store_permissions.ALL],
     CUSTOMER_SERVICE: [
         *_VIEW_CHANNELS,
         *_VIEW_LOCATIONS,
@@ -116,6 +127,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customeraudit",
         "customers.view_loyaltyearnrule",
     ],
+    # Reads the audit log of sensitive actions; kept apart from the roles that carry those
+    # actions out (and whose colleagues' addresses it shows).
+    AUDITOR: ["core.view_auditentry"],
 }
 
 

@@ -1,4 +1,5 @@
-"""Back office for the bottom layer: partners and their keys, idempotency records, change events."""
+"""Back office for the bottom layer: partners and their keys, idempotency records, change events,
+and the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from core.models import ChangeEvent, IdempotencyRecord, Partner, PartnerAPIKey
+from core.actors import Actor
+from core.api.services import partner_api_key_audit
+from core.audit import SensitiveAction
+from core.models import AuditEntry, ChangeEvent, IdempotencyRecord, Partner, PartnerAPIKey
 from core.scopes import Scope
 
 
@@ -49,6 +53,26 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
     list_select_related = ["partner"]
     search_fields = (*APIKeyModelAdmin.search_fields, "partner__name")  # type: ignore[assignment]
     filter_horizontal = ["channels"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any = None, change: bool = False
+    ) -> None:
+        """Save through the library (which shows a new key once), then audit a creation or a
+        revocation in the same transaction (the admin's change view is atomic)."""
+        revoking = (
+            change
+            and obj.revoked
+            and not PartnerAPIKey.objects.filter(pk=obj.pk, revoked=True).exists()
+        )
+        super().save_model(request, obj, form, change)
+        if not change or revoking:
+            partner_api_key_audit(
+                api_key=obj,
+                action=SensitiveAction.API_KEY_REVOKE
+                if revoking
+                else SensitiveAction.API_KEY_CREATE,
+                actor=Actor.for_user(request.user),
+            )
 
 
 @admin.register(IdempotencyRecord)
@@ -90,4 +114,47 @@ class ChangeEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only for everyone (superusers too): entries are written by services in
+    the transaction of the action and never changed. The actor is shown by username or partner
+    code, looked up when the page is read (the entry keeps ids only)."""
+
+    list_display = (
+        "at",
+        "action",
+        "actor",
+        "surface",
+        "remote_ip",
+        "object_type",
+        "object_id",
+        "data",
+    )
+    list_filter = ("action", "surface", "at", "actor_kind")
+    search_fields = ("=object_id", "=request_id")
+    search_help_text = "An object id (order, refund, customer, price, key prefix) or a request id."
+    list_select_related = ("actor_user", "actor_partner")
+    show_full_result_count = False
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    @admin.display(description="actor")
+    def actor(self, obj: AuditEntry) -> str:
+        if obj.actor_user_id is not None:
+            user = obj.actor_user
+            return user.get_username() if user else f"user #{obj.actor_user_id} (deleted)"
+        if obj.actor_partner_id is not None:
+            partner = obj.actor_partner
+            return f"partner:{partner.code}" if partner else f"partner #{obj.actor_partner_id}"
+        return obj.get_actor_kind_display()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -31,8 +31,11 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from core.actors import SYSTEM, Actor
+from core.audit import SensitiveAction, audit_record
 from core.events import EventType
 from core.outbox.services import event_record
+from customers.erasure import ErasureSubject
+from customers.erasure import queryset_scrub as erasure_queryset_scrub
 from customers.exceptions import (
     CustomerNotActive,
     CustomerNotFound,
@@ -543,6 +546,12 @@ def customer_merge(*, survivor_id: int, loser_id: int, actor: Actor) -> MergeAud
         )
         _customer_event(loser, channel_codes=loser_channels)
         _customer_event(survivor)
+        audit_record(
+            action=SensitiveAction.CUSTOMER_MERGE,
+            actor=actor,
+            target=survivor,
+            data={"survivor_id": survivor_id, "loser_id": loser_id, "merge_audit_id": audit.pk},
+        )
     return audit
 
 
@@ -643,35 +652,83 @@ def customer_export(*, customer_id: int, actor: Actor = SYSTEM) -> dict[str, Any
     return result
 
 
-_erase_hooks: list[Callable[[int], None]] = []
+EraseHook = Callable[[ErasureSubject], object]
+ValuesHook = Callable[[ErasureSubject], object]
+_erase_hooks: list[tuple[EraseHook, ValuesHook | None]] = []
 
 
-def customer_erase_hook_register(hook: Callable[[int], None]) -> None:
+def customer_erase_hook_register(hook: EraseHook, *, values: ValuesHook | None = None) -> None:
     """Apps that keep their own copy of personal data for a customer (an order's shipping
-    address, ...) register a function here; it runs inside the erasure transaction with the
-    customer id, so those copies are anonymised with the customer (idempotent registration)."""
-    if hook not in _erase_hooks:
-        _erase_hooks.append(hook)
+    address, a cart's email, a delivery's payload) register here, from their ``AppConfig.ready``
+    (idempotent registration).
+
+    ``values(subject)`` adds the person's values that only the app knows (an order's email as
+    typed, its address lines) with ``subject.add``; it runs first, for every app, before
+    anything is erased (``subject.customer_ids`` says whose).
+    ``hook(subject)`` then scrubs the app's copies with the complete :class:`ErasureSubject`,
+    inside the erasure transaction (so a failing hook erases nothing)."""
+    if all(registered is not hook for registered, _ in _erase_hooks):
+        _erase_hooks.append((hook, values))
+
+
+def _erasure_subject(customer: Customer) -> ErasureSubject:
+    """Everything that identifies the person, read before anything is erased: the customer's
+    name and identifiers, those of the customers merged into it, and the values the apps
+    registered (``values`` of :func:`customer_erase_hook_register`)."""
+    subject = ErasureSubject(customer_id=customer.pk, customer_ids={customer.pk})
+    frontier = {customer.pk}
+    while frontier:  # customers merged into this one, at any depth
+        merged = set(
+            Customer.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True)
+        )
+        frontier = merged - subject.customer_ids
+        subject.customer_ids |= frontier
+    names = Customer.objects.filter(pk__in=subject.customer_ids).values_list("name", flat=True)
+    subject.add(*names)
+    for kind, value in CustomerIdentifier.objects.filter(
+        customer_id__in=subject.customer_ids
+    ).values_list("kind", "value"):
+        if kind == IdentifierKind.PHONE:
+            subject.add_phone(value)
+        else:
+            subject.add(value)
+    for _hook, values in list(_erase_hooks):
+        if values is not None:
+            values(subject)
+    return subject
 
 
 def customer_erase(*, customer_id: int, actor: Actor) -> CustomerAudit:
     """Anonymise the customer's personal data, irreversibly, and audit it.
 
-    The name is blanked; identifiers and notes are deleted; orders, refunds, the loyalty ledger
-    and the consent log stay for accounting and proof (they hold no personal data of this app).
-    Refuses a merged-away customer (erase the survivor) and an already erased one.
+    The person's values are gathered first (:func:`_erasure_subject`). Then, in one transaction:
+    the name is blanked (also of the customers merged into this one), identifiers and notes are
+    deleted, merge candidates, consent sources and audit details are scrubbed, and every app's
+    erase hook scrubs its copies (orders, carts, notifications, returns, deliveries; the shared
+    tables of ``customers.erasure.shared_copies_erase``). Amounts, dates, lines, the loyalty
+    ledger and the consent log stay for accounting and proof. Refuses a merged-away customer
+    (erase the survivor) and an already erased one. Locks the customer row.
     """
     with transaction.atomic():
         customer = _customers_lock([customer_id])[customer_id]
         if customer.status != CustomerStatus.ACTIVE:
             raise CustomerNotActive(f"Customer #{customer_id} is {customer.status}.")
-        identifiers, _ = CustomerIdentifier.objects.filter(customer=customer).delete()
-        notes, _ = CustomerNote.objects.filter(customer=customer).delete()
+        subject = _erasure_subject(customer)
+        ids = subject.customer_ids
+        identifiers, _ = CustomerIdentifier.objects.filter(customer_id__in=ids).delete()
+        notes, _ = CustomerNote.objects.filter(customer_id__in=ids).delete()
         MergeCandidate.objects.filter(
             Q(customer_a=customer) | Q(customer_b=customer), status=MergeCandidateStatus.OPEN
         ).update(status=MergeCandidateStatus.DISMISSED)
-        for hook in list(_erase_hooks):
-            hook(customer_id)
+        candidates = MergeCandidate.objects.filter(
+            Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)
+        )
+        erasure_queryset_scrub(candidates, subject, fields=["reason"])
+        erasure_queryset_scrub(ConsentEvent.objects.filter(customer_id__in=ids), subject)
+        erasure_queryset_scrub(CustomerAudit.objects.filter(customer_id__in=ids), subject)
+        Customer.objects.filter(pk__in=ids - {customer_id}).update(name="")
+        for hook, _values in list(_erase_hooks):
+            hook(subject)
         customer.name = ""
         customer.status = CustomerStatus.ERASED
         customer.erased_at = timezone.now()
@@ -683,6 +740,7 @@ def customer_erase(*, customer_id: int, actor: Actor) -> CustomerAudit:
             **actor.fields(),
         )
         _customer_event(customer)
+        audit_record(action=SensitiveAction.CUSTOMER_ERASE, actor=actor, target=customer)
     return audit
 
 
@@ -954,6 +1012,11 @@ def loyalty_redeem(
         customer_channel_link(customer_id=target, channel_code=channel_code)
         customer.save(update_fields=["updated_at"])
         _customer_event(customer)
+        audit_record(
+            action=SensitiveAction.LOYALTY_REDEEM,
+            target=redemption,
+            data={"customer_id": target, "points": points, "value": redemption.value},
+        )
     return redemption
 
 

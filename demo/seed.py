@@ -163,12 +163,14 @@ EXTRA_STORE_CITIES = [
     ("Amersfoort", "NL", "52.156100", "5.387800"),
 ]
 
-STAFF = [
-    ("merchandiser", "Mara", "Merchant", roles.MERCHANDISER, None),
-    ("approver", "Abel", "Approver", roles.CATALOG_APPROVER, None),
-    ("inventory", "Iris", "Inventory", roles.INVENTORY_MANAGER, "wh-tilburg"),
-    ("associate", "Sam", "Store", roles.STORE_ASSOCIATE, "st-ams-kalverstraat"),
-    ("service", "Chris", "Service", roles.CUSTOMER_SERVICE, None),
+# username, first and last name, role, the locations they are a member of
+STAFF: list[tuple[str, str, str, str, tuple[str, ...]]] = [
+    ("merchandiser", "Mara", "Merchant", roles.MERCHANDISER, ()),
+    ("approver", "Abel", "Approver", roles.CATALOG_APPROVER, ()),
+    ("inventory", "Iris", "Inventory", roles.INVENTORY_MANAGER, ("wh-tilburg",)),
+    ("associate", "Sam", "Store", roles.STORE_ASSOCIATE, ("st-ams-kalverstraat",)),
+    ("manager", "Mila", "Manager", roles.STORE_MANAGER, ("st-ams-kalverstraat", "st-ams-zuid")),
+    ("service", "Chris", "Service", roles.CUSTOMER_SERVICE, ()),
 ]
 
 # Demo keys are fixed so that the README and ./run can print them. Never use them outside a demo.
@@ -181,7 +183,7 @@ DEMO_KEYS = {
 def seed_staff() -> None:
     if not User.objects.filter(username=ADMIN_USERNAME).exists():
         User.objects.create_superuser(ADMIN_USERNAME, "admin@omnihub.local", DEMO_PASSWORD)
-    for username, first, last, role, home in STAFF:
+    for username, first, last, role, locations in STAFF:
         user, created = User.objects.get_or_create(
             username=username,
             defaults={
@@ -195,8 +197,8 @@ def seed_staff() -> None:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         user.groups.add(Group.objects.get(name=role))
-        if home:
-            staff_member_assign(user_id=user.pk, location=Location.objects.get(code=home))
+        for code in locations:
+            staff_member_assign(user_id=user.pk, location=Location.objects.get(code=code))
 
 
 def _site_fields(site: Site, kind: str) -> dict[str, object]:

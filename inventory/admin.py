@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -76,12 +76,15 @@ class LocationAdmin(admin.ModelAdmin):
     ]
 
 
-class StaffMemberInline(admin.StackedInline):
+class StaffMemberInline(admin.TabularInline):
+    """The user's store memberships: one row per store (a store manager may have several)."""
+
     model = StaffMember
     can_delete = True
-    verbose_name = "home location"
-    verbose_name_plural = "home location"
-    autocomplete_fields = ["home_location"]
+    extra = 1
+    verbose_name = "store membership"
+    verbose_name_plural = "store memberships"
+    autocomplete_fields = ["location"]
 
 
 admin.site.unregister(User)
@@ -89,16 +92,29 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    """Django's user admin with the staff member's home location inline."""
+    """Django's user admin with the staff member's store memberships inline."""
 
     inlines = [StaffMemberInline]
-    list_display = ["username", "email", "first_name", "last_name", "is_staff", "home_location"]
-    list_select_related = ["staff_member__home_location"]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "stores"]
 
-    @admin.display(description="home location", ordering="staff_member__home_location__code")
-    def home_location(self, obj: User) -> str:
-        member = getattr(obj, "staff_member", None)
-        return member.home_location.code if member else "-"
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "store_memberships",
+                    queryset=StaffMember.objects.select_related("location").order_by(
+                        "location__code"
+                    ),
+                )
+            )
+        )
+
+    @admin.display(description="stores")
+    def stores(self, obj: User) -> str:
+        codes = [member.location.code for member in obj.store_memberships.all()]
+        return ", ".join(codes) or "-"
 
 
 class LowStockFilter(admin.SimpleListFilter):

@@ -100,19 +100,45 @@ class ChannelLocation(models.Model):
         return f"{self.channel_id} sells from {self.location_id}"
 
 
-class StaffMember(models.Model):
-    """Links a staff user to the location they work at (a store associate's home store)."""
+# The store page's actions, one permission each (granted to roles in ``config.roles``). They hang
+# on the membership model because a store is a location; the store page checks them per view.
+STORE_PERMISSIONS = (
+    ("store_view_stock", "Store page: find stock"),
+    ("store_hold", "Store page: put aside and release holds"),
+    ("store_count", "Store page: count a shelf"),
+    ("store_receive_transfers", "Store page: receive and request transfers"),
+    ("store_hand_over", "Store page: pick and hand over pickups"),
+    ("store_return_refund", "Store page: receive returns and refund"),
+    ("store_redeem", "Store page: find a customer and redeem points"),
+    ("store_sell", "Store page: sell at the till"),
+    ("store_ship", "Store page: pick, pack and ship parcels"),
+)
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_member"
+
+class StaffMember(models.Model):
+    """A staff user's membership of one location: the stores they work at.
+
+    A store associate normally has one; a store manager may have several. The store page acts
+    only for the member's stores, and only as far as the user's role grants (``STORE_PERMISSIONS``).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships"
     )
-    home_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="staff")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="staff")
 
     class Meta:
-        ordering = ["user__username"]
+        ordering = ["user__username", "location__code"]
+        verbose_name = "store membership"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "location"], name="inventory_staffmember_user_location_unique"
+            )
+        ]
+        permissions = STORE_PERMISSIONS
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.home_location.code}"
+        return f"{self.user} @ {self.location.code}"
 
 
 class StockLevel(models.Model):

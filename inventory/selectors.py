@@ -39,9 +39,16 @@ def location_list(*, active_only: bool = True) -> QuerySet[Location]:
     return queryset.filter(is_active=True) if active_only else queryset
 
 
-def staff_home_location(*, user_id: int) -> Location | None:
-    member = StaffMember.objects.select_related("home_location").filter(user_id=user_id).first()
-    return member.home_location if member else None
+def staff_store_list(*, user_id: int) -> QuerySet[Location]:
+    """The active locations the staff user ``user_id`` is a member of, by code."""
+    return Location.objects.filter(
+        is_active=True, pk__in=StaffMember.objects.filter(user_id=user_id).values("location_id")
+    ).order_by("code")
+
+
+def staff_is_member(*, user_id: int, location_id: int) -> bool:
+    """Whether the staff user ``user_id`` is a member of the active location ``location_id``."""
+    return staff_store_list(user_id=user_id).filter(pk=location_id).exists()
 
 
 def stock_level_list(*, now: datetime | None = None) -> QuerySet[StockLevel]:

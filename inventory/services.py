@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from core.actors import SYSTEM, Actor
+from core.audit import SensitiveAction, audit_record
 from inventory.exceptions import (
     HoldNotActive,
     InsufficientStock,
@@ -607,6 +608,26 @@ def _movement_deltas(item: MovementInput) -> tuple[int, int]:
     return 0, -qty  # write_off
 
 
+def _stock_audit(
+    action: SensitiveAction,
+    movement: StockMovement,
+    actor: Actor,
+    variant_id: int | None = None,
+    location_id: int | None = None,
+) -> None:
+    """An audit log entry for a manual correction of on hand (the movement is its target)."""
+    audit_record(
+        action=action,
+        actor=actor,
+        target=movement,
+        data={
+            "variant_id": variant_id if variant_id is not None else movement.stock.variant_id,
+            "location_id": location_id if location_id is not None else movement.stock.location_id,
+            "on_hand_delta": movement.on_hand_delta,
+        },
+    )
+
+
 def stock_movements_apply(
     *,
     movements: Sequence[MovementInput],
@@ -670,6 +691,9 @@ def stock_movements_apply(
                 result.append(movement)
             _apply_totals(levels=levels, totals=totals)
             StockMovement.objects.bulk_create(to_create)
+            for made in to_create:
+                if made.kind == Kind.ADJUSTMENT:
+                    _stock_audit(SensitiveAction.STOCK_ADJUST, made, actor)
             _ats_record(v for (v, _loc), (on_hand, _damaged) in totals.items() if on_hand)
             return result
     except IntegrityError as exc:
@@ -826,6 +850,7 @@ def stock_count(
                 reference_type=reference_type,
                 **actor.fields(),
             )
+            _stock_audit(SensitiveAction.STOCK_COUNT, movement, actor, variant_id, location_id)
             _ats_record([variant_id])
         level.refresh_from_db()
         return level, movement
@@ -1179,8 +1204,13 @@ def location_upsert(*, code: str, **fields: Any) -> tuple[Location, bool]:
 
 
 def staff_member_assign(*, user_id: int, location: Location) -> StaffMember:
-    """Make ``location`` the home location of the staff user ``user_id``."""
-    member, _ = StaffMember.objects.update_or_create(
-        user_id=user_id, defaults={"home_location": location}
-    )
+    """Make the staff user ``user_id`` a member of ``location`` (kept if they already are); their
+    other memberships stay. A store manager is assigned several stores this way."""
+    member, _ = StaffMember.objects.get_or_create(user_id=user_id, location=location)
     return member
+
+
+def staff_member_remove(*, user_id: int, location: Location) -> int:
+    """End the staff user's membership of ``location``; returns how many were removed (0 or 1)."""
+    removed, _ = StaffMember.objects.filter(user_id=user_id, location=location).delete()
+    return removed

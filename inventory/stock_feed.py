@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from core import bulk
 from core.actors import SYSTEM, Actor
+from core.audit import SensitiveAction, audit_record
 from inventory.exceptions import StockFeedInvalid
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import location_ids_by_code, variant_ids_by_sku
@@ -261,4 +262,16 @@ def stock_counts_apply(*, rows: list[FeedRow], actor: Actor = SYSTEM) -> FeedSum
         bulk.create(movements, StockMovement, history=False)  # COPY on PostgreSQL
         _ats_record(changed_variants)
         summary.levels_changed = len(changes)
+        if changes:
+            audit_record(
+                action=SensitiveAction.STOCK_FEED,
+                actor=actor,
+                object_type="inventory.stocklevel",
+                data={
+                    "rows": summary.rows,
+                    "levels_changed": summary.levels_changed,
+                    "units_added": summary.units_added,
+                    "units_removed": summary.units_removed,
+                },
+            )
     return summary

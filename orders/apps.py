@@ -13,3 +13,8 @@ class OrdersConfig(AppConfig):
             task_kick(tasks.notifications_send)
 
         notification_sender_register(notification_enqueue)
+
+        from customers.services import customer_erase_hook_register
+        from orders.services.erasure import customer_order_values, customer_orders_erase
+
+        customer_erase_hook_register(customer_orders_erase, values=customer_order_values)

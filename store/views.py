@@ -1,18 +1,16 @@
-"""Store page views: resolve the associate's home store, call one service or selector, render."""
+"""Store page views: each declares the permission of its action (``store.access.store_view``),
+acts for the user's chosen store (``request.store``), calls one service or selector, renders."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,6 +30,8 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Fulfillment
 from store import forms
+from store import permissions as perm
+from store.access import store_view
 
 NEARBY_STORES = 5
 
@@ -44,26 +44,7 @@ class StoreLogin(auth_views.LoginView):
         return reverse("store:home")
 
 
-def associate_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in staff with a home store; the store is ``request.store``. Everyone else is
-    sent to the login page, or told they have no home store."""
-
-    @login_required(login_url="store:login")
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        store = stock.staff_home_location(user_id=int(request.user.pk or 0))
-        if store is None:
-            return render(request, "store/no_store.html", status=403)
-        request.store = store  # type: ignore[attr-defined]
-        request.pickups_to_do = order_selectors.pickups_to_pick_count(  # type: ignore[attr-defined]
-            location_id=store.pk
-        )
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@associate_view
+@store_view(perm.VIEW_STOCK)
 def home(request: HttpRequest) -> HttpResponse:
     term = request.GET.get("q", "").strip()
     if term:
@@ -72,7 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('store:product', args=[exact.product_id])}#v{exact.pk}")
     products, corrected = catalog_selectors.product_search(term) if term else ([], "")
     store: Location = request.store  # type: ignore[attr-defined]
-    holds = stock.walk_in_hold_list(location=store)
+    holds = stock.walk_in_hold_list(location=store) if request.user.has_perm(perm.HOLD) else []
     incoming = stock.incoming_transfer_list(location_id=store.pk)[:10]
     return render(
         request,
@@ -87,7 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@associate_view
+@store_view(perm.VIEW_STOCK)
 def product(request: HttpRequest, pk: int) -> HttpResponse:
     """The variant grid with what is available here, in the nearest stores and the warehouses,
     and what is on its way here. A fixed number of queries whatever the number of variants."""
@@ -156,7 +137,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@associate_view
+@store_view(perm.HOLD)
 def hold_create(request: HttpRequest) -> HttpResponse:
     """Put units aside at this store for a walk-in customer (a stock hold)."""
     form = forms.HoldForm(request.POST)
@@ -182,7 +163,7 @@ def hold_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@associate_view
+@store_view(perm.HOLD)
 def hold_release(request: HttpRequest) -> HttpResponse:
     store: Location = request.store  # type: ignore[attr-defined]
     reference = request.POST.get("reference", "")
@@ -194,7 +175,7 @@ def hold_release(request: HttpRequest) -> HttpResponse:
     return redirect("store:home")
 
 
-@associate_view
+@store_view(perm.COUNT)
 def count(request: HttpRequest) -> HttpResponse:
     """Count a shelf: the difference to what the system holds becomes a count movement."""
     store: Location = request.store  # type: ignore[attr-defined]
@@ -229,7 +210,7 @@ def count(request: HttpRequest) -> HttpResponse:
     return render(request, "store/count.html", {"form": form})
 
 
-@associate_view
+@store_view(perm.RECEIVE_TRANSFERS)
 def transfers(request: HttpRequest) -> HttpResponse:
     """Transfers on their way to this store, received in full with one button."""
     store: Location = request.store  # type: ignore[attr-defined]
@@ -269,7 +250,7 @@ def transfers(request: HttpRequest) -> HttpResponse:
 TO_PICK = order_selectors.PICKUP_TO_PICK
 
 
-@associate_view
+@store_view(perm.HAND_OVER)
 def pickups(request: HttpRequest) -> HttpResponse:
     """This store's click & collect orders by state: to pick, ready, overdue (past the store's
     hold period, about to be cancelled by the pickup expiry task)."""
@@ -293,7 +274,7 @@ def pickups(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@associate_view
+@store_view(perm.HAND_OVER)
 def pickup_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Start picking, mark ready (the customer gets the pickup code), or hand over after
     checking the code the customer shows. Only for this store's pickups."""
@@ -362,7 +343,7 @@ def _store_channel() -> str:
     return str(getattr(settings, "STORE_CHANNEL_CODE", "pos"))
 
 
-@associate_view
+@store_view(perm.REDEEM)
 def till(request: HttpRequest) -> HttpResponse:
     """Customer at the till: look up by phone, e-mail or loyalty card; see and redeem points.
     Each redemption form carries its own reference, so pressing twice redeems once."""
@@ -415,7 +396,7 @@ def _order_matches(term: str) -> QuerySet[Any]:
     return order_selectors.order_list().filter(condition).order_by("-created_at")
 
 
-@associate_view
+@store_view(perm.RETURN_REFUND)
 def returns(request: HttpRequest) -> HttpResponse:
     term = request.GET.get("q", "").strip()
     orders = list(_order_matches(term)[:10]) if term else []
@@ -423,7 +404,7 @@ def returns(request: HttpRequest) -> HttpResponse:
     return render(request, "store/returns.html", {"term": term, "orders": orders, "rmas": rmas})
 
 
-@associate_view
+@store_view(perm.RETURN_REFUND)
 def return_order(request: HttpRequest, number: str) -> HttpResponse:
     """Receive returned lines of any channel's order at this store, with a disposition per line,
     and refund them: return_create, return_receive and refund_create of the orders services. The
@@ -514,7 +495,7 @@ def _aisle_channel() -> str:
     return str(getattr(settings, "STORE_ENDLESS_AISLE_CHANNEL", "webshop"))
 
 
-@associate_view
+@store_view(perm.SELL)
 def endless_aisle(request: HttpRequest) -> HttpResponse:
     """Order for home delivery for a shopper in the store (what the shelf lacks), through the
     orders service on the online channel, sourced from its shipping locations."""

@@ -26,7 +26,8 @@ from inventory.models import Location
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import FulfillmentMethod, OrderLine, Return, ReturnLine
-from store.views import associate_view
+from store import permissions as perm
+from store.access import store_view
 
 DISPOSITIONS = [
     (ReturnLine.Disposition.RESTOCK, "Back on sale here"),
@@ -35,7 +36,7 @@ DISPOSITIONS = [
 EXCHANGE_TOKEN_SECONDS = 24 * 3600
 
 
-@associate_view
+@store_view(perm.RETURN_REFUND)
 def rma_receive(request: HttpRequest, rma: str) -> HttpResponse:
     """One RMA of any channel: its lines with a condition each; receiving puts restocked units
     on this store's shelf and refunds the RMA to the original payment (an exchange's RMA
@@ -88,7 +89,7 @@ def rma_receive(request: HttpRequest, rma: str) -> HttpResponse:
     )
 
 
-@associate_view
+@store_view(perm.RETURN_REFUND, perm.SELL)
 def exchange(request: HttpRequest, number: str) -> HttpResponse:
     """Swap a size at the counter: the customer hands in units of any channel's order (received
     here at once with their condition) and takes another variant of the same product from this

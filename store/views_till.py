@@ -26,7 +26,9 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import FulfillmentMethod, Notification, Order, TimelineEvent
 from store import forms
-from store.views import _store_channel, associate_view
+from store import permissions as perm
+from store.access import forbidden, store_view
+from store.views import _store_channel
 
 
 def _basket_key(store: Location) -> str:
@@ -100,7 +102,7 @@ def _post_pay(request: HttpRequest, store: Location, basket: dict[str, Any]) -> 
     return redirect("store:receipt", number=sold.order.number)
 
 
-@associate_view
+@store_view(perm.SELL)
 def till_sale(request: HttpRequest) -> HttpResponse:
     """Sell at this store: scan lines, optionally find the customer and redeem points, take the
     payment by tender; then the receipt. Each button posts an ``action``."""
@@ -125,6 +127,8 @@ def till_sale(request: HttpRequest) -> HttpResponse:
         elif action == "forget":
             basket["customer"], basket["points"] = None, 0
         elif action == "points":
+            if not request.user.has_perm(perm.REDEEM):  # points off a sale are a redemption
+                return forbidden(request, [perm.REDEEM])
             points_form = forms.TillPointsForm(request.POST)
             if not points_form.is_valid() or basket["customer"] is None:
                 messages.error(request, "Find the customer first, then enter whole points.")
@@ -177,7 +181,7 @@ def _int(value: str | None) -> int:
         return 0
 
 
-@associate_view
+@store_view(perm.SELL)
 def receipt(request: HttpRequest, number: str) -> HttpResponse:
     """The printable receipt of a sale made at this store's till (others are 404)."""
     store: Location = request.store  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 button, the ship-from-store queue (pick, pack, ship with carrier and tracking) and transfers in
 and out, with a form to ask a warehouse or another store for stock.
 
-As in ``store.views``: resolve the associate's home store, call one service or selector, render.
+As in ``store.views``: resolve the user's chosen store, call one service or selector, render.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ from inventory.models import Location, Transfer
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Fulfillment
+from store import permissions as perm
 from store import views as store_views
-from store.views import associate_view
+from store.access import store_view
 
 FS = Fulfillment.Status
 
 # --- holds -------------------------------------------------------------------------------------
 
 
-@associate_view
+@store_view(perm.HOLD)
 def holds(request: HttpRequest) -> HttpResponse:
     """Every active hold at this store: partners' (the stock holds API), online carts' and the
     store's own walk-in holds, with who made them and when they lapse."""
@@ -65,7 +66,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@associate_view
+@store_view(perm.HOLD)
 def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
     """Give one hold's units at this store back to sale, whoever made the hold."""
     store: Location = request.store  # type: ignore[attr-defined]
@@ -88,7 +89,7 @@ def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
 # --- ship from store ---------------------------------------------------------------------------
 
 
-@associate_view
+@store_view(perm.SHIP)
 def shipments(request: HttpRequest) -> HttpResponse:
     """Online orders this store ships: to pick, being picked (pack them), packed (hand them to
     the carrier with the tracking number)."""
@@ -106,7 +107,7 @@ def shipments(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@associate_view
+@store_view(perm.SHIP)
 def shipment_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Pick, pack, ship (carrier and tracking number) or report an item missing, through the
     orders services; only this store's parcels (others are not found). A refusal (a second press,
@@ -239,7 +240,7 @@ def _transfer_request(request: HttpRequest, store: Location, form: TransferReque
     return True
 
 
-@associate_view
+@store_view(perm.RECEIVE_TRANSFERS)
 def transfers(request: HttpRequest) -> HttpResponse:
     """Transfers coming in (requested, on their way: received in full with one button) and going
     out, and the form to ask a warehouse or another store for stock. Receiving stays the store

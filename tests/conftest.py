@@ -18,6 +18,8 @@ from tests.browser import browser, page  # noqa: F401  (fixtures for every test)
 from tests.factories import ChannelFactory, PartnerFactory
 from tests.shop import shop  # noqa: F401  (fixture for every test)
 
+pytest_plugins = ["tests.fuzz_count"]
+
 
 @pytest.fixture(autouse=True)
 def _tasks_may_be_joined() -> None:

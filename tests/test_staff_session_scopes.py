@@ -31,6 +31,8 @@ EXPECTED_SCOPES: dict[str, set[str]] = {
     roles.CATALOG_APPROVER: {"catalog:read"},
     roles.INVENTORY_MANAGER: {"stock:read", "stock:write", "stock:all_locations", "orders:read"},
     roles.STORE_ASSOCIATE: {"stock:read", "orders:read"},
+    roles.STORE_MANAGER: {"stock:read", "orders:read"},
+    roles.AUDITOR: set(),
     roles.CUSTOMER_SERVICE: {
         "orders:read",
         "orders:write",

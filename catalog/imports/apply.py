@@ -42,6 +42,7 @@ from catalog.models import (
     Variant,
 )
 from core import bulk
+from core.audit import SensitiveAction, audit_record
 from core.events import EventType
 from core.models import Channel
 from core.outbox.services import event_record_many
@@ -224,6 +225,12 @@ def plan_apply(
             done += sum(len(p.variants) for p in chunk)
             if progress:
                 progress(done, total)
+        if summary.prices_set and channel is not None:
+            audit_record(
+                action=SensitiveAction.PRICE_IMPORT,
+                object_type="catalog.price",
+                data={"channel_id": channel.pk, "prices_set": summary.prices_set},
+            )
     quantities = {
         v.sku: v.inventory_quantity
         for p in plan.products

@@ -15,7 +15,10 @@ class PosObjectSerializer(serializers.Serializer[Any]):
 
 
 class PosChangeSerializer(serializers.Serializer[Any]):
-    event_id = serializers.IntegerField(help_text="The cursor up to and including this change.")
+    event_id = serializers.IntegerField(
+        help_text="This change's feed position: the cursor up to and including it (increasing "
+        "in commit order; not the webhook event id)."
+    )
     type = serializers.CharField(
         help_text="`price.changed`, `product.updated`, `product.deleted` or `stock.changed`."
     )
@@ -51,7 +54,8 @@ class PosAckInputSerializer(serializers.Serializer[Any]):
     cursor = serializers.IntegerField(
         min_value=0,
         max_value=MAX_BIGINT,
-        help_text="Every change up to and including this event id is applied.",
+        help_text="Every change up to and including this position (`event_id`, `next_cursor`) "
+        "is applied.",
     )
 
 

@@ -83,19 +83,22 @@ class PosChangesView(PosView):
     @extend_schema(
         operation_id="pos_changes_list",
         summary="Changes a store's POS must apply",
-        description="Price, product and stock changes for the channel in outbox order, with "
-        "absolute values (stock: `available` at this store). Page with `after=next_cursor` "
+        description="Price, product and stock changes for the channel in the order they were "
+        "committed, with absolute values (stock: `available` at this store). The cursor is "
+        "the change's feed position (`event_id`): opaque and increasing, not the webhook event "
+        "id. Page with `after=next_cursor` "
         "until `has_more` is false; within a page only the latest change per object and "
         "stream is kept. Drop a change whose `sequence` is not above the last you applied for "
         "the same object and stream. Without `after`, reading resumes after the store's "
-        "acknowledged cursor. Changes younger than a few seconds are held back until their "
-        "order in the outbox is settled. Needs `catalog:read` and `stock:read`.",
+        "acknowledged cursor. Gap-free: a change whose transaction commits late is positioned "
+        "after everything already served, so no cursor passes it; changes are served as soon "
+        "as they are committed. Needs `catalog:read` and `stock:read`.",
         parameters=[
             OpenApiParameter("location", str, required=True, description="The store's code."),
             OpenApiParameter(
                 "after",
                 int,
-                description="Cursor (event id) to read after; default: the store's "
+                description="Cursor (feed position) to read after; default: the store's "
                 "acknowledged cursor, or the start.",
             ),
             OpenApiParameter("limit", int, description="1 to 200 changes (default 100)."),
@@ -170,8 +173,8 @@ class PosAckView(PosView):
         },
         examples=[
             OpenApiExample(
-                "Applied up to event 1234",
-                value={"location": "ams-central", "cursor": 1234},
+                "Applied up to position 1234",
+                value={"location": "st-ams-kalverstraat", "cursor": 1234},
                 request_only=True,
             )
         ],
@@ -198,9 +201,9 @@ class PosAckView(PosView):
         result = pos.store_ack_record(channel=channel, location=location, cursor=data["cursor"])
         acked = result.acknowledgement.acked_event_id
         detail = (
-            f"Recorded: applied up to event {acked}."
+            f"Recorded: applied up to position {acked}."
             if result.moved
-            else f"Nothing changed: the store had already acknowledged up to event {acked}."
+            else f"Nothing changed: the store had already acknowledged up to position {acked}."
         )
         body = {"acknowledgement": result.acknowledgement, "moved": result.moved, "detail": detail}
         return Response(PosAckOutputSerializer(body).data)

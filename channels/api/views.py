@@ -86,7 +86,7 @@ class WebhookSubscriptionListCreateView(generics.ListAPIView):
                 status_code=400,
                 code="validation_error",
                 detail="partner: a key can only subscribe its own partner.",
-                errors=[{"field": "partner", "code": "invalid", "message": "not your partner"}],
+                errors=[{"field": "partner", "code": "not_yours", "message": "not your partner"}],
             )
         if partner is None:
             if not partner_code:

@@ -8,6 +8,7 @@ newcomer needs nothing installed. ``DATABASE_URL`` switches to PostgreSQL and ``
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "django_htmx",
+    "axes",
     # project
     "core",
     "catalog",
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
 # request carrying an API key (staff sessions on the API still get them).
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
+    "config.middleware.AuditContextMiddleware",
     "core.api.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.HtmxExceptApi",
     "config.middleware.HistoryExceptApi",
+    # Last: turns a login refused by login protection into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -255,9 +260,6 @@ CHANNELS_RELAY_BATCH = env.int("CHANNELS_RELAY_BATCH", default=1000)
 CHANNELS_RECONCILE_AFTER_SECONDS = env.float("CHANNELS_RECONCILE_AFTER_SECONDS", default=300.0)
 # With eager Celery (no broker) pushes wait for a worker unless this is on.
 CHANNELS_EAGER_PUSH = env.bool("CHANNELS_EAGER_PUSH", default=False)
-# Store POS: changes are served once this old, so that a cursor (the event id) never passes an
-# event whose transaction is still committing.
-CHANNELS_POS_SETTLE_SECONDS = env.float("CHANNELS_POS_SETTLE_SECONDS", default=5.0)
 # Feeds: a dirty feed file is written again at most this often (items are always current).
 CHANNELS_FEED_MIN_SECONDS = env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0)
 # The site's public address, for absolute links in feeds (image_link).
@@ -277,9 +279,30 @@ LOGIN_URL = "admin:login"
 # Django's own backend stays listed so sessions opened before it keep working; both share the
 # per-request permission cache, so no check costs a query twice.
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every login of a locked-out user or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "core.api.principal_cache.CachedUserBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Login protection (django-axes) for the admin and the store page; API keys never log in this way.
+# AXES_FAILURE_LIMIT failed logins lock the username (from any address) and, separately, the
+# client address (for any username) for AXES_COOLOFF_MINUTES; a successful login before that
+# clears the count. Attempts and failures are recorded and listed in the admin (superusers).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "config.login_protection.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner on every manage.py run; failures are still logged
+# The client address (config.login_protection.client_ip): REMOTE_ADDR, or behind
+# LOGIN_PROXY_COUNT reverse proxies that append to X-Forwarded-For, the entry that many from the
+# right (see docs/operations.md). 0 = not behind a proxy (or the proxy rewrites REMOTE_ADDR).
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_ip"
 
 # --- I18N / time ----------------------------------------------------------------------------
 
@@ -303,7 +326,10 @@ STORAGES = {
 # Product images (catalog/media.py): refused above these limits; URL images are fetched with a
 # per-wait timeout (seconds), the whole download getting at most three times that.
 CATALOG_IMAGE_MAX_BYTES = env.int("CATALOG_IMAGE_MAX_BYTES", default=20 * 1024 * 1024)
-CATALOG_IMAGE_MAX_PIXELS = env.int("CATALOG_IMAGE_MAX_PIXELS", default=40_000_000)
+# Pixels bound a worker's memory while an upload is cleaned (bench/image_memory.py): 16 MP of
+# JPEG or PNG peaks near 230 MiB in all, 4 MP of WEBP about the same.
+CATALOG_IMAGE_MAX_PIXELS = env.int("CATALOG_IMAGE_MAX_PIXELS", default=16_000_000)
+CATALOG_IMAGE_MAX_PIXELS_WEBP = env.int("CATALOG_IMAGE_MAX_PIXELS_WEBP", default=4_000_000)
 CATALOG_IMAGE_FETCH_TIMEOUT = env.float("CATALOG_IMAGE_FETCH_TIMEOUT", default=10.0)
 # URL images are fetched from public addresses only (no loopback, private or link-local hosts,
 # so no cloud metadata or internal services); allow private ones for a local image server.

@@ -4,16 +4,20 @@ Tables keep the names they had before the models moved here (``channels_channel`
 ``api_partner``, ``outbox_changeevent``, ...), so no data moved when the layout changed.
 """
 
+from core.models.audit import AuditEntry, AuditSurface, SensitiveAction
 from core.models.channels import Channel
 from core.models.outbox import ChangeEvent, ObjectSequence
 from core.models.partners import IdempotencyRecord, Partner, PartnerAPIKey, validate_scopes
 
 __all__ = [
+    "AuditEntry",
+    "AuditSurface",
     "ChangeEvent",
     "Channel",
     "IdempotencyRecord",
     "ObjectSequence",
     "Partner",
     "PartnerAPIKey",
+    "SensitiveAction",
     "validate_scopes",
 ]

@@ -15,6 +15,12 @@ class ChangeEvent(models.Model):
     values (the new price, the new available-to-sell), never deltas. ``channel_code`` is set when
     the change concerns one channel only (a channel price, a listing); empty means every channel
     that shows the object. ``relayed_at`` is set by the relay once it has handed the event on.
+
+    ``position`` orders events in the order they became visible (committed), for readers that
+    page by cursor (the store POS feed). The id cannot serve: it is taken at insert, so a slow
+    transaction commits an id lower than ones already visible. The position is assigned after
+    commit by ``core.outbox.services.event_positions_assign``; until then it is null and the event
+    is not served by position.
     """
 
     topic = models.CharField(max_length=64, choices=EventType.choices)
@@ -25,6 +31,13 @@ class ChangeEvent(models.Model):
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     relayed_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Order of visibility (assigned after commit); the POS feed's cursor.",
+    )
 
     class Meta:
         db_table = "outbox_changeevent"
@@ -34,6 +47,9 @@ class ChangeEvent(models.Model):
                 fields=["id"], condition=models.Q(relayed_at__isnull=True), name="outbox_pending"
             ),
             models.Index(fields=["aggregate", "aggregate_id", "sequence"], name="outbox_object"),
+            models.Index(
+                fields=["id"], condition=models.Q(position__isnull=True), name="outbox_unpositioned"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -189,3 +189,47 @@ def event_record(
     )
     transaction.on_commit(_relay_kick)
     return event
+
+
+# PostgreSQL advisory lock key (transaction level) that serializes position assigners ("outbox").
+POSITION_LOCK_KEY = 0x6F7574626F78
+POSITION_BATCH = 10_000
+
+
+def event_positions_assign(*, batch_size: int = POSITION_BATCH) -> int:
+    """Give every committed event without a ``position`` the next positions, in id order; returns
+    how many were assigned. Call it outside a transaction (the relay and the POS feed do, before
+    they read): each batch is its own short transaction.
+
+    Gap-free by construction: assigners are serialized by a transaction-level advisory lock
+    (PostgreSQL) that is released only after the assigning transaction commits, and each batch is
+    one ``UPDATE`` numbering from the highest position it sees. A reader that sees position ``p``
+    therefore sees every position below it, and an event that becomes visible later (a slow
+    transaction) gets a higher position than any assigned before: a cursor never passes an event
+    it has not served. Rows another transaction has locked (the relay marking them relayed) are
+    skipped, not waited for; they get a later position on the next run. SQLite has one writer at
+    a time, so the same statement needs no lock there. One query when nothing is pending.
+    """
+    pending = ChangeEvent.objects.filter(position__isnull=True)
+    if not pending.exists():
+        return 0
+    table = ChangeEvent._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    statement = (
+        f"UPDATE {table} SET position = numbered.base + numbered.n "
+        "FROM (SELECT pending.id, ROW_NUMBER() OVER (ORDER BY pending.id) AS n, "
+        f"(SELECT COALESCE(MAX(position), 0) FROM {table}) AS base "
+        f"FROM (SELECT id FROM {table} WHERE position IS NULL ORDER BY id LIMIT %s{skip_locked}) "
+        f"AS pending) AS numbered WHERE {table}.id = numbered.id"
+    )
+    assigned = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if postgres:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [POSITION_LOCK_KEY])
+            cursor.execute(statement, [batch_size])
+            batch = cursor.rowcount
+        assigned += batch
+        if batch < batch_size:
+            return assigned

@@ -89,7 +89,7 @@ def _channel_allowed(principal: ApiPrincipal, channel: str) -> str:
             status_code=400,
             code="invalid_channel",
             detail=f"Channel {channel!r} is not one of your channels.",
-            errors=[{"field": "channel", "code": "invalid", "message": "not your channel"}],
+            errors=[{"field": "channel", "code": "not_yours", "message": "not your channel"}],
         )
     return channel
 
@@ -255,7 +255,7 @@ class CustomerLoyaltyRedeemView(APIView):
         examples=[
             OpenApiExample(
                 "Spend 500 points in store",
-                value={"points": 500, "channel": "store-ams", "reference": "POS-2026-0042"},
+                value={"points": 500, "channel": "pos", "reference": "POS-2026-0042"},
                 request_only=True,
             )
         ],

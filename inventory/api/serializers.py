@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.schema import NOT_BLANK_PATTERN
 from inventory.models import Location, StockMovement
 from inventory.services import MANUAL_MOVEMENT_KINDS
 
@@ -43,6 +44,27 @@ class MovementInputSerializer(serializers.Serializer):
         max_length=255, required=False, allow_null=True, default=None
     )
 
+    # What ``validate`` enforces, in the schema: an adjustment is signed, non-zero and gives a
+    # reason; every other kind moves a positive quantity.
+    openapi_request_rules = {
+        "anyOf": [
+            {
+                "properties": {
+                    "kind": {"enum": ["adjustment"]},
+                    "quantity": {"not": {"enum": [0]}},
+                    "reason": {"pattern": NOT_BLANK_PATTERN},
+                },
+                "required": ["reason"],
+            },
+            {
+                "properties": {
+                    "kind": {"enum": sorted(MANUAL_MOVEMENT_KINDS - {"adjustment"})},
+                    "quantity": {"minimum": 1},
+                }
+            },
+        ]
+    }
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] == "adjustment":
             if attrs["quantity"] == 0:
@@ -55,7 +77,7 @@ class MovementInputSerializer(serializers.Serializer):
 
 
 class MovementBatchInputSerializer(serializers.Serializer):
-    movements = MovementInputSerializer(many=True, allow_empty=False)
+    movements = MovementInputSerializer(many=True, allow_empty=False, min_length=1)  # type: ignore[call-arg]
 
     def validate_movements(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(value) > 500:
@@ -122,7 +144,7 @@ class HoldInputSerializer(serializers.Serializer):
         help_text="Your id for this hold (e.g. the cart token); releases name it.",
     )
     ttl_seconds = serializers.IntegerField(min_value=60, max_value=86_400, default=900)
-    lines = HoldLineSerializer(many=True, allow_empty=False)
+    lines = HoldLineSerializer(many=True, allow_empty=False, min_length=1)  # type: ignore[call-arg]
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(value) > 100:

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from core.api.conditional import etag_for, require_if_match
 from core.api.filters import SyncFilterSet
 from core.api.idempotency import idempotent
+from core.api.params import near_parameter, near_parse
 from core.api.permissions import request_principal
 from core.api.principal import ApiPrincipal
 from core.api.problems import ApiError
@@ -69,14 +70,17 @@ def stock_location_ids_for(principal: ApiPrincipal) -> frozenset[int] | None:
       (the inventory manager's permission, see ``core.scopes.STAFF_SCOPE_PERMISSIONS``) or a
       superuser: every location;
     * any other partner key: the active locations its channels sell from;
-    * any other staff member: their home location (``StaffMember``), or none.
+    * any other staff member: the active stores they are a member of (``StaffMember``, all of
+      them: a store manager's several), or none.
     """
     if principal.has_scope(Scope.STOCK_ALL_LOCATIONS):
         return None
     if principal.kind == "staff":
         user_id = principal.user.pk if principal.user is not None else None
-        home = selectors.staff_home_location(user_id=int(user_id)) if user_id else None
-        return frozenset({home.pk}) if home is not None else frozenset()
+        if not user_id:
+            return frozenset()
+        stores = selectors.staff_store_list(user_id=int(user_id)).values_list("pk", flat=True)
+        return frozenset(stores)
     return selectors.location_ids_for_channels(channel_codes=principal.channel_codes or ())
 
 
@@ -228,8 +232,8 @@ class StockMovementBatchView(APIView):
                 value={
                     "movements": [
                         {
-                            "location": "ams-central",
-                            "sku": "RUN-10-NAVY",
+                            "location": "wh-tilburg",
+                            "sku": "DEMO-000001-1",
                             "kind": "receipt",
                             "quantity": 24,
                             "reference": "ASN-1001",
@@ -352,7 +356,7 @@ class LocationListView(generics.ListAPIView):
         "With `near=<lat>,<lng>`: the `limit` (default 50) nearest located locations sorted by "
         "`distance_km` (great-circle), in one page.",
         parameters=[
-            OpenApiParameter("near", str, description="`<lat>,<lng>`, e.g. `52.37,4.89`"),
+            near_parameter("`<lat>,<lng>`, e.g. `52.37,4.89`"),
             OpenApiParameter("pickup", bool, description="Only locations offering pickup."),
         ],
     )
@@ -360,7 +364,9 @@ class LocationListView(generics.ListAPIView):
         near = request.query_params.get("near")
         if near is None:
             return super().get(request, *args, **kwargs)
-        latitude, longitude = _parse_near(near)
+        # The filters do not apply to a nearest-first page, but a malformed one is still a 400.
+        self.filter_queryset(self.get_queryset())
+        latitude, longitude = near_parse(near)
         limit = _parse_limit(request.query_params.get("limit"))
         ranked = selectors.locations_near(
             latitude=latitude, longitude=longitude, pickup_only=self._pickup_only(), limit=limit
@@ -370,22 +376,6 @@ class LocationListView(generics.ListAPIView):
             [loc for loc, _ in ranked], many=True, context=context
         )
         return Response({"results": serializer.data, "next": None, "previous": None})
-
-
-def _parse_near(raw: str) -> tuple[float, float]:
-    try:
-        lat_text, lng_text = raw.split(",")
-        latitude, longitude = float(lat_text), float(lng_text)
-    except ValueError:
-        latitude = longitude = float("nan")
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ApiError(
-            status_code=400,
-            code="invalid_parameter",
-            detail="near must be '<lat>,<lng>' in degrees, e.g. 52.37,4.89.",
-            errors=[{"field": "near", "code": "invalid", "message": "expected <lat>,<lng>"}],
-        )
-    return latitude, longitude
 
 
 def _parse_limit(raw: str | None) -> int:

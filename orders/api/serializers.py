@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.schema import NOT_BLANK_PATTERN
 from orders.models import Fulfillment, FulfillmentMethod, Order, Payment, TimelineEvent
 
 
@@ -43,6 +44,21 @@ class FulfillmentInputSerializer(serializers.Serializer[Any]):
         "goods (`carry_out`).",
     )
     address = AddressSerializer(required=False)
+
+    # What ``validate`` enforces, in the schema: a store for pickup and till sales, an address
+    # for shipping.
+    openapi_request_rules = {
+        "anyOf": [
+            {"properties": {"method": {"enum": ["ship"]}}, "required": ["address"]},
+            {
+                "properties": {
+                    "method": {"enum": ["pickup", "carry_out"]},
+                    "location": {"pattern": NOT_BLANK_PATTERN},
+                },
+                "required": ["location"],
+            },
+        ]
+    }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["method"] == FulfillmentMethod.PICKUP and not attrs["location"]:
@@ -85,7 +101,7 @@ class OrderInputSerializer(serializers.Serializer[Any]):
         "not make, 409 `hold_location_mismatch` for a pickup at another store).",
     )
     customer = CustomerInputSerializer(required=False)
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, min_length=1, max_length=200)  # type: ignore[call-arg]
     fulfillment = FulfillmentInputSerializer()
     shipping_total = serializers.DecimalField(
         max_digits=12,
@@ -119,6 +135,23 @@ class OrderInputSerializer(serializers.Serializer[Any]):
         "total (400 `payment_short`; empty only when points paid it all); only cash may "
         "exceed it (the change).",
     )
+
+    # What ``validate`` enforces, in the schema: payments come with a till sale only, and a
+    # till sale uses no hold.
+    openapi_request_rules = {
+        "anyOf": [
+            {
+                "properties": {"fulfillment": {"properties": {"method": {"enum": ["carry_out"]}}}},
+                "not": {"required": ["hold"]},
+            },
+            {
+                "properties": {
+                    "fulfillment": {"properties": {"method": {"enum": ["ship", "pickup"]}}},
+                    "payments": {"maxItems": 0},
+                }
+            },
+        ]
+    }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         carry_out = attrs["fulfillment"]["method"] == FulfillmentMethod.CARRY_OUT
@@ -230,7 +263,7 @@ class ReturnInputSerializer(serializers.Serializer[Any]):
     order = serializers.CharField(max_length=20, help_text="Order number.")
     location = serializers.CharField(max_length=64, help_text="Where it is returned.")
     reason = serializers.CharField(max_length=300, required=False, default="")
-    lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
+    lines = ReturnLineInputSerializer(many=True, allow_empty=False, min_length=1, max_length=200)  # type: ignore[call-arg]
 
 
 class ReturnLineOutputSerializer(serializers.Serializer[Any]):
@@ -280,6 +313,17 @@ class CartPatchInputSerializer(serializers.Serializer[Any]):
         if value.isdigit():
             return value
         return str(serializers.EmailField().run_validation(value))
+
+    openapi_request_rules = {
+        "minProperties": 1,
+        "allOf": [
+            {
+                "properties": {
+                    "customer": {"anyOf": [{"pattern": "^\\s*[0-9]+\\s*$"}, {"format": "email"}]}
+                }
+            }
+        ],
+    }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "customer_email" not in attrs and "customer" not in attrs:
@@ -391,7 +435,7 @@ class ReturnReceiveLineSerializer(serializers.Serializer[Any]):
 
 
 class ReturnReceiveInputSerializer(serializers.Serializer[Any]):
-    lines = ReturnReceiveLineSerializer(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
+    lines = ReturnReceiveLineSerializer(many=True, allow_empty=False, min_length=1, max_length=200)  # type: ignore[call-arg]
 
 
 class RefundLineInputSerializer(serializers.Serializer[Any]):

@@ -102,7 +102,7 @@ class OrderListCreateView(generics.ListAPIView):
             queryset = queryset.filter(channel__code=channel)
         customer = self.request.query_params.get("customer")
         if customer is not None:
-            if not customer.isdigit():
+            if not (customer.isascii() and customer.isdigit()):
                 raise ApiError(
                     status_code=400,
                     code="invalid_parameter",
@@ -119,7 +119,7 @@ class OrderListCreateView(generics.ListAPIView):
             OpenApiParameter("channel", str, description="Only this channel's orders."),
             OpenApiParameter(
                 "customer",
-                int,
+                {"type": "integer", "minimum": 0},
                 description="Only this customer's orders (the id of `GET /customers/`).",
             ),
         ],
@@ -165,13 +165,12 @@ class OrderListCreateView(generics.ListAPIView):
         },
         examples=[
             OpenApiExample(
-                "Ship the units held at checkout",
+                "Ship to a customer",
                 value={
                     "channel": "webshop",
                     "external_id": "WEB-10002",
-                    "hold": "checkout-7f3a",
                     "customer": {"email": "ann@example.com"},
-                    "lines": [{"sku": "RUN-10-NAVY", "quantity": 1}],
+                    "lines": [{"sku": "DEMO-000001-2", "quantity": 1}],
                     "fulfillment": {"method": "ship", "address": {"country": "NL"}},
                 },
                 request_only=True,
@@ -182,8 +181,8 @@ class OrderListCreateView(generics.ListAPIView):
                     "channel": "webshop",
                     "external_id": "WEB-10001",
                     "customer": {"email": "ann@example.com", "name": "Ann"},
-                    "lines": [{"sku": "RUN-10-NAVY", "quantity": 1}],
-                    "fulfillment": {"method": "pickup", "location": "ams-central"},
+                    "lines": [{"sku": "DEMO-000001-1", "quantity": 1}],
+                    "fulfillment": {"method": "pickup", "location": "st-ams-kalverstraat"},
                 },
                 request_only=True,
             ),
@@ -786,10 +785,10 @@ class ExchangeCreateView(APIView):
             OpenApiExample(
                 "Swap a size in a store",
                 value={
-                    "return_sku": "RUN-10-NAVY",
-                    "new_sku": "RUN-11-NAVY",
+                    "return_sku": "DEMO-000001-1",
+                    "new_sku": "DEMO-000001-2",
                     "quantity": 1,
-                    "location": "ams-central",
+                    "location": "st-ams-kalverstraat",
                     "fulfillment": {"method": "carry_out"},
                     "disposition": "restock",
                 },

@@ -14,6 +14,7 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
 from core.actors import SYSTEM, Actor
+from core.audit import SensitiveAction, audit_record
 from core.events import EventType
 from customers import services as customer_services
 from customers.exceptions import UnknownLoyaltyReference
@@ -225,4 +226,15 @@ def refund_create_in(
         order=order, topic=EventType.REFUND_CREATED, extra={"refund_amount": str(amount)}
     )
     notification_queue(order=order, kind=Notification.Kind.REFUNDED, subject_key=str(refund.pk))
+    audit_record(
+        action=SensitiveAction.REFUND,
+        actor=actor,
+        target=refund,
+        data={
+            "order_id": order.pk,
+            "amount": amount,
+            "payment_id": payment.pk,
+            "return_id": return_id,
+        },
+    )
     return refund, True

@@ -16,11 +16,14 @@ from orders import selectors as order_selectors
 register = template.Library()
 
 
-@register.inclusion_tag("store/_customer_history.html")
-def customer_history(customer: Any, limit: int = 5) -> dict[str, Any]:
+@register.inclusion_tag("store/_customer_history.html", takes_context=True)
+def customer_history(context: Any, customer: Any, limit: int = 5) -> dict[str, Any]:
+    # ``perms`` passes on so the template offers a return only to who may take one
+    perms = context.get("perms")
     if customer is None:
-        return {"customer": None, "recent_orders": []}
+        return {"customer": None, "recent_orders": [], "perms": perms}
     return {
         "customer": customer,
         "recent_orders": order_selectors.customer_recent_orders(customer=customer, limit=limit),
+        "perms": perms,
     }

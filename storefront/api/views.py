@@ -22,7 +22,8 @@ from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
 from catalog.models import ProductPublication
-from core.api.filters import SyncFilterSet
+from core.api.filters import IntegerFilter, SyncFilterSet
+from core.api.params import near_parameter, near_parse, sku_list_parameter, sku_list_parse
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.models import Channel
@@ -37,7 +38,6 @@ from storefront.api.serializers import (
     VariantLookupSerializer,
 )
 
-MAX_SKUS = 100
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would overflow the driver)
 _CHANNEL_PARAM = OpenApiParameter(
     "channel", str, description="Channel code; optional when the key has exactly one channel."
@@ -84,7 +84,7 @@ class ProductFilterSet(SyncFilterSet):
     search = filters.CharFilter(
         method="filter_search", help_text="Name contains, or exact SKU/GTIN."
     )
-    category = filters.NumberFilter(
+    category = IntegerFilter(
         method="filter_category", help_text="Category id; includes its subcategories."
     )
 
@@ -199,7 +199,7 @@ class VariantLookupView(generics.GenericAPIView):
         operation_id="variants_list",
         summary="Variants by SKU",
         parameters=[
-            OpenApiParameter("sku", str, required=True, description="Comma-separated, up to 100."),
+            sku_list_parameter(),
             _CHANNEL_PARAM,
         ],
         responses={
@@ -208,18 +208,7 @@ class VariantLookupView(generics.GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        skus = list(
-            dict.fromkeys(
-                s.strip() for s in request.query_params.get("sku", "").split(",") if s.strip()
-            )
-        )
-        if not skus or len(skus) > MAX_SKUS or any("\x00" in sku for sku in skus):
-            raise ApiError(
-                status_code=400,
-                code="invalid_parameter",
-                detail=f"sku must list 1 to {MAX_SKUS} SKUs, comma-separated.",
-                errors=[{"field": "sku", "code": "invalid", "message": "1 to 100 SKUs"}],
-            )
+        skus = sku_list_parse(request.query_params.get("sku"))
         channel = channel_for_request(request)
         offers = catalog_selectors.channel_variant_offers(channel_code=channel.code, skus=skus)
         product_ids = sorted({o.product_id for o in offers.values() if o.reason != "not_published"})
@@ -264,27 +253,6 @@ class ChannelListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-MAX_AVAILABILITY_SKUS = 100
-
-
-def _parse_near(raw: str | None) -> tuple[float, float] | None:
-    if not raw:
-        return None
-    try:
-        lat_text, lng_text = raw.split(",")
-        latitude, longitude = float(lat_text), float(lng_text)
-    except ValueError:
-        latitude = longitude = float("nan")
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ApiError(
-            status_code=400,
-            code="invalid_parameter",
-            detail="near must be '<latitude>,<longitude>' in decimal degrees.",
-            errors=[{"field": "near", "code": "invalid", "message": "e.g. 52.37,4.89"}],
-        )
-    return latitude, longitude
-
-
 class AvailabilityView(generics.GenericAPIView):
     """Per SKU: what a channel may promise, and per location it sells from what is there."""
 
@@ -296,13 +264,11 @@ class AvailabilityView(generics.GenericAPIView):
         operation_id="availability_list",
         summary="Availability per SKU for a channel, per location and nearby",
         parameters=[
-            OpenApiParameter("sku", str, required=True, description="Comma-separated, up to 100."),
+            sku_list_parameter(),
             OpenApiParameter(
                 "channel", str, description="Channel code; optional when the key has one channel."
             ),
-            OpenApiParameter(
-                "near", str, description="'<lat>,<lng>': adds distance_km, nearest first."
-            ),
+            near_parameter("'<lat>,<lng>': adds distance_km, nearest first."),
         ],
         responses={
             200: AvailabilityResponseSerializer,
@@ -311,17 +277,9 @@ class AvailabilityView(generics.GenericAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         principal = request_principal(request)
-        skus = [
-            sku.strip() for sku in request.query_params.get("sku", "").split(",") if sku.strip()
-        ]
-        if not skus or len(set(skus)) > MAX_AVAILABILITY_SKUS:
-            raise ApiError(
-                status_code=400,
-                code="invalid_parameter",
-                detail=f"sku must list 1 to {MAX_AVAILABILITY_SKUS} SKUs, comma-separated.",
-                errors=[{"field": "sku", "code": "invalid", "message": "1 to 100 SKUs"}],
-            )
-        near = _parse_near(request.query_params.get("near"))
+        skus = sku_list_parse(request.query_params.get("sku"))
+        raw_near = request.query_params.get("near")
+        near = near_parse(raw_near) if raw_near is not None else None
         code = request.query_params.get("channel")
         if not code and principal.channel_codes is not None and len(principal.channel_codes) == 1:
             [code] = principal.channel_codes

@@ -291,13 +291,26 @@ def test_an_image_declaring_too_many_pixels_is_refused_before_decoding() -> None
     # given an 8000 x 8000 PNG header (64 megapixels) in a file of a few hundred bytes
     bomb = png_bomb(8000, 8000)
     assert len(bomb) < 200
-    # when it is uploaded, then the 40 megapixel limit refuses it from the header alone
+    # when it is uploaded, then the 16 megapixel limit refuses it from the header alone
     with pytest.raises(ImageInvalid) as refused:
         upload(a_product(), bomb, name="big.png")
     assert refused.value.message == (
-        "The image is 8000 x 8000 pixels (64.0 megapixels); at most 40.0 megapixels are accepted."
+        "The image is 8000 x 8000 pixels (64.0 megapixels); at most 16.0 megapixels are accepted."
     )
     assert not ProductMedia.objects.exists()
+    assert stored_files() == []
+
+
+def test_a_webp_has_its_own_lower_pixel_limit_for_its_hungrier_encoder() -> None:
+    # given a 2100 x 2000 WEBP (4.2 megapixels): within the 16 MP of a JPEG, above WEBP's 4 MP
+    buffer = io.BytesIO()
+    Image.new("RGB", (2100, 2000), (200, 30, 30)).save(buffer, format="WEBP")
+    # when it is uploaded, then it is refused before it is decoded
+    with pytest.raises(ImageInvalid) as refused:
+        upload(a_product(), buffer.getvalue(), name="wide.webp")
+    assert refused.value.message == (
+        "The image is 2100 x 2000 pixels (4.2 megapixels); at most 4.0 megapixels are accepted."
+    )
     assert stored_files() == []
 
 

@@ -9,27 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from channels.models import Delivery, Listing
 from channels.tasks import dispatch
 from core.models import ChangeEvent, Channel
 from inventory.selectors import channel_availability
 from orders import services as order_services
+from tests import workers
 from tests.channels.receiver import Receiver
 from tests.channels.syncing import FAST, assert_in_order, price_edit, wait_converged
 from tests.factories import ChannelFactory, WebhookSubscriptionFactory
 from tests.shop import Shop
-from tests.workers import running_worker
+from tests.workers import PrivateRedis, broker_switched, running_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -113,68 +110,19 @@ def test_a_channel_down_for_minutes_converges_when_it_returns(
     assert not Delivery.objects.filter(state__in=["dead", "failed"]).exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def private_redis() -> Iterator[tuple[str, Any]]:
-    """A throwaway redis-server (no persistence): (url, stop_and_restart)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    command = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        processes.append(
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
-
-    def stop() -> None:
-        process = processes[-1]
-        process.terminate()
-        process.wait(timeout=10)
-
-    start()
-    try:
-        yield f"redis://127.0.0.1:{port}/0", (stop, start)
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=10)
-
-
-def _use_broker(url: str) -> None:
-    from config.celery import app
-
-    app.conf.broker_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
+def private_redis() -> Iterator[PrivateRedis]:
+    with workers.private_redis() as redis:
+        yield redis
 
 
 def test_orders_placed_while_the_broker_is_down_reach_every_channel_after_recovery(
     fast_env: None,
     receiver: Receiver,
     shop: Shop,
-    private_redis: tuple[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    private_redis: PrivateRedis,
 ) -> None:
-    from config.celery import app
-
-    url, (stop, start) = private_redis
+    url, stop, start = private_redis.url, private_redis.stop, private_redis.start
     subscription = WebhookSubscriptionFactory(url=receiver.url, events=["order.created"])
     receiver.secret = subscription.secret
     Channel.objects.filter(pk=shop.channel.pk).update(
@@ -182,55 +130,48 @@ def test_orders_placed_while_the_broker_is_down_reach_every_channel_after_recove
     )
     shop.receive(shop.warehouse, shop.s, 50)
     shop.receive(shop.warehouse, shop.m, 50)
-    original = app.conf.broker_url
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    try:
-        with override_settings(CELERY_BROKER_URL=url):
-            _use_broker(url)
-            with running_worker():
-                # given the broker's Redis is stopped
-                stop()
-                # when orders are placed meanwhile, they succeed (the relay kick is deferred)
-                numbers = []
-                for n in range(8):
-                    placed = order_services.order_place(
-                        channel_code=shop.channel.code,
-                        lines=[
-                            order_services.LineInput(
-                                "ORGANIC-TEE-S" if n % 2 else "ORGANIC-TEE-M", 1 + n % 3
-                            )
-                        ],
-                        method="ship",
-                        address={"country": "NL"},
-                        external_id=f"MKT-{n}",
+    with broker_switched(url), running_worker():
+        # given the broker's Redis is stopped
+        stop()
+        # when orders are placed meanwhile, they succeed (the relay kick is deferred)
+        numbers = []
+        for n in range(8):
+            placed = order_services.order_place(
+                channel_code=shop.channel.code,
+                lines=[
+                    order_services.LineInput(
+                        "ORGANIC-TEE-S" if n % 2 else "ORGANIC-TEE-M", 1 + n % 3
                     )
-                    numbers.append(placed.order.number)
-                assert ChangeEvent.objects.filter(relayed_at__isnull=True).count() >= 16
-                # then, once Redis is back (empty: whatever it held is gone), all converges
-                start()
-                expected_stock = {
-                    str(item.sku): item.available
-                    for item in channel_availability(
-                        channel=Channel.objects.get(pk=shop.channel.pk),
-                        skus=["ORGANIC-TEE-S", "ORGANIC-TEE-M"],
-                    )[0]
-                }
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    with contextlib.suppress(Exception):  # the web side reconnects
-                        dispatch.delay()
-                    orders = {k[2] for k in receiver.state if k[0] == "order"}
-                    stock = {
-                        c["data"]["sku"]: c["data"]["available"]
-                        for k, c in receiver.state.items()
-                        if k[0] == "stock"
-                    }
-                    if orders == set(numbers) and stock == expected_stock:
-                        break
-                    time.sleep(0.5)
-                assert {k[2] for k in receiver.state if k[0] == "order"} == set(numbers)
-                assert stock == expected_stock
-    finally:
-        _use_broker(original)
+                ],
+                method="ship",
+                address={"country": "NL"},
+                external_id=f"MKT-{n}",
+            )
+            numbers.append(placed.order.number)
+        assert ChangeEvent.objects.filter(relayed_at__isnull=True).count() >= 16
+        # then, once Redis is back (empty: whatever it held is gone), all converges
+        start()
+        expected_stock = {
+            str(item.sku): item.available
+            for item in channel_availability(
+                channel=Channel.objects.get(pk=shop.channel.pk),
+                skus=["ORGANIC-TEE-S", "ORGANIC-TEE-M"],
+            )[0]
+        }
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):  # the web side reconnects
+                dispatch.delay()
+            orders = {k[2] for k in receiver.state if k[0] == "order"}
+            stock = {
+                c["data"]["sku"]: c["data"]["available"]
+                for k, c in receiver.state.items()
+                if k[0] == "stock"
+            }
+            if orders == set(numbers) and stock == expected_stock:
+                break
+            time.sleep(0.5)
+        assert {k[2] for k in receiver.state if k[0] == "order"} == set(numbers)
+        assert stock == expected_stock
     assert_in_order(receiver)
     assert not ChangeEvent.objects.filter(relayed_at__isnull=True).exists()

@@ -54,7 +54,6 @@ def media(tmp_path: Path, settings: Any) -> Path:
             "OPTIONS": {"location": str(tmp_path)},
         },
     }
-    settings.CHANNELS_POS_SETTLE_SECONDS = 0
     settings.OMNIHUB_PUBLIC_URL = "https://hub.example.com"
     return tmp_path
 

@@ -19,7 +19,7 @@ PASSWORD = STORE_PASSWORD
 @pytest.fixture
 def shop(db: Any) -> dict[str, Any]:
     """Two stores 3 km apart and a warehouse; a t-shirt in sizes S/M and colours navy/white;
-    an associate whose home store is the centre store."""
+    an associate who is a member of the centre store."""
     centre = LocationFactory(
         code="st-centre", name="Centre", latitude=Decimal("52.3700"), longitude=Decimal("4.8900")
     )

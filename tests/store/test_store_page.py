@@ -29,7 +29,7 @@ def test_anonymous_visitors_log_in_and_staff_without_a_store_are_told(shop) -> N
     client = Client()
     client.force_login(UserFactory(username="no-store"))
     response = client.get(reverse("store:home"))
-    assert response.status_code == 403 and "No home store" in response.content.decode()
+    assert response.status_code == 403 and "not attached to a store" in response.content.decode()
 
 
 def test_a_scan_goes_straight_to_the_product_and_a_typo_still_finds_it(shop) -> None:  # type: ignore[no-untyped-def]
