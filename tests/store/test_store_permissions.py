@@ -634,3 +634,27 @@ def test_the_user_admin_edits_memberships_in_a_table(orders_shop: Shop, admin_cl
     text = page.content.decode()
     assert "Store memberships" in text and "tabular" in text
     assert 'name="store_memberships-TOTAL_FORMS" value="3"' in text  # two stores, one blank row
+
+
+def test_docs_security_shows_exactly_this_table() -> None:
+    """``docs/security.md``'s store table says, row by row, what :data:`STORE_PAGE_TABLE`
+    (enforced above) says: a change to either without the other fails here."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("| store permission |")]
+    assert len(lines) == 1, "docs/security.md has one store permission table"
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    columns = {name: index for index, name in enumerate(header) if name in ROLES}
+    assert set(columns) == set(ROLES) - {SUPERUSER}
+    documented: dict[str, frozenset[str]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == len(header) and cells[0].startswith("`inventory.store_"):
+            allowed = {role for role, index in columns.items() if cells[index] == "yes"}
+            refused = {role for role, index in columns.items() if cells[index] == "403"}
+            assert allowed | refused == set(columns), f"every cell is yes or 403: {line}"
+            documented[cells[0].strip("`")] = frozenset(allowed)
+    assert documented == {
+        permission: frozenset(who - {SUPERUSER}) for permission, who in STORE_PAGE_TABLE.items()
+    }
