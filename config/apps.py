@@ -17,6 +17,10 @@ class ProjectConfig(AppConfig):
 
         hooks_register()
 
+        from config.metrics import metrics_setup
+
+        metrics_setup()  # Celery task outcomes for /metrics; OpenTelemetry when enabled
+
 
 def _roles_sync_after_migrate(**kwargs: object) -> None:
     """Keep the role groups exactly in step with ``config.roles`` after every migrate.

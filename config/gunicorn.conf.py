@@ -51,3 +51,12 @@ limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """With ``PROMETHEUS_MULTIPROC_DIR`` set (several workers share /metrics): a worker that
+    exits stops counting in the live figures (docs/operations.md, "Metrics")."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

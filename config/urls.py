@@ -1,4 +1,4 @@
-"""Top-level URLs: admin, partner API, API schema and docs, store page, feeds, health."""
+"""Top-level URLs: admin, partner API, API schema and docs, store page, feeds, health, metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from channels.inbound import channel_order_receive
+from config.metrics import metrics_view
 from core.health import healthz
 
 admin.site.site_header = "OmniHub back office"
@@ -59,5 +60,6 @@ urlpatterns = [
     path("channels/<slug:code>/orders/", channel_order_receive, name="channel-orders-inbound"),
     path("channels/", include("channels.feeds.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

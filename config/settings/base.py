@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 # useless: htmx and history never under /api/, sessions, CSRF, auth and messages not for a
 # request carrying an API key (staff sessions on the API still get them).
 MIDDLEWARE = [
+    # First: times and counts every request (and its queries) for /metrics (config/metrics.py).
+    "config.metrics.MetricsMiddleware",
     "config.observability.RequestIdMiddleware",
     "config.middleware.AuditContextMiddleware",
     "core.api.middleware.ApiProblemMiddleware",
@@ -394,6 +396,15 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.add_problem_responses",
     ],
 }
+
+# --- Metrics and tracing -------------------------------------------------------------------
+
+# /metrics (Prometheus, config/metrics.py) answers ``Authorization: Bearer <METRICS_TOKEN>`` or a
+# staff session with ``core.view_metrics``; empty = no token accepted. With several processes
+# (gunicorn workers, Celery) set PROMETHEUS_MULTIPROC_DIR in the environment: docs/operations.md.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# OpenTelemetry tracing, off by default; needs the optional packages (docs/operations.md).
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 
 # --- Logging --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Tables keep the names they had before the models moved here (``channels_channel`
 
 from core.models.audit import AuditEntry, AuditSurface, SensitiveAction
 from core.models.channels import Channel
+from core.models.operations import Metrics
 from core.models.outbox import ChangeEvent, ObjectSequence
 from core.models.partners import IdempotencyRecord, Partner, PartnerAPIKey, validate_scopes
 
@@ -15,6 +16,7 @@ __all__ = [
     "ChangeEvent",
     "Channel",
     "IdempotencyRecord",
+    "Metrics",
     "ObjectSequence",
     "Partner",
     "PartnerAPIKey",

@@ -28,6 +28,7 @@ from django.utils import timezone
 from catalog.selectors import channel_variant_offers
 from core.actors import SYSTEM, Actor
 from core.events import EventType
+from core.metrics import orders_placed
 from customers import services as customer_services
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
@@ -594,6 +595,7 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
         fulfillment.location = locations[fulfillment.location_id]
     order_event_record(order=order, topic=EventType.ORDER_CREATED, fulfillments=fulfillments)
     notification_queue(order=order, kind=Notification.Kind.CONFIRMATION)
+    transaction.on_commit(orders_placed.labels(channel=channel.code).inc)  # /metrics
     return _Written(
         order=order,
         lines=order_lines,

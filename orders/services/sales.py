@@ -23,6 +23,7 @@ from django.utils import timezone
 from catalog.selectors import channel_variant_offers
 from core.actors import SYSTEM, Actor
 from core.events import EventType
+from core.metrics import orders_placed
 from core.models import Channel
 from customers import selectors as customer_selectors
 from customers import services as customer_services
@@ -404,6 +405,7 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
     order_event_record(order=order, topic=EventType.ORDER_CREATED)
     order_status_refresh(order=order, actor=actor)  # completed: loyalty points earned
     notification_queue(order=order, kind=Notification.Kind.RECEIPT)
+    transaction.on_commit(orders_placed.labels(channel=channel.code).inc)  # /metrics
     return order
 
 
