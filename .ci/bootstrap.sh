@@ -103,7 +103,7 @@ else
     "$PYTHON_BIN" -m venv .tools
     .tools/bin/pip install --quiet "uv>=0.5"
   fi
-  UV=.tools/bin/uv
+  UV="$PWD/.tools/bin/uv"
 fi
 UV_PROJECT_ENVIRONMENT="$VENV" UV_PYTHON_DOWNLOADS=never \
   "$UV" sync --frozen --quiet --python "$PYTHON_BIN"
