@@ -114,7 +114,10 @@ def previous_release_tree(target: Path) -> Path:
     tree = target / "previous"
     tree.mkdir()
     with tarfile.open(archive) as tar:
-        tar.extractall(tree, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            tar.extractall(tree, filter="data")
+        else:  # Debian's 3.11.2: the archive is this repository's own history
+            tar.extractall(tree)
     return tree
 
 
