@@ -120,11 +120,5 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> Any:
         surface = surface_for_path(request.path_info, api_key=carries_api_key(request))
-        with audit_context(surface, remote_ip=_client_ip(request), request=request):
+        with audit_context(surface, remote_ip=client_ip(request), request=request):
             return self.get_response(request)
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    """The client's address, read like login protection reads it (``LOGIN_PROXY_COUNT``
-    proxies), so the audit log and the login records name the same address."""
-    return client_ip(request)

@@ -5,8 +5,6 @@ error's extras must not replace. Each answer is problem+json and nothing is writ
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -21,6 +19,7 @@ from core.api.problems import problem
 from core.models import Channel
 from inventory.models import StockHold
 from orders.models import Order
+from tests.inbound import signed_headers
 from tests.shop import Shop
 
 pytestmark = pytest.mark.django_db
@@ -51,13 +50,7 @@ def client(shop: Shop, api_client_for: Callable[..., APIClient]) -> APIClient:
 
 
 def signed(body: bytes, timestamp: str) -> dict[str, Any]:
-    key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    digest = hmac.new(key, f"msg_1.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return {
-        "HTTP_WEBHOOK_ID": "msg_1",
-        "HTTP_WEBHOOK_TIMESTAMP": timestamp,
-        "HTTP_WEBHOOK_SIGNATURE": "v1," + base64.b64encode(digest).decode(),
-    }
+    return signed_headers(body, secret=SECRET, timestamp=timestamp, message_id="msg_1")
 
 
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
