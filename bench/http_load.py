@@ -28,23 +28,31 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
 import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+from stack import (
+    GUNICORN,
+    Figure,
+    django_setup,
+    free_port,
+    parse_wrk,
+    prepare_database,
+    project_env,
+    run_wrk,
+    run_yardstick,
+    shared_dir,
+    start_gunicorn,
+    wait_port,
+    worker_rss_mib,
+    wrk_path,
+)
+
 BENCH_KEY = "BenchH15.http-load-benchmark-key-not-for-production-use"
 CHANNEL = "webshop"
 PLENTY = 10_000_000
@@ -143,122 +151,6 @@ def lua_script(row: str, *, key: str, skus: list[str], location: str, hot_sku: s
     raise ValueError(row)
 
 
-@dataclass
-class Figure:
-    label: str
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    non2xx: int
-    statuses: dict[int, int]
-
-    def line(self, yardstick: Figure | None) -> str:
-        ratio = (
-            f"{self.rate / yardstick.rate * 100:5.1f} %"
-            if yardstick and yardstick.rate
-            else "   n/a"
-        )
-        return (
-            f"| {self.label:44} | {self.rate:8.1f} | {self.p50_ms:7.1f} ms | {self.p99_ms:7.1f} ms "
-            f"| {self.non2xx:6d} | {ratio} |"
-        )
-
-
-def _ms(value: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
-    if not match:
-        raise ValueError(f"cannot read wrk latency {value!r}")
-    number, unit = float(match.group(1)), match.group(2)
-    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
-def parse_wrk(label: str, output: str) -> Figure:
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    non2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    statuses = {int(c): int(n) for c, n in re.findall(r"^status (\d+) (\d+)$", output, re.M)}
-    non2xx = int(non2xx_match.group(1)) if non2xx_match else 0
-    return Figure(label, rate, p50, p99, non2xx, statuses)
-
-
-def wrk_path() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("wrk is not installed: installing it from the Debian packages (apt-get install wrk)")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
-        found = shutil.which("wrk")
-        if found:
-            return found
-    raise SystemExit("wrk is needed (apt-get install wrk) and could not be installed.")
-
-
-def run_wrk(
-    wrk: str, *, url: str, script: Path, seconds: float, connections: int, threads: int
-) -> str:
-    command = [
-        wrk,
-        f"-t{min(threads, connections)}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--latency",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        url,
-    ]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
-
-
-# --- yardstick ------------------------------------------------------------------------------------
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("OMNIHUB_SHARED_DIR") or ROOT.parent / "shared")
-
-
-def run_yardstick(*, seconds: float, connections: int, workers: int) -> Figure:
-    script = shared_dir() / "bench" / "yardstick" / "run.sh"
-    if not script.exists():
-        raise SystemExit(
-            f"The yardstick is missing: no {script}. Set OMNIHUB_SHARED_DIR to the shared "
-            "directory (default: ../shared beside the checkout)."
-        )
-    output = subprocess.run(
-        [
-            "bash",
-            str(script),
-            str(PYTHON),
-            str(max(1, round(seconds))),
-            str(connections),
-            str(workers),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    match = re.search(r"yardstick: ([\d.]+) req/s p50 (\S+) p99 (\S+) non2xx (\d+)", output)
-    if not match:
-        raise SystemExit(f"The yardstick printed no figure:\n{output}")
-    if float(match.group(1)) == 0:
-        raise SystemExit(
-            "The yardstick served nothing (0 req/s): its gunicorn was not up when wrk started "
-            "(run.sh waits 3 s; workers boot slower on a loaded machine). Re-run when the "
-            f"machine is quieter (load average now {os.getloadavg()[0]:.1f})."
-        )
-    return Figure(
-        "yardstick `POST /api/reserve/`",
-        float(match.group(1)),
-        _ms(match.group(2)),
-        _ms(match.group(3)),
-        int(match.group(4)),
-        {},
-    )
-
-
 _YARDSTICK_HOT_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -303,7 +195,7 @@ def run_yardstick_hot(
             env=env,
         )
         try:
-            _wait_port(port)
+            wait_port(port)
             url = f"http://127.0.0.1:{port}/api/reserve/"
             run_wrk(
                 wrk, url=url, script=script, seconds=3, connections=connections, threads=threads
@@ -320,75 +212,6 @@ def run_yardstick_hot(
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
     return parse_wrk("yardstick, one hot row", output)
-
-
-def _wait_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"nothing answered on port {port} within {timeout:.0f} s")
-
-
-# --- the project under production settings -------------------------------------------------------
-
-
-def project_env(args: argparse.Namespace) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "bench-only-" + "k" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.db}",
-        "REDIS_URL": args.redis,
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_WORKERS": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-
-
-def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
-    exists = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{args.db}'",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.db], check=True)
-    manage = [str(PYTHON), str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
-    if not args.no_seed:
-        subprocess.run(
-            [*manage, "seed_demo", "--size", "small"],
-            check=True,
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-
-def django_setup(env: dict[str, str]) -> None:
-    os.environ.update(
-        {k: v for k, v in env.items() if k not in ("GUNICORN_WORKERS", "GUNICORN_THREADS")}
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 @dataclass
@@ -493,51 +316,6 @@ def sold_between(fixture: Fixture, sku: str, since: datetime.datetime) -> list[d
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            str(GUNICORN),
-            "-c",
-            str(ROOT / "config" / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "config.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("gunicorn did not start")
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            probe.request("GET", "/healthz")
-            probe.getresponse().read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer /healthz")
-
-
-def worker_rss_mib(master_pid: int) -> list[float]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    rss = []
-    for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
-        if match:
-            rss.append(int(match.group(1)) / 1024)
-    return rss
-
-
 LABELS = {
     "orders": "`POST /api/v1/orders/` (one line, ship)",
     "holds": "`POST /api/v1/stock/holds/` (one line)",
@@ -586,8 +364,8 @@ def main() -> None:
                 workers=args.workers,
                 threads=args.wrk_threads,
             )
-    env = project_env(args)
-    prepare_database(args, env)
+    env = project_env(db=args.db, redis=args.redis, workers=args.workers, threads=args.threads)
+    prepare_database(db=args.db, env=env, seed=not args.no_seed)
     django_setup(env)
     fixture = bench_fixture()
     order_skus = fixture.skus[1:]  # the first SKU is the hot one
