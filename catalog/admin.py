@@ -84,7 +84,9 @@ class ProductTypeAttributeInline(admin.TabularInline):
 
 @admin.register(ProductType)
 class ProductTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "attribute_count"]
+    list_display = ["name", "code", "tax_class", "attribute_count"]
+    list_filter = ["tax_class"]
+    list_select_related = ["tax_class"]
     search_fields = ["name", "code"]
     inlines = [ProductTypeAttributeInline]
     prepopulated_fields = {"code": ["name"]}

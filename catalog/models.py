@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
 
 from core.models.mixins import SyncTimestamped, Timestamped
+from core.models.tax import tax_class_standard_id
 
 
 class Category(MP_Node):
@@ -115,6 +116,19 @@ class ProductType(Timestamped):
     name = models.CharField(max_length=100)
     attributes = models.ManyToManyField(
         Attribute, through="ProductTypeAttribute", related_name="product_types", blank=True
+    )
+    tax_class = models.ForeignKey(
+        "core.TaxClass",
+        on_delete=models.PROTECT,
+        default=tax_class_standard_id,
+        null=True,  # expand first: rows the previous release inserts have none (= standard)
+        related_name="+",
+        help_text="Which of each country's VAT rates its products carry (empty: standard).",
+    )
+    is_gift_card = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Its products are gift cards: no stock; each unit sold issues a card.",
     )
 
     class Meta:

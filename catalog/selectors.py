@@ -128,6 +128,8 @@ class VariantOffer:
     currency: str
     sellable: bool
     reason: str = ""
+    is_gift_card: bool = False  # its product type sells gift cards: no stock
+    weight_grams: int | None = None  # the shipping weight, when known
 
 
 @dataclass
@@ -329,6 +331,8 @@ def channel_variant_offers(
             "product__status",
             "product__approved_snapshot",
             "product__approved_at",
+            "product__product_type__is_gift_card",
+            "weight_grams",
             "options",
             "offer_channel_id",
             "offer_currency",
@@ -391,6 +395,8 @@ def channel_variant_offers(
             currency=info.currency,
             sellable=not reason,
             reason=reason,
+            is_gift_card=bool(row["product__product_type__is_gift_card"]),
+            weight_grams=row["weight_grams"],
         )
     return offers
 

@@ -23,6 +23,7 @@ from channels.models import (
     WebhookSubscription,
 )
 from channels.selectors import channel_sync_overview, delivery_list
+from core.admin import ChannelCountryInline
 from core.models import Channel
 from core.net import UrlNotAllowed, url_public_check
 from inventory import selectors as inventory_selectors
@@ -93,6 +94,7 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
             "rate_limit_per_second",
             "batch_size",
             "product_url_template",
+            "prices_include_tax",
             "is_active",
         ]
 
@@ -131,6 +133,7 @@ class ChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["code", "name"]
     readonly_fields = ["current_secret", "feed_status"]
     actions = ["rebuild_feeds"]
+    inlines = [ChannelCountryInline]
 
     @admin.display(description="Feed last generated", ordering="feed_generated_at")
     def feed_generated(self, obj: Any) -> str:

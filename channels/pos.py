@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
@@ -50,12 +51,14 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from catalog.selectors import VariantPrice
 from channels.exceptions import PosCursorOutOfRange
 from channels.models import StoreAcknowledgement
 from core.events import EventType
 from core.models import ChangeEvent, Channel
 from core.outbox.services import event_positions_assign
 from inventory.models import Location
+from orders.pricing import display_prices
 
 # Topics a till applies, and the stream each belongs to: the latest change of an object's stream
 # is the whole truth for it, so a till keeps, per object and stream, the highest sequence applied.
@@ -177,6 +180,70 @@ def _store_payload(event: ChangeEvent, store_code: str) -> dict[str, Any]:
     return payload
 
 
+def _with_sale_prices(*, channel: Channel, events: list[ChangeEvent]) -> dict[int, dict[str, Any]]:
+    """The payloads of ``price.changed`` events with each SKU's sale: ``sale_amount``,
+    ``sale_starts_at`` and ``sale_ends_at`` (null when no promotion lowers it), what
+    ``orders.pricing.display_prices`` gives for the recorded price under the promotions
+    running now (the till sells now; a sale starting or ending is announced as a new
+    ``price.changed`` by ``orders.promotions_announce``). By event id; three queries for the
+    page (five more when a sale runs), whatever its size."""
+    priced = [event for event in events if event.topic == EventType.PRICE_CHANGED]
+    entries = {
+        (event.pk, sku): entry
+        for event in priced
+        for sku, entry in ((event.payload or {}).get("prices") or {}).items()
+        if isinstance(entry, dict)
+    }
+    if not entries:
+        return {}
+    ids = dict(
+        catalog_selectors.variant_list()
+        .filter(sku__in={sku for _pk, sku in entries})
+        .values_list("sku", "id")
+    )
+    recorded: dict[int, VariantPrice] = {}
+    for (_pk, sku), entry in entries.items():
+        if sku not in ids:
+            continue
+        try:
+            amount = Decimal(str(entry["amount"]))
+            compare = entry.get("compare_at_amount")
+            compare_at = None if compare is None else Decimal(str(compare))
+        except (KeyError, ArithmeticError, ValueError):
+            continue
+        recorded[ids[sku]] = VariantPrice(
+            variant_id=ids[sku],
+            sku=sku,
+            amount=amount,
+            compare_at=compare_at,
+            currency=str(entry.get("currency") or channel.currency),
+        )
+    shown = display_prices(channel=channel, variant_ids=list(recorded), prices=recorded, tax=False)
+    payloads: dict[int, dict[str, Any]] = {}
+    for event in priced:
+        payload = dict(event.payload)
+        prices: dict[str, Any] = {}
+        for sku, entry in (payload.get("prices") or {}).items():
+            display = shown.get(ids.get(sku, 0))
+            prices[sku] = (
+                {
+                    **entry,
+                    "sale_amount": None if display.sale_price is None else str(display.sale_price),
+                    "sale_starts_at": _iso(display.sale_starts_at),
+                    "sale_ends_at": _iso(display.sale_ends_at),
+                }
+                if isinstance(entry, dict) and display is not None
+                else entry
+            )
+        payload["prices"] = prices
+        payloads[event.pk] = payload
+    return payloads
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def store_acked_cursor(*, channel: Channel, location: Location) -> int | None:
     """The cursor the store acknowledged last, ``None`` when it never did."""
     return (
@@ -225,6 +292,7 @@ def pos_changes(
         if current is None or current.sequence < event.sequence:
             latest_of[key] = event
     kept = sorted(latest_of.values(), key=lambda e: cast(int, e.position))
+    priced = _with_sale_prices(channel=channel, events=kept)
     changes = [
         PosChange(
             event_id=cast(int, event.position),
@@ -234,7 +302,7 @@ def pos_changes(
             object_id=event.aggregate_id,
             sequence=event.sequence,
             created_at=event.created_at,
-            data=_store_payload(event, location.code),
+            data=priced.get(event.pk) or _store_payload(event, location.code),
         )
         for event in kept
     ]

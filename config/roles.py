@@ -62,6 +62,52 @@ _STORE_STAFF_VIEW = [
     "orders.change_return",  # receive returns at the counter
 ]
 
+# The money features (docs/orders.md: "Tax", "Promotions", "Gift cards", "Shipping").
+_VIEW_TAX = ["core.view_taxclass", "core.view_taxrate"]  # product types name a tax class
+_PROMOTIONS_EDIT = [
+    f"orders.{action}_{model}"
+    for model in ("promotion", "coupon", "couponbatch")
+    for action in ("view", "add", "change")
+]
+_SHIPPING_EDIT = [
+    "orders.view_shippingmethod",
+    "orders.add_shippingmethod",
+    "orders.change_shippingmethod",
+    *(
+        f"orders.{action}_{model}"
+        for model in ("shippingzone", "shippingrate", "nonworkingday")
+        for action in ("view", "add", "change", "delete")
+    ),
+]
+_GIFT_CARDS_ISSUE = [
+    "orders.view_giftcard",
+    "orders.view_giftcardentry",
+    "orders.add_giftcard",  # issue (the admin's "issue a gift card" form)
+    "orders.change_giftcard",  # disable
+]
+# Everything the money features added, read-only: what the auditor reads.
+_MONEY_VIEW = [
+    *(
+        f"orders.view_{model}"
+        for model in (
+            "promotion",
+            "coupon",
+            "couponbatch",
+            "couponredemption",
+            "giftcard",
+            "giftcardentry",
+            "shippingmethod",
+            "shippingzone",
+            "shippingrate",
+            "nonworkingday",
+            "paymentevent",
+            "ordertaxline",
+        )
+    ),
+    *_VIEW_TAX,
+    "core.view_channelcountry",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MERCHANDISER: [
         "catalog.view_category",
@@ -72,6 +118,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CHANNELS,
         "channels.view_listing",
         *_VIEW_LOCATIONS,
+        *_PROMOTIONS_EDIT,
+        "orders.view_couponredemption",  # the uses of a code, on its page
+        *_VIEW_TAX,
     ],
     CATALOG_APPROVER: [
         "catalog.view_category",
@@ -80,6 +129,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "catalog.approve_product",
         "catalog.publish_product",
         *_VIEW_CHANNELS,
+        *_VIEW_TAX,
     ],
     INVENTORY_MANAGER: [
         "catalog.view_category",
@@ -101,6 +151,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.delete_transferline",
         *_VIEW_CHANNELS,
         *_VIEW_ORDERS,
+        *_SHIPPING_EDIT,  # with the locations' cut-off times (change_location)
     ],
     # The store page (``store.permissions``, checked per view) at the stores the user is a member
     # of: an associate works all of it at their (normally one) store
@@ -126,10 +177,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_mergeaudit",
         "customers.view_customeraudit",
         "customers.view_loyaltyearnrule",
+        *_GIFT_CARDS_ISSUE,
+        # why a customer's code was refused or discounted: its promotion and its uses
+        "orders.view_promotion",
+        "orders.view_coupon",
+        "orders.view_couponredemption",
     ],
     # Reads the audit log of sensitive actions; kept apart from the roles that carry those
-    # actions out (and whose colleagues' addresses it shows).
-    AUDITOR: ["core.view_auditentry"],
+    # actions out (and whose colleagues' addresses it shows); reads the money features' records
+    # too, without changing any.
+    AUDITOR: ["core.view_auditentry", *_MONEY_VIEW],
 }
 
 

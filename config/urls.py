@@ -58,6 +58,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("store/", include("store.urls")),
     path("channels/<slug:code>/orders/", channel_order_receive, name="channel-orders-inbound"),
+    path("payments/<str:provider>/webhook/", include("channels.payment_webhook")),
     path("channels/", include("channels.feeds.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

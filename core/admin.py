@@ -1,5 +1,6 @@
 """Back office for the bottom layer: partners and their keys, idempotency records, change events,
-and the audit log."""
+the audit log, tax classes and rates, and the countries a channel sells to (an inline the channel
+admin in ``channels.admin`` shows)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from rest_framework_api_key.models import APIKey
 from core.actors import Actor
 from core.api.services import partner_api_key_audit
 from core.audit import SensitiveAction
-from core.models import AuditEntry, ChangeEvent, IdempotencyRecord, Partner, PartnerAPIKey
+from core.models import (
+    AuditEntry,
+    ChangeEvent,
+    ChannelCountry,
+    IdempotencyRecord,
+    Partner,
+    PartnerAPIKey,
+    TaxClass,
+    TaxRate,
+)
 from core.scopes import Scope
 
 
@@ -158,3 +168,52 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class CountryCodeFormMixin(forms.ModelForm):  # type: ignore[type-arg]
+    """Takes ``nl`` or `` NL `` as ``NL``; the model's validator refuses codes that are not
+    ISO 3166-1 alpha-2."""
+
+    def clean_country(self) -> str:
+        return str(self.cleaned_data.get("country") or "").strip().upper()
+
+
+class ChannelCountryForm(CountryCodeFormMixin):
+    class Meta:
+        model = ChannelCountry
+        fields = ["country", "position"]
+
+
+class ChannelCountryInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The countries a channel sells to; the first (lowest position) is its default country."""
+
+    model = ChannelCountry
+    form = ChannelCountryForm
+    extra = 0
+    ordering = ["position", "id"]
+    verbose_name = "country sold to"
+    verbose_name_plural = "countries sold to (the first is the default: tax and feeds)"
+
+
+@admin.register(TaxClass)
+class TaxClassAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+class TaxRateForm(CountryCodeFormMixin):
+    class Meta:
+        model = TaxRate
+        fields = ["country", "tax_class", "name", "rate"]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rates listed by country, highest first; filter by country or class."""
+
+    form = TaxRateForm
+    list_display = ["country", "name", "rate", "tax_class"]
+    list_filter = ["country", "tax_class"]
+    list_select_related = ["tax_class"]
+    search_fields = ["=country", "name", "tax_class__code"]
+    ordering = ["country", "-rate", "tax_class__code"]

@@ -22,11 +22,14 @@ from config import roles
 from core.api.services import partner_api_key_create
 from core.models import Channel, Partner, PartnerAPIKey
 from core.scopes import Scope
+from core.services import channel_countries_set
 from demo.catalog import seed_catalog_live, seed_products
 from demo.categories import DEMO_CATEGORIES
 from demo.customers import seed_customers
 from demo.inventory import seed_stock
+from demo.money import seed_money
 from demo.orders import seed_orders
+from demo.shipping import seed_shipping
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
 
@@ -261,8 +264,10 @@ def seed_channels() -> None:
         ("meta", "Meta catalog feed", Channel.Kind.META_FEED, warehouses),
         ("pos", "Store POS", Channel.Kind.POS, stores),
     ]
+    # Every channel sells to the Netherlands; the Google feed to Belgium and Germany too.
+    countries = {"google": ["NL", "BE", "DE"]}
     for code, name, kind, location_ids in specs:
-        channel_upsert(
+        channel, _ = channel_upsert(
             code=code,
             name=name,
             kind=kind,
@@ -278,6 +283,7 @@ def seed_channels() -> None:
                 else ""
             ),
         )
+        channel_countries_set(channel=channel, countries=countries.get(code, ["NL"]))
 
 
 def seed_partners() -> None:
@@ -343,11 +349,13 @@ def demo_steps(
         ("locations", lambda: seed_locations(size)),
         ("opening stock", lambda: seed_stock(max_variants=None if size == "small" else 5_000)),
         ("channels", seed_channels),
+        ("shipping methods, holidays and cut-offs", seed_shipping),
         ("catalog: pictures, prices, approval, publication", catalog_live),
         ("staff and roles", seed_staff),
         ("partners and API keys", seed_partners),
         ("customers, consents and loyalty points", seed_customers),
         (ORDERS_STEP, seed_orders),
+        ("promotions, coupons and gift cards", seed_money),
         ("product feeds (Google, Meta)", seed_feeds),
     ]
 

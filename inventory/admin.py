@@ -69,6 +69,7 @@ class LocationAdmin(admin.ModelAdmin):
                     "pickup_preparation_minutes",
                     "pickup_hold_days",
                     "sourcing_priority",
+                    "cutoff_time",
                     "opening_hours",
                 ]
             },

@@ -53,6 +53,12 @@ class Location(models.Model):
     sourcing_priority = models.PositiveSmallIntegerField(
         default=100, help_text="Lower is preferred when sourcing ship orders."
     )
+    cutoff_time = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Orders placed before this local time ship the same working day; empty: no "
+        "same-day dispatch (they ship the next working day).",
+    )
     is_active = models.BooleanField(default=True)
     channels = models.ManyToManyField(
         "core.Channel",

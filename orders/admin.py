@@ -79,14 +79,25 @@ class LocationFilter(admin.SimpleListFilter):
 
 
 class PaymentInline(admin.TabularInline):
-    """The payments behind an order's money (a till's tenders), read-only: they are recorded
-    by the services that take the money (``services.sale_record``), never typed in."""
+    """The payments behind an order's money (a till's tenders, a provider's payment) with what
+    each authorised, captured and refunded, read-only: they are recorded by the services that
+    take the money (``services.sale_record``, capture when goods leave, refunds, provider
+    callbacks), never typed in."""
 
     model = Payment
     extra = 0
     can_delete = False
-    fields = ["tender", "amount", "provider_reference", "location", "created_at"]
-    readonly_fields = ["tender", "amount", "provider_reference", "location", "created_at"]
+    fields = readonly_fields = (
+        "tender",
+        "provider",
+        "provider_reference",
+        "status",
+        "amount_authorised",
+        "amount_captured",
+        "amount_refunded",
+        "location",
+        "created_at",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
         return super().get_queryset(request).select_related("location")
@@ -341,3 +352,7 @@ class ReturnAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The commerce pages register themselves on import (their modules import this one's helpers).
+from orders import admin_giftcards, admin_promotions, admin_shipping  # noqa: E402, F401

@@ -27,6 +27,7 @@ def order_list(*, channel_codes: Iterable[str] | None = None) -> QuerySet[Order]
             ),
         ),
         Prefetch("timeline", queryset=TimelineEvent.objects.order_by("created_at", "id")),
+        "tax_lines",
     )
     if channel_codes is not None:
         queryset = queryset.filter(channel__code__in=list(channel_codes))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from store import views, views_returns, views_till, views_work
+from store import views, views_giftcards, views_returns, views_till, views_work
 
 app_name = "store"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("customers/", views.till, name="till"),
     path("till/", views_till.till_sale, name="till-sale"),
     path("receipts/<str:number>/", views_till.receipt, name="receipt"),
+    path("gift-cards/", views_giftcards.gift_cards, name="gift-cards"),
+    path("gift-cards/issue/", views_giftcards.gift_card_issue, name="gift-card-issue"),
     path("returns/", views.returns, name="returns"),
     path("aisle/", views.endless_aisle, name="aisle"),
     path("returns/rma/<str:rma>/", views_returns.rma_receive, name="rma-receive"),

@@ -29,6 +29,7 @@ from inventory.models import Location, Transfer
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Fulfillment
+from orders.pricing import DisplayPrice, display_prices
 from store import forms
 from store import permissions as perm
 from store.access import store_view
@@ -94,6 +95,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
         variant_ids=[v.pk for v in variants], location_ids=location_ids
     )
     incoming = stock.incoming_for(variant_ids=[v.pk for v in variants], location_id=store.pk)
+    prices = _store_prices(variant_ids=[v.pk for v in variants])
 
     def label(variant: Any, axis: str) -> str:
         value = variant.options.get(axis, "")
@@ -110,6 +112,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
                 "nearby": [(loc, km, per_location.get(loc.pk, 0)) for loc, km in nearby],
                 "warehouses": [(w, per_location.get(w.pk, 0)) for w in warehouses],
                 "incoming": incoming.get(variant.pk, []),
+                "price": prices.get(variant.pk),
             }
         )
     grid = None
@@ -134,6 +137,15 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
             "hold_form": forms.HoldForm(),
         },
     )
+
+
+def _store_prices(*, variant_ids: list[int]) -> dict[int, DisplayPrice]:
+    """What each variant costs at the till now (the store channel, ``STORE_CHANNEL_CODE``):
+    its price and, when a promotion runs, its sale price and dates (``display_prices``)."""
+    channel = stock.channel_get(code=_store_channel(), visible_codes=None)
+    if channel is None or not variant_ids:
+        return {}
+    return display_prices(channel=channel, variant_ids=variant_ids, tax=False)
 
 
 @require_POST

@@ -112,8 +112,10 @@ def test_products_list_does_not_grow_with_the_page(  # type: ignore[no-untyped-d
         assert client.get("/api/v1/products/", {"limit": 50}).json() == five.json()
 
 
-# the page of publications (1), then price and availability of its variants (1); each product's
-# channel content comes from the shared cache (storefront.api.channel_views)
+# the page of publications (1), then price and availability of its variants (1); the channel's
+# promotion rules come from the cache (orders.promotions.channel_rules; 2 more when a sale runs,
+# tests/channels/test_read_api_money_show.py) and each product's channel content from the
+# shared cache (storefront.api.channel_views)
 PRODUCTS_QUERIES = 2
 
 

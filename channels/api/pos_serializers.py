@@ -31,7 +31,9 @@ class PosChangeSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     data = serializers.DictField(  # type: ignore[assignment]
         help_text="Absolute values. Stock: `variant_id`, `sku`, `location`, `available` at "
-        "this store. Price: `product_id` and `prices` per SKU. Product: the approved snapshot."
+        "this store. Price: `product_id` and `prices` per SKU (`amount`, `compare_at_amount`, "
+        "`currency`, and the running promotion's `sale_amount`, `sale_starts_at`, "
+        "`sale_ends_at`, null when not on sale). Product: the approved snapshot."
     )
 
 

@@ -21,6 +21,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -30,11 +32,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from catalog.selectors import VariantPrice
 from channels.feeds import render, spec
 from channels.models import Feed, FeedItem, FeedStale
 from core.events import EventType
 from core.models import ChangeEvent, Channel
 from inventory.selectors import channel_availability
+from orders.pricing import DisplayPrice, display_prices
 
 FEED_KINDS = frozenset({Channel.Kind.GOOGLE_FEED, Channel.Kind.META_FEED})
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -136,24 +140,92 @@ def feed_mark_all(channel: Channel) -> int:
 # --- 2. items ----------------------------------------------------------------------------------
 
 
-def _items_for(channel: Channel, product_ids: Sequence[int]) -> dict[int, FeedItem]:
-    """The feed items of ``product_ids`` as they should be now, by variant id."""
-    views = catalog_selectors.product_views(channel_code=channel.code, product_ids=product_ids)
+def feed_price(
+    *, price: VariantPrice, shown: DisplayPrice, country: str, prices_include_tax: bool
+) -> spec.FeedPrice:
+    """What the feed says of one variant's price, all from ``orders.pricing.display_prices``
+    (``shown``; ``price`` is the channel price it was given, for the dates of a dated override).
+
+    The regular price is the compare-at price of a running dated override that lowers the
+    price, else the channel's price. The sale price is what one unit costs now (a product-level
+    promotion's sale price, else the override's price) when below the regular price; its window
+    is the latest start and the earliest end of the override and the promotion that make it.
+    For a shopper in an EU country every amount includes VAT: when the channel's prices exclude
+    tax, the country's rate is added (``DisplayPrice.with_tax``)."""
+    override = shown.compare_at is not None and shown.compare_at > shown.price
+    regular = shown.compare_at if override and shown.compare_at is not None else shown.price
+    current = shown.current
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    if override:
+        starts += [price.promotion_starts_at] if price.promotion_starts_at else []
+        ends += [price.promotion_ends_at] if price.promotion_ends_at else []
+    if shown.sale_price is not None:
+        starts += [shown.sale_starts_at] if shown.sale_starts_at else []
+        ends += [shown.sale_ends_at] if shown.sale_ends_at else []
+
+    def shown_to_shopper(amount: Decimal) -> Decimal:
+        if not spec.google_prices_include_vat(country):
+            return amount
+        return shown.with_tax(amount, prices_include_tax=prices_include_tax)
+
+    on_sale = current < regular
+    return spec.FeedPrice(
+        currency=shown.currency,
+        price=shown_to_shopper(regular),
+        sale_price=shown_to_shopper(current) if on_sale else None,
+        sale_starts_at=max(starts) if on_sale and starts else None,
+        sale_ends_at=min(ends) if on_sale and ends else None,
+    )
+
+
+def _items_for(
+    channel: Channel, product_ids: Sequence[int], *, country: str | None = None
+) -> dict[int, FeedItem]:
+    """The feed items of ``product_ids`` as they should be now, by variant id, for shoppers in
+    ``country`` (default: the channel's default country, its first ``ChannelCountry``)."""
+    country = (country or channel.default_country or "").upper()
+    now = timezone.now()
+    views = catalog_selectors.product_views(
+        channel_code=channel.code, product_ids=product_ids, at=now
+    )
     skus = [variant.sku for view in views for variant in view.variants]
     available: dict[str, int] = {}
     if skus:
         results, _unknown = channel_availability(channel=channel, skus=skus)
         available = {result.sku: result.available for result in results}
+    prices = {
+        variant.id: variant.price
+        for view in views
+        for variant in view.variants
+        if variant.price is not None
+    }
+    shown = (
+        display_prices(
+            channel=channel, variant_ids=list(prices), country=country, at=now, prices=prices
+        )
+        if prices
+        else {}
+    )
     items = {}
     for view in views:
         for variant in view.variants:
             quantity = available.get(variant.sku, 0)
+            display = shown.get(variant.id)
             google = spec.google_fields(
                 product=view,
                 variant=variant,
                 available=quantity,
                 link_template=channel.product_url_template,
                 image_url=public_url,
+                price=None
+                if display is None or variant.price is None
+                else feed_price(
+                    price=variant.price,
+                    shown=display,
+                    country=country,
+                    prices_include_tax=channel.prices_include_tax,
+                ),
             )
             if channel.kind == Channel.Kind.META_FEED:
                 fields = spec.meta_fields(google, available=quantity)
@@ -170,10 +242,13 @@ def _items_for(channel: Channel, product_ids: Sequence[int]) -> dict[int, FeedIt
     return items
 
 
-def feed_items_refresh(channel: Channel, product_ids: Sequence[int]) -> int:
-    """Bring the items of ``product_ids`` up to date; returns how many were added, changed or
-    removed. A fixed number of queries per call."""
-    wanted = _items_for(channel, product_ids)
+def feed_items_refresh(
+    channel: Channel, product_ids: Sequence[int], *, country: str | None = None
+) -> int:
+    """Bring the items of ``product_ids`` up to date for shoppers in ``country`` (default: the
+    channel's default country; per-country feeds will pass theirs); returns how many were
+    added, changed or removed. A fixed number of queries per call."""
+    wanted = _items_for(channel, product_ids, country=country)
     existing = {
         item.variant_id: item
         for item in FeedItem.objects.filter(channel=channel, product_id__in=list(product_ids))

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.utils.html import strip_tags
 
 from catalog.models import gtin_is_valid
-from catalog.selectors import ProductView, VariantPrice, VariantView
+from catalog.selectors import ProductView, VariantView
 
 # Google product data specification: columns in the order the TSV header lists them.
 GOOGLE_COLUMNS: tuple[str, ...] = (
@@ -173,6 +175,34 @@ def _images(product: ProductView, variant: VariantView, image_url: Any) -> tuple
     return (urls[0] if urls else ""), urls[1:]
 
 
+# The European Union's member states (ISO 3166-1 alpha-2): Google shows prices to shoppers in
+# these countries with VAT included, whatever the channel's own prices do.
+EU_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
+
+
+def google_prices_include_vat(country: str) -> bool:
+    """Google wants prices with VAT for shoppers in an EU country (and without tax in the US)."""
+    return country.upper() in EU_COUNTRIES
+
+
+@dataclass(frozen=True)
+class FeedPrice:
+    """What a feed says of a variant's price (``channels.feeds.services.feed_price`` makes it
+    from ``orders.pricing.display_prices``): the regular price, and the sale price with its
+    window when the variant is on sale."""
+
+    currency: str
+    price: Decimal
+    sale_price: Decimal | None = None
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+
+
 def google_fields(
     *,
     product: ProductView,
@@ -180,10 +210,11 @@ def google_fields(
     available: int,
     link_template: str,
     image_url: Any,
+    price: FeedPrice | None,
 ) -> dict[str, Any]:
-    """One variant in Google's attributes (strings; ``additional_image_link`` a list)."""
+    """One variant in Google's attributes (strings; ``additional_image_link`` a list), at
+    ``price`` (None: no price on the channel)."""
     values = {**product.attributes, **variant.attributes, **variant.options}
-    price: VariantPrice | None = variant.price
     fields: dict[str, Any] = {
         "id": variant.sku,
         "title": _plain(variant.title),
@@ -207,18 +238,14 @@ def google_fields(
     if more:
         fields["additional_image_link"] = more
     if price is not None:
-        on_sale = price.compare_at is not None and price.compare_at > price.amount
-        if on_sale:
-            assert price.compare_at is not None
-            fields["price"] = _money(price.compare_at, price.currency)
-            fields["sale_price"] = _money(price.amount, price.currency)
-            if price.promotion_starts_at and price.promotion_ends_at:
+        fields["price"] = _money(price.price, price.currency)
+        if price.sale_price is not None:
+            fields["sale_price"] = _money(price.sale_price, price.currency)
+            if price.sale_starts_at and price.sale_ends_at:
                 fields["sale_price_effective_date"] = (
-                    f"{price.promotion_starts_at.isoformat(timespec='seconds')}/"
-                    f"{price.promotion_ends_at.isoformat(timespec='seconds')}"
+                    f"{price.sale_starts_at.isoformat(timespec='seconds')}/"
+                    f"{price.sale_ends_at.isoformat(timespec='seconds')}"
                 )
-        else:
-            fields["price"] = _money(price.amount, price.currency)
     if variant.gtin:
         fields["gtin"] = variant.gtin
     else:

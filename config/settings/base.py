@@ -211,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-holds-expire": {"task": "inventory.holds_expire", "schedule": 60.0},
     "inventory-stock-drift-check": {"task": "inventory.stock_drift_check", "schedule": 3600.0},
     "orders-pickups-expire": {"task": "orders.pickups_expire", "schedule": 900.0},
+    # gift cards past their expiry lose their balance (docs/orders.md, "Gift cards")
+    "orders-giftcards-expire": {
+        "task": "orders.giftcards_expire",
+        "schedule": crontab(hour=3, minute=23),
+    },
     "orders-notifications-send": {
         "task": "orders.notifications_send",
         "schedule": env.float("ORDERS_NOTIFICATIONS_SWEEP_SECONDS", default=30.0),
@@ -225,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "channels-reconcile": {"task": "channels.reconcile", "schedule": 300.0},
     "catalog-promotions-announce": {"task": "catalog.promotions_announce", "schedule": 60.0},
+    "orders-promotions-announce": {"task": "orders.promotions_announce", "schedule": 60.0},
     "channels-feeds-refresh": {
         "task": "channels.feeds_refresh",
         "schedule": env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0),
@@ -240,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
 # Money value of one loyalty point, in the currency of the order it is spent on.
 LOYALTY_POINT_VALUE = env.str("LOYALTY_POINT_VALUE", default="0.01")
 LOYALTY_POINTS_EXPIRE_DAYS = env.int("LOYALTY_POINTS_EXPIRE_DAYS", default=365)
+# Gift cards (docs/orders.md, "Gift cards"): how long a new card is valid (0: no expiry), and how
+# many unknown codes a caller may look up before GET /api/v1/gift-cards/{code}/ answers 429.
+GIFT_CARD_VALIDITY_DAYS = env.int("GIFT_CARD_VALIDITY_DAYS", default=3 * 365)
+GIFT_CARD_MISS_RATE = env.str("GIFT_CARD_MISS_RATE", default="10/hour")
 # Points per whole currency unit per channel code ("" = every other channel); a LoyaltyEarnRule
 # row for a channel wins over this.
 LOYALTY_EARN_RATES: dict[str, str] = {"": "1"}
@@ -248,6 +258,10 @@ LOYALTY_EARN_RATES: dict[str, str] = {"": "1"}
 # reach public addresses (core.net): no loopback, private, link-local (cloud metadata) or reserved
 # hosts, checked on entry and at every delivery. Turn on for on-premise receivers.
 OUTBOUND_ALLOW_PRIVATE_URLS = env.bool("OUTBOUND_ALLOW_PRIVATE_URLS", default=False)
+
+# Payment provider callbacks (POST /payments/{provider}/webhook/, channels.payment_webhook): the
+# signing secret per provider code, e.g. PAYMENT_WEBHOOK_SECRETS=acme=whsec_...,other=...
+PAYMENT_WEBHOOK_SECRETS: dict[str, str] = env.dict("PAYMENT_WEBHOOK_SECRETS", default={})
 
 # Channel syndication (channels.delivery): retries, leases, breaker. From the environment so that a
 # test can compress time for the worker processes it starts.

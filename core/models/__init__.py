@@ -5,21 +5,26 @@ Tables keep the names they had before the models moved here (``channels_channel`
 """
 
 from core.models.audit import AuditEntry, AuditSurface, SensitiveAction
-from core.models.channels import Channel
+from core.models.channels import Channel, ChannelCountry
 from core.models.operations import Metrics
 from core.models.outbox import ChangeEvent, ObjectSequence
 from core.models.partners import IdempotencyRecord, Partner, PartnerAPIKey, validate_scopes
+from core.models.tax import TaxClass, TaxRate, tax_class_standard_id
 
 __all__ = [
     "AuditEntry",
     "AuditSurface",
     "ChangeEvent",
     "Channel",
+    "ChannelCountry",
     "IdempotencyRecord",
     "Metrics",
     "ObjectSequence",
     "Partner",
     "PartnerAPIKey",
     "SensitiveAction",
+    "TaxClass",
+    "TaxRate",
+    "tax_class_standard_id",
     "validate_scopes",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.countries import country_code_validate
 from core.models.mixins import SyncTimestamped
 
 
@@ -76,6 +77,11 @@ class Channel(SyncTimestamped):
         ),
     )
     is_active = models.BooleanField(default=True)
+    prices_include_tax = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Prices on this channel include tax (EU consumer prices); off: tax is added.",
+    )
 
     class Meta:
         db_table = "channels_channel"
@@ -90,3 +96,32 @@ class Channel(SyncTimestamped):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def default_country(self) -> str | None:
+        """The first of the countries the channel sells to (its tax and feed default), or None
+        when it names none. Uses prefetched ``countries`` when there are."""
+        countries = list(self.countries.all())  # ordered by position
+        return countries[0].country if countries else None
+
+
+class ChannelCountry(models.Model):
+    """A country a channel sells to. The first (lowest position) is the channel's default country.
+    The single definition of "where a channel sells": tax destinations and per-country feeds
+    read it (``core.selectors.channel_countries``)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="countries")
+    country = models.CharField(
+        max_length=2, validators=[country_code_validate], help_text="ISO 3166-1 alpha-2, e.g. NL."
+    )
+    position = models.PositiveIntegerField(default=0, help_text="The first is the default.")
+
+    class Meta:
+        ordering = ["channel_id", "position", "id"]
+        verbose_name_plural = "channel countries"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "country"], name="channel_country_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.country}"

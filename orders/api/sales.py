@@ -55,5 +55,9 @@ def sale_record_from_request(request: Request, data: dict[str, Any]) -> services
         sale_key=sale_key(request, data["external_id"]),
         customer=services.CustomerInput(**customer),
         loyalty_points=data["loyalty_points"],
+        gift_cards=[
+            services.GiftCardInput(row["code"], row["amount"]) for row in data["gift_cards"]
+        ],
+        coupons=data.get("coupons") or [],
         actor=request_principal(request).actor,
     )

@@ -8,7 +8,14 @@ from typing import Any
 from rest_framework import serializers
 
 from core.api.schema import NOT_BLANK_PATTERN
-from orders.models import Fulfillment, FulfillmentMethod, Order, Payment, TimelineEvent
+from orders.models import (
+    Fulfillment,
+    FulfillmentMethod,
+    Order,
+    OrderTaxLine,
+    Payment,
+    TimelineEvent,
+)
 
 
 class OrderLineInputSerializer(serializers.Serializer[Any]):
@@ -70,10 +77,85 @@ class FulfillmentInputSerializer(serializers.Serializer[Any]):
         return attrs
 
 
+GIFT_CARD_CODE_PATTERN = r"^[A-Za-z0-9]{4}(-?[A-Za-z0-9]{4}){3}$"
+
+
+class GiftCardTenderSerializer(serializers.Serializer[Any]):
+    """A gift card paying part of an order or a till sale."""
+
+    code = serializers.RegexField(
+        GIFT_CARD_CODE_PATTERN,
+        help_text="The card's code, `XXXX-XXXX-XXXX-XXXX` (case and dashes do not matter).",
+    )
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("9999999999.99"),
+        help_text="What the card pays (409 `gift_card_insufficient` above its balance).",
+    )
+
+
+COUPON_CODE_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{2,63}\s*$"
+SHIPPING_METHOD_PATTERN = r"^[-a-zA-Z0-9_]{1,40}$"
+
+
+def coupons_field(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.RegexField(COUPON_CODE_PATTERN, max_length=70),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text=help_text,
+    )
+
+
+# A shipping method prices a ship order, and then the API takes no shipping_total.
+SHIP_METHOD_RULE = {
+    "properties": {"fulfillment": {"properties": {"method": {"enum": ["ship"]}}}},
+    "not": {"required": ["shipping_total"]},
+}
+
+
+def shipping_method_validate(
+    serializer: serializers.Serializer[Any], attrs: dict[str, Any]
+) -> dict[str, Any]:
+    if not attrs.get("shipping_method"):
+        return attrs
+    if attrs["fulfillment"]["method"] != FulfillmentMethod.SHIP:
+        raise serializers.ValidationError(
+            {"shipping_method": "A shipping method prices a ship order only."}
+        )
+    if "shipping_total" in getattr(serializer, "initial_data", {}):
+        raise serializers.ValidationError(
+            {"shipping_total": "The shipping method prices the shipping: leave this out."}
+        )
+    return attrs
+
+
+COUPON_ERRORS = (
+    "400 `coupon_unknown`, `coupon_expired`, `coupon_not_started`, `coupon_wrong_channel`, "
+    "`coupon_customer_limit`, `coupon_not_applicable`; 409 `coupon_exhausted`"
+)
+
+
+class GiftCardOutputSerializer(serializers.Serializer[Any]):
+    last4 = serializers.CharField(help_text="The code's last four characters.")
+    balance = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="0 once the card has expired."
+    )
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=["active", "disabled", "expired"])
+
+
 class PaymentInputSerializer(serializers.Serializer[Any]):
     """Money taken at the till for a `carry_out` sale."""
 
-    tender = serializers.ChoiceField(choices=Payment.Tender.choices)
+    tender = serializers.ChoiceField(
+        choices=[c for c in Payment.Tender.choices if c[0] != Payment.Tender.GIFT_CARD],
+        help_text="Gift cards are tendered in `gift_cards`, with their code.",
+    )
     amount = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -135,21 +217,53 @@ class OrderInputSerializer(serializers.Serializer[Any]):
         "total (400 `payment_short`; empty only when points paid it all); only cash may "
         "exceed it (the change).",
     )
+    gift_cards = GiftCardTenderSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=10,  # type: ignore[call-arg]
+        help_text="Gift cards paying part of the order (any method, the till included), each "
+        "at most its balance and together at most the total; spent in the order's "
+        "transaction, one `gift_card` payment each. 404 `gift_card_unknown`, 409 "
+        "`gift_card_insufficient`, `gift_card_expired`, `gift_card_disabled`, "
+        "`gift_card_currency`: nothing is placed.",
+    )
+    coupons = coupons_field(
+        "Coupon codes (case does not matter), priced with the channel's running promotions "
+        f"and redeemed in the order's transaction: {COUPON_ERRORS} (nothing is placed)."
+    )
+    shipping_method = serializers.RegexField(
+        SHIPPING_METHOD_PATTERN,
+        required=False,
+        default="",
+        help_text="`ship` only: the channel's shipping method whose rate for the address and "
+        "the parcel is the shipping charge (then leave `shipping_total` out), and whose "
+        "delivery promise sets each parcel's `promised_at`. 404 `shipping_method_unknown`, "
+        "422 `shipping_zone_unserved`, 422 `shipping_rate_missing`, 400 `invalid_address`. "
+        "Without it, `shipping_total` is your own charge.",
+    )
 
     # What ``validate`` enforces, in the schema: payments come with a till sale only, and a
-    # till sale uses no hold.
+    # till sale uses no hold; a shipping method comes with a ship order, without shipping_total.
     openapi_request_rules = {
-        "anyOf": [
+        "allOf": [
             {
-                "properties": {"fulfillment": {"properties": {"method": {"enum": ["carry_out"]}}}},
-                "not": {"required": ["hold"]},
+                "anyOf": [
+                    {
+                        "properties": {
+                            "fulfillment": {"properties": {"method": {"enum": ["carry_out"]}}}
+                        },
+                        "not": {"required": ["hold"]},
+                    },
+                    {
+                        "properties": {
+                            "fulfillment": {"properties": {"method": {"enum": ["ship", "pickup"]}}},
+                            "payments": {"maxItems": 0},
+                        }
+                    },
+                ]
             },
-            {
-                "properties": {
-                    "fulfillment": {"properties": {"method": {"enum": ["ship", "pickup"]}}},
-                    "payments": {"maxItems": 0},
-                }
-            },
+            {"anyOf": [{"not": {"required": ["shipping_method"]}}, SHIP_METHOD_RULE]},
         ]
     }
 
@@ -163,13 +277,49 @@ class OrderInputSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 {"hold": "A till sale takes the goods off the shelf; it uses no hold."}
             )
-        return attrs
+        return shipping_method_validate(self, attrs)
+
+
+class TaxLineOutputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(
+        choices=OrderTaxLine.Kind.choices, help_text="Goods, or the shipping charge's part."
+    )
+    country = serializers.CharField(help_text="The country whose rate applied.")
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent.")
+    net = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    gross = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class AppliedPromotionOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    coupon = serializers.CharField(help_text="The code that gave it; empty for an automatic one.")
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Taken off the lines."
+    )
+    shipping_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Taken off the shipping."
+    )
 
 
 class PaymentOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     tender = serializers.ChoiceField(choices=Payment.Tender.choices)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What was taken: `amount_captured`."
+    )
+    provider = serializers.CharField(help_text="The payment provider's code; `manual`: offline.")
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+    amount_authorised = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="What the provider authorised; null when taken at once (a till's tender).",
+    )
+    amount_captured = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount_refunded = serializers.DecimalField(max_digits=12, decimal_places=2)
     provider_reference = serializers.CharField()
     location = serializers.CharField(
         source="location.code",
@@ -189,7 +339,18 @@ class OrderLineOutputSerializer(serializers.Serializer[Any]):
     quantity_cancelled = serializers.IntegerField()
     quantity_refunded = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="`unit_price` x `quantity`."
+    )
+    discount_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Promotions, coupons and order-level discounts taken off the line.",
+    )
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent.")
+    tax_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The tax in the discounted line."
+    )
 
 
 class FulfillmentLineOutputSerializer(serializers.Serializer[Any]):
@@ -235,9 +396,31 @@ class OrderOutputSerializer(serializers.Serializer[Any]):
     currency = serializers.CharField()
     loyalty_points_redeemed = serializers.IntegerField()
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    shipping_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Everything taken off the goods."
+    )
+    shipping_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="The shipping charged, after `shipping_discount`.",
+    )
+    shipping_discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What a free-shipping promotion took off."
+    )
+    shipping_method = serializers.CharField(help_text="The method that priced the shipping.")
+    tax_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    prices_include_tax = serializers.BooleanField(
+        help_text="Whether the prices shown include the tax (else it is added on top)."
+    )
+    tax_country = serializers.CharField(help_text="The country whose rates taxed the order.")
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What the customer pays, tax included."
+    )
+    coupons = serializers.ListField(
+        child=serializers.CharField(), source="coupon_codes", help_text="The codes redeemed."
+    )
+    promotions = AppliedPromotionOutputSerializer(many=True)
+    tax_lines = TaxLineOutputSerializer(many=True, help_text="The tax per rate.")
     payment_status = serializers.CharField()
     amount_captured = serializers.DecimalField(max_digits=12, decimal_places=2)
     amount_refunded = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -297,6 +480,9 @@ class CartCreateInputSerializer(serializers.Serializer[Any]):
     channel = serializers.CharField(max_length=32)
     customer_email = serializers.EmailField(required=False, default="")
     lines = OrderLineInputSerializer(many=True, required=False, default=list)
+    coupons = coupons_field(
+        f"Coupon codes, checked on the cart's lines: {COUPON_ERRORS} (no cart is created)."
+    )
 
 
 class CartPatchInputSerializer(serializers.Serializer[Any]):
@@ -306,6 +492,13 @@ class CartPatchInputSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="The signed-in customer: their id, or their email (resolved like an order's "
         "customer). Ties the cart to them and merges their other open carts into this one.",
+    )
+    coupons = serializers.ListField(
+        child=serializers.RegexField(COUPON_CODE_PATTERN, max_length=70),
+        required=False,
+        max_length=10,
+        help_text="Replaces the cart's coupon codes (`[]` removes them), each checked on the "
+        f"cart: {COUPON_ERRORS} (the cart is left unchanged).",
     )
 
     def validate_customer(self, value: str) -> str:
@@ -326,9 +519,9 @@ class CartPatchInputSerializer(serializers.Serializer[Any]):
     }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "customer_email" not in attrs and "customer" not in attrs:
+        if not {"customer_email", "customer", "coupons"} & set(attrs):
             raise serializers.ValidationError(
-                {"customer": "Give customer (id or email) or customer_email."}
+                {"customer": "Give customer (id or email), customer_email or coupons."}
             )
         return attrs
 
@@ -371,6 +564,47 @@ class CartCheckoutInputSerializer(serializers.Serializer[Any]):
         required=False,
         default=Order.PaymentStatus.AUTHORIZED,
     )
+    gift_cards = GiftCardTenderSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=10,  # type: ignore[call-arg]
+        help_text="Gift cards paying part of the order, as in `POST /orders/`.",
+    )
+    shipping_method = serializers.RegexField(
+        SHIPPING_METHOD_PATTERN,
+        required=False,
+        default="",
+        help_text="`ship` only: the method whose rate is the shipping charge, as in "
+        "`POST /orders/` (then leave `shipping_total` out).",
+    )
+
+    openapi_request_rules = {
+        "anyOf": [{"not": {"required": ["shipping_method"]}}, SHIP_METHOD_RULE]
+    }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return shipping_method_validate(self, attrs)
+
+
+class CartPricingQuerySerializer(serializers.Serializer[Any]):
+    """What ``GET /carts/{token}/`` may price the cart for."""
+
+    country = serializers.RegexField(
+        r"^[A-Z]{2}$",
+        required=False,
+        default="",
+        help_text="ISO 3166-1 alpha-2: the tax country, and where the shipping goes.",
+    )
+    postal_code = serializers.RegexField(
+        r"^[A-Za-z0-9 -]{1,12}$", required=False, default="", help_text="Of the address."
+    )
+    shipping_method = serializers.RegexField(
+        SHIPPING_METHOD_PATTERN,
+        required=False,
+        default="",
+        help_text="Price this method's shipping (with `country`).",
+    )
 
 
 class CartLineInputSerializer(serializers.Serializer[Any]):
@@ -385,9 +619,29 @@ class CartLineOutputSerializer(serializers.Serializer[Any]):
     quantity = serializers.IntegerField()
     title = serializers.CharField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    line_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="`unit_price` x `quantity`."
+    )
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="Promotions taken off."
+    )
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="`line_total` - `discount`."
+    )
+    tax_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, help_text="Percent."
+    )
+    tax = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="The tax in the line."
+    )
     sellable = serializers.BooleanField()
     reason = serializers.CharField()
+
+
+class CartCouponRefusedSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    error = serializers.CharField(help_text="The coupon's error code, e.g. `coupon_expired`.")
+    detail = serializers.CharField()
 
 
 class CartOutputSerializer(serializers.Serializer[Any]):
@@ -398,6 +652,29 @@ class CartOutputSerializer(serializers.Serializer[Any]):
     customer_email = serializers.CharField(source="cart.customer_email")
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The shipping charge after promotions; null unless `shipping_method` and "
+        "`country` were asked for.",
+    )
+    shipping_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_method = serializers.CharField()
+    tax_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What the customer pays, tax included."
+    )
+    prices_include_tax = serializers.BooleanField()
+    tax_country = serializers.CharField()
+    coupons = serializers.ListField(
+        child=serializers.CharField(), help_text="The cart's coupons that apply."
+    )
+    coupons_refused = CartCouponRefusedSerializer(
+        many=True, help_text="Coupons kept on the cart that no longer apply, left out."
+    )
+    promotions = AppliedPromotionOutputSerializer(many=True)
     lines = CartLineOutputSerializer(many=True)
     hold_expires_at = serializers.DateTimeField(
         source="cart.hold_expires_at",

@@ -32,6 +32,7 @@ urlpatterns = [
         views_customers.CustomerOrderListView.as_view(),
         name="customer-orders",
     ),
+    path("gift-cards/<str:code>/", views.GiftCardDetailView.as_view(), name="gift-card-detail"),
     path("returns/", views.ReturnCreateView.as_view(), name="return-create"),
     path("returns/<str:rma>/receive/", views.ReturnReceiveView.as_view(), name="return-receive"),
     path("returns/<str:rma>/", views.ReturnDetailView.as_view(), name="return-detail"),

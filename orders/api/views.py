@@ -25,6 +25,7 @@ from core.api.filters import SyncFilterSet
 from core.api.idempotency import idempotent
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
+from core.api.throttling import PerKeyRateThrottle
 from core.scopes import Scope
 from customers import selectors as customer_selectors
 from inventory.api.views import hold_reference_for
@@ -37,9 +38,11 @@ from orders.api.serializers import (
     CartLineInputSerializer,
     CartOutputSerializer,
     CartPatchInputSerializer,
+    CartPricingQuerySerializer,
     ExchangeInputSerializer,
     ExchangeOutputSerializer,
     FulfillmentActionInputSerializer,
+    GiftCardOutputSerializer,
     OrderCancelInputSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
@@ -49,7 +52,10 @@ from orders.api.serializers import (
     ReturnOutputSerializer,
     ReturnReceiveInputSerializer,
 )
+from orders.api.throttles import GiftCardMissThrottle
+from orders.exceptions import GiftCardUnknown
 from orders.models import Cart, FulfillmentMethod, Order, Return
+from orders.services.giftcards import CODE_PATTERN
 
 _NOT_FOUND = OpenApiResponse(description="No such order on your channels.")
 
@@ -219,6 +225,11 @@ class OrderListCreateView(generics.ListAPIView):
             hold_reference=hold_reference_for(request_principal(request), data["hold"])
             if data["hold"]
             else None,
+            gift_cards=[
+                services.GiftCardInput(row["code"], row["amount"]) for row in data["gift_cards"]
+            ],
+            coupons=data["coupons"],
+            shipping_method=data["shipping_method"],
             actor=request_principal(request).actor,
         )
         # a new order comes back with what was written (no read-back); an existing one is read
@@ -325,8 +336,23 @@ def _cart_or_404(request: Request, token: str) -> Cart:
     return cart
 
 
-def _cart_body(cart: Cart) -> dict[str, Any]:
-    return dict(CartOutputSerializer(services.cart_view(cart=cart)).data)
+def _cart_body(cart: Cart, request: Request | None = None) -> dict[str, Any]:
+    """The cart priced now; a GET may ask for the shipping of a method to a country (and the
+    tax of that country) with ``?shipping_method=&country=&postal_code=``."""
+    params = request.query_params if request is not None else {}
+    found = CartPricingQuerySerializer(data=params)
+    found.is_valid(raise_exception=True)
+    asked = found.validated_data
+    return dict(
+        CartOutputSerializer(
+            services.cart_view(
+                cart=cart,
+                country=asked["country"],
+                postcode=asked["postal_code"] or None,
+                shipping_method=asked["shipping_method"],
+            )
+        ).data
+    )
 
 
 _CART_404 = OpenApiResponse(description="No such cart on your channels.")
@@ -365,6 +391,8 @@ class CartCreateView(APIView):
             )
             for row in data["lines"]:
                 services.cart_line_set(token=cart.token, sku=row["sku"], quantity=row["quantity"])
+            if data["coupons"]:
+                services.cart_coupons_set(token=cart.token, coupons=data["coupons"])
         cart.refresh_from_db()
         return Response(_cart_body(cart), status=status.HTTP_201_CREATED)
 
@@ -376,10 +404,22 @@ class CartDetailView(APIView):
     @extend_schema(
         operation_id="carts_retrieve",
         summary="Get a cart with today's prices",
-        responses={200: CartOutputSerializer, 404: _CART_404},
+        description="Priced as its checkout would be: today's channel prices, the running "
+        "promotions and the cart's coupons, each line's discount and tax, tax at `country`'s "
+        "rates (default: the channel's country) and, with `shipping_method` and `country`, "
+        "that method's shipping charge for the cart's parcel (404 `shipping_method_unknown`, "
+        "422 `shipping_zone_unserved` / `shipping_rate_missing`, 400 `invalid_address`). A "
+        "coupon of the cart that no longer applies is listed in `coupons_refused`.",
+        parameters=[CartPricingQuerySerializer],
+        responses={
+            200: CartOutputSerializer,
+            400: OpenApiResponse(description="`invalid_address`, a bad query parameter."),
+            404: OpenApiResponse(description="No such cart, or `shipping_method_unknown`."),
+            422: OpenApiResponse(description="`shipping_zone_unserved`, `shipping_rate_missing`."),
+        },
     )
     def get(self, request: Request, token: str) -> Response:
-        return Response(_cart_body(_cart_or_404(request, token)))
+        return Response(_cart_body(_cart_or_404(request, token), request))
 
     @extend_schema(
         operation_id="carts_update",
@@ -391,13 +431,19 @@ class CartDetailView(APIView):
         "every hold of the carts is released. Another device finds the merged cart with "
         "`GET /customers/{id}/cart/`. 400 `customer_not_found` for a customer you cannot see, "
         "409 `cart_customer_conflict` when the cart belongs to another customer, 409 "
-        "`cart_converted` once checked out. `customer_email` alone only sets the email.",
+        "`cart_converted` once checked out. `customer_email` alone only sets the email. "
+        "`coupons` replaces the cart's codes, each checked on the cart (400 `coupon_unknown`, "
+        "`coupon_expired`, `coupon_not_started`, `coupon_wrong_channel`, "
+        "`coupon_customer_limit`, `coupon_not_applicable`; 409 `coupon_exhausted`); a refused "
+        "code leaves the cart unchanged.",
         request=CartPatchInputSerializer,
         responses={
             200: CartOutputSerializer,
             400: _CART_400,
             404: _CART_404,
-            409: OpenApiResponse(description="`cart_customer_conflict`, `cart_converted`."),
+            409: OpenApiResponse(
+                description="`cart_customer_conflict`, `cart_converted`, `coupon_exhausted`."
+            ),
         },
     )
     def patch(self, request: Request, token: str) -> Response:
@@ -416,6 +462,8 @@ class CartDetailView(APIView):
                     email="" if value.isdigit() else value,
                     channel_codes=request_principal(request).channel_codes,
                 )
+            if "coupons" in data:
+                services.cart_coupons_set(token=token, coupons=data["coupons"])
         return Response(_cart_body(_cart_or_404(request, token)))
 
 
@@ -515,6 +563,10 @@ class CartCheckoutView(APIView):
             customer=services.CustomerInput(**customer) if customer else None,
             shipping_total=data["shipping_total"],
             payment_status=data["payment_status"],
+            gift_cards=[
+                services.GiftCardInput(row["code"], row["amount"]) for row in data["gift_cards"]
+            ],
+            shipping_method=data["shipping_method"],
             actor=request_principal(request).actor,
         )
         order = _order_or_404(request, result.order.number)
@@ -713,7 +765,7 @@ class RefundCreateView(APIView):
             200: RefundOutputSerializer,
             400: OpenApiResponse(description="`refund_invalid`, `idempotency_key_required`."),
             404: _NOT_FOUND,
-            409: OpenApiResponse(description="`refund_exceeds_paid`."),
+            409: OpenApiResponse(description="`refund_exceeds_captured`, `refund_exceeds_paid`."),
         },
     )
     def post(self, request: Request, number: str) -> Response:
@@ -821,3 +873,42 @@ class ExchangeCreateView(APIView):
             "order": OrderOutputSerializer(selectors.order_get(number=new_order.number)).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class GiftCardDetailView(APIView):
+    """A gift card's balance, for a till or a webshop checking a card before it is spent."""
+
+    read_scope = Scope.ORDERS_READ
+    throttle_classes = [PerKeyRateThrottle, GiftCardMissThrottle]
+
+    @extend_schema(
+        operation_id="gift_cards_retrieve",
+        summary="Check a gift card's balance",
+        description="The balance, currency, expiry and status of the card with this code "
+        "(case and dashes do not matter; the balance is 0 and the status `expired` once it "
+        "expired). 404 `gift_card_unknown` for a code no card has. Brute-force limit: after "
+        "`GIFT_CARD_MISS_RATE` (default 10 an hour) unknown codes, every lookup by the caller is "
+        "429 `rate_limited` (with `Retry-After`) until the oldest miss is an hour old.",
+        parameters=[
+            OpenApiParameter(
+                "code",
+                {"type": "string", "pattern": CODE_PATTERN},
+                OpenApiParameter.PATH,
+                description="The card's code, `XXXX-XXXX-XXXX-XXXX`.",
+            )
+        ],
+        responses={
+            200: GiftCardOutputSerializer,
+            404: OpenApiResponse(description="`gift_card_unknown`: no card has this code."),
+            429: OpenApiResponse(description="`rate_limited`: too many unknown codes."),
+        },
+    )
+    def get(self, request: Request, code: str) -> Response:
+        try:
+            found = services.giftcard_balance(code=code)
+        except GiftCardUnknown:
+            for throttle in self.get_throttles():
+                if isinstance(throttle, GiftCardMissThrottle):
+                    throttle.miss_record(request, self)
+            raise
+        return Response(GiftCardOutputSerializer(found).data)

@@ -40,6 +40,9 @@ class Cart(models.Model):
     customer_email = models.EmailField(blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
+    coupon_codes = models.JSONField(
+        default=list, db_default=[], blank=True, help_text="Coupon codes the shopper entered."
+    )
     order = models.ForeignKey(
         "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -92,6 +95,7 @@ class Order(models.Model):
     class PaymentStatus(models.TextChoices):
         PENDING = "pending", "Pending"
         AUTHORIZED = "authorized", "Authorized"
+        PARTIALLY_CAPTURED = "partially_captured", "Partially captured"
         CAPTURED = "captured", "Captured"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
@@ -122,6 +126,26 @@ class Order(models.Model):
     loyalty_points_redeemed = models.PositiveIntegerField(default=0)
     shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_discount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
+    tax_total = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
+    prices_include_tax = models.BooleanField(
+        default=True, db_default=True, help_text="Whether the amounts above include tax."
+    )
+    tax_country = models.CharField(
+        max_length=2, blank=True, default="", db_default="", help_text="Whose tax rates applied."
+    )
+    shipping_method = models.CharField(max_length=40, blank=True, default="", db_default="")
+    coupon_codes = models.JSONField(default=list, db_default=[], blank=True)
+    promotions = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text="The promotions applied: id, name, coupon and amounts, as priced.",
+    )
     payment_status = models.CharField(
         max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED
     )
@@ -161,6 +185,15 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
+    tax_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
+    tax_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     quantity_cancelled = models.PositiveIntegerField(default=0)
     quantity_refunded = models.PositiveIntegerField(default=0)
 
@@ -178,6 +211,38 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+class OrderTaxLine(models.Model):
+    """An order's tax per rate, goods and shipping apart, as priced at placement
+    (``orders.pricing``): the figures a receipt, an invoice and the tax report show."""
+
+    class Kind(models.TextChoices):
+        GOODS = "goods", "Goods"
+        SHIPPING = "shipping", "Shipping"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tax_lines")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    country = models.CharField(max_length=2)
+    rate = models.DecimalField(max_digits=5, decimal_places=2)
+    net = models.DecimalField(max_digits=12, decimal_places=2)
+    tax = models.DecimalField(max_digits=12, decimal_places=2)
+    gross = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["kind", "-rate"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "rate"], name="orders_taxline_one_per_rate"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(net__gte=0, tax__gte=0, gross__gte=0),
+                name="orders_taxline_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.rate}%: {self.tax} on {self.order_id}"
 
 
 class Fulfillment(models.Model):
@@ -266,6 +331,7 @@ class TimelineEvent(ActorRecorded):
         LOYALTY_EARNED = "loyalty_earned", "Loyalty points earned"
         LOYALTY_REVERSED = "loyalty_reversed", "Loyalty points taken back"
         LOYALTY_RESTORED = "loyalty_restored", "Loyalty points given back"
+        GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -347,17 +413,54 @@ class ReturnLine(models.Model):
 
 
 class Payment(models.Model):
-    """Money taken for an order, with its tender: a till's cash or card, or a provider's
-    payment for an online order. Refunds point at the payment they give money back to."""
+    """Money taken for an order, with its tender and provider: a till's cash or card (provider
+    ``manual``, authorised and captured at once), or a provider's payment for an online order,
+    authorised at checkout and captured per shipped fulfilment (``orders.payments``). Refunds
+    point at the payment they give money back to and never exceed what it captured.
+
+    ``status`` is the capture lifecycle; what was given back is ``amount_refunded``."""
 
     class Tender(models.TextChoices):
         CASH = "cash", "Cash"
         CARD = "card", "Card"
         OTHER = "other", "Other"
+        GIFT_CARD = "gift_card", "Gift card"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AUTHORIZED = "authorized", "Authorized"
+        PARTIALLY_CAPTURED = "partially_captured", "Partially captured"
+        CAPTURED = "captured", "Captured"
+        VOIDED = "voided", "Voided"
+        FAILED = "failed", "Failed"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     tender = models.CharField(max_length=10, choices=Tender.choices)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    provider = models.CharField(
+        max_length=40,
+        default="manual",
+        db_default="manual",
+        help_text="The provider code (``orders.payments`` registry); ``manual`` records only.",
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.CAPTURED, db_default="captured"
+    )
+    amount_authorised = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the provider authorised; empty when the money was taken at once (a "
+        "till's tender), where authorising does not apply.",
+    )
+    # the column of the former ``amount`` (money taken): renamed in the code only, so the code
+    # of the previous release keeps working during a rolling deploy
+    amount_captured = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_column="amount"
+    )
+    amount_refunded = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     provider_reference = models.CharField(
         max_length=100, blank=True, help_text="The payment provider's or terminal's reference."
     )
@@ -375,12 +478,36 @@ class Payment(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(amount__gt=0), name="orders_payment_positive"
+                condition=models.Q(amount_captured__gte=0, amount_refunded__gte=0),
+                name="orders_payment_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_authorised__isnull=True)
+                | models.Q(amount_captured__lte=models.F("amount_authorised")),
+                name="orders_payment_capture_within_authorised",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_refunded__lte=models.F("amount_captured")),
+                name="orders_payment_refund_within_captured",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.tender} {self.amount} on {self.order_id}"
+        return f"{self.tender} {self.amount_captured} on {self.order_id}"
+
+    @property
+    def amount(self) -> Decimal:
+        """The money taken (captured), the record's name before providers. Setting it
+        (``Payment(amount=...)``, as a till records a tender) records money taken at once."""
+        return self.amount_captured
+
+    @amount.setter
+    def amount(self, value: Decimal) -> None:
+        self.amount_captured = value
+
+    @property
+    def amount_refundable(self) -> Decimal:
+        return self.amount_captured - self.amount_refunded
 
 
 class Refund(models.Model):
@@ -401,6 +528,9 @@ class Refund(models.Model):
     key = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -420,6 +550,9 @@ class RefundLine(models.Model):
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+    tax_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
 
     class Meta:
         ordering = ["id"]
@@ -481,3 +614,9 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.order_id}"
+
+
+from orders.models.giftcards import GiftCard, GiftCardEntry  # noqa: E402, F401
+from orders.models.payments import PaymentEvent  # noqa: E402, F401
+from orders.models.promotions import Coupon, CouponBatch, CouponRedemption, Promotion  # noqa: E402,F401
+from orders.models.shipping import NonWorkingDay, ShippingMethod, ShippingRate, ShippingZone  # noqa: E402, F401

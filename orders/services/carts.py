@@ -8,8 +8,8 @@ the API and pages show.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,19 +34,26 @@ from orders.exceptions import (
     CartCustomerConflict,
     CartEmpty,
     CartInvalid,
+    CouponError,
     CustomerNotFound,
     PickupUnavailable,
 )
 from orders.models import Cart, CartLine, FulfillmentMethod, Order
+from orders.pricing import BasketItem, basket_price
+from orders.promotions import coupons_check
+from orders.services.giftcards import GiftCardInput
 from orders.services.placement import (
     CustomerInput,
     LineInput,
     PlaceResult,
+    _coupon_codes,
     _order_place_in,
     _placement_prepare,
+    _shipping_priced,
+    gift_card_variants,
     placement_validate,
 )
-from orders.services.records import CENT
+from orders.services.pricing import order_pricing_fields
 from orders.services.sourcing import FewestParcelsStrategy, pickup_source, ship_source
 
 MAX_HOLD = timedelta(minutes=30)
@@ -61,6 +68,22 @@ class CartLineView:
     line_total: Decimal | None
     sellable: bool
     reason: str
+    discount: Decimal | None = None
+    """Promotions taken off the line (``basket_price``); None for a line that cannot be sold."""
+    total: Decimal | None = None
+    """``line_total`` - ``discount``, as the channel shows prices."""
+    tax_rate: Decimal | None = None
+    tax: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CartCouponRefused:
+    """A coupon kept on the cart that no longer applies (it expired, was used up, or the lines
+    changed): left out of the figures, with its error code."""
+
+    code: str
+    error: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,18 @@ class CartView:
     currency: str
     lines: list[CartLineView]
     subtotal: Decimal
+    discount_total: Decimal = Decimal("0.00")
+    shipping: Decimal | None = None
+    """The shipping charge after a free-shipping promotion; None without a method and country."""
+    shipping_discount: Decimal = Decimal("0.00")
+    shipping_method: str = ""
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+    prices_include_tax: bool = True
+    tax_country: str = ""
+    coupons: list[str] = field(default_factory=list)
+    coupons_refused: list[CartCouponRefused] = field(default_factory=list)
+    promotions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _converted(cart: Cart) -> CartConverted:
@@ -99,6 +134,47 @@ def cart_create(*, channel_code: str, customer_email: str = "") -> Cart:
             errors=[{"field": "channel", "code": "does_not_exist", "message": channel_code}],
         )
     return Cart.objects.create(channel=channel, customer_email=customer_email.strip().lower())
+
+
+def _cart_items(cart: Cart) -> list[BasketItem]:
+    """The cart's lines that sell on its channel, as the pricing function takes them."""
+    lines = list(cart.lines.all())
+    offers = channel_variant_offers(channel_code=cart.channel.code, skus=[x.sku for x in lines])
+    return [
+        BasketItem(variant_id=line.variant_id, quantity=line.quantity, key=line.sku)
+        for line in lines
+        if (offer := offers.get(line.sku)) is not None and offer.sellable
+    ]
+
+
+def cart_coupons_set(*, token: str, coupons: Sequence[str]) -> Cart:
+    """Replace the cart's coupon codes (trimmed, upper-case, each once; empty removes them).
+    Every code is checked on the cart as it is (``basket_price``: the coupon's ``coupon_*``
+    error for the first bad one, and the cart is left unchanged). Locks the cart."""
+    codes = _coupon_codes(coupons)
+    with transaction.atomic():
+        cart = _cart_lock(token)
+        if codes:
+            items = _cart_items(cart)
+            if items:
+                basket_price(
+                    channel=cart.channel,
+                    items=items,
+                    coupon_codes=codes,
+                    customer_id=cart.customer_id,
+                    customer_email=cart.customer_email,
+                )
+            else:  # nothing to apply them to yet: the codes themselves must be good
+                coupons_check(
+                    codes=codes,
+                    channel_code=cart.channel.code,
+                    customer_id=cart.customer_id,
+                    customer_email=cart.customer_email,
+                    at=timezone.now(),
+                )
+        cart.coupon_codes = list(codes)
+        cart.save(update_fields=["coupon_codes", "updated_at"])
+        return cart
 
 
 def cart_update(*, token: str, customer_email: str) -> Cart:
@@ -277,29 +353,128 @@ def cart_line_set(*, token: str, sku: str, quantity: int) -> Cart:
     return cart
 
 
-def cart_view(*, cart: Cart) -> CartView:
-    """The cart with today's channel prices (a fixed number of queries)."""
+def cart_view(
+    *,
+    cart: Cart,
+    country: str = "",
+    postcode: str | None = None,
+    shipping_method: str = "",
+) -> CartView:
+    """The cart priced now by ``orders.pricing.basket_price``, as its checkout would be: today's
+    channel prices, the running promotions and the cart's coupons, per line discount and tax at
+    ``country``'s rates (default: the channel's default country), and with ``shipping_method``
+    and ``country`` the method's shipping charge for the parcel (its errors:
+    ``shipping_method_unknown``, ``shipping_zone_unserved``, ``shipping_rate_missing``,
+    ``invalid_address``). A coupon of the cart that no longer applies is left out of the
+    figures and listed in ``coupons_refused``; the cart keeps it. A fixed number of queries."""
     lines = list(cart.lines.all())
-    offers = channel_variant_offers(channel_code=cart.channel.code, skus=[x.sku for x in lines])
+    channel = cart.channel
+    offers = channel_variant_offers(channel_code=channel.code, skus=[x.sku for x in lines])
+    sellable = [
+        line
+        for line in lines
+        if (offer := offers.get(line.sku)) is not None
+        and offer.sellable
+        and offer.price is not None
+    ]
+    items = [BasketItem(variant_id=x.variant_id, quantity=x.quantity, key=x.sku) for x in sellable]
+    goods = Decimal("0.00")
+    for line in sellable:
+        goods += (offers[line.sku].price or Decimal(0)) * line.quantity
+    shipping: Decimal | None = None
+    if shipping_method and country:
+        shipping = _cart_shipping(
+            cart=cart,
+            offers=offers,
+            lines=sellable,
+            goods_value=goods,
+            country=country,
+            postcode=postcode,
+            method_code=shipping_method,
+        )
+    codes = list(cart.coupon_codes or [])
+    refused: list[CartCouponRefused] = []
+    while True:
+        try:
+            pricing = basket_price(
+                channel=channel,
+                items=items,
+                country=country,
+                shipping=shipping or Decimal("0.00"),
+                coupon_codes=codes,
+                customer_id=cart.customer_id,
+                customer_email=cart.customer_email,
+            )
+            break
+        except CouponError as exc:
+            code = str(exc.extra.get("coupon", ""))
+            if code not in codes:
+                raise
+            codes.remove(code)
+            refused.append(CartCouponRefused(code=code, error=exc.code, detail=str(exc)))
+    priced = {line.key: line for line in pricing.lines}
     views = []
-    subtotal = Decimal("0")
     for line in lines:
         offer = offers.get(line.sku)
-        price = offer.price if offer is not None and offer.sellable else None
-        total = (price * line.quantity).quantize(CENT) if price is not None else None
-        subtotal += total or Decimal("0")
+        got = priced.get(line.sku)
         views.append(
             CartLineView(
                 sku=line.sku,
                 quantity=line.quantity,
                 title=offer.title if offer else line.sku,
-                unit_price=price,
-                line_total=total,
-                sellable=price is not None,
-                reason="" if price is not None else (offer.reason if offer else "unknown_sku"),
+                unit_price=got.unit_price if got else None,
+                line_total=got.subtotal if got else None,
+                sellable=got is not None,
+                reason="" if got is not None else (offer.reason if offer else "unknown_sku"),
+                discount=got.discount if got else None,
+                total=got.total if got else None,
+                tax_rate=got.tax_rate if got else None,
+                tax=got.tax if got else None,
             )
         )
-    return CartView(cart=cart, currency=cart.channel.currency, lines=views, subtotal=subtotal)
+    return CartView(
+        cart=cart,
+        currency=cart.channel.currency,
+        lines=views,
+        subtotal=pricing.subtotal,
+        discount_total=pricing.discount_total,
+        shipping=pricing.shipping_total if shipping is not None else None,
+        shipping_discount=pricing.shipping_discount,
+        shipping_method=shipping_method if shipping is not None else "",
+        tax_total=pricing.tax_total,
+        total=pricing.total,
+        prices_include_tax=pricing.prices_include_tax,
+        tax_country=pricing.country,
+        coupons=[coupon.code for coupon in pricing.coupons],
+        coupons_refused=refused,
+        promotions=order_pricing_fields(pricing)["promotions"],  # type: ignore[arg-type]
+    )
+
+
+def _cart_shipping(
+    *,
+    cart: Cart,
+    offers: Mapping[str, Any],
+    lines: Sequence[CartLine],
+    goods_value: Decimal,
+    country: str,
+    postcode: str | None,
+    method_code: str,
+) -> Decimal:
+    """The method's charge for the cart's parcel, as checkout prices it (the placement's
+    ``_shipping_priced``: the weight of the goods that ship, their value)."""
+    price, _method = _shipping_priced(
+        channel=cart.channel,
+        method=FulfillmentMethod.SHIP,
+        method_code=method_code,
+        address={"country": country, "postal_code": postcode or ""},
+        offers=offers,
+        wanted_by_sku={line.sku: line.quantity for line in lines},
+        gift_variants=gift_card_variants({line.sku: offers[line.sku] for line in lines}),
+        goods_value=goods_value,
+        shipping_total=Decimal("0"),
+    )
+    return price
 
 
 def _shortages_named(exc: DomainError, skus: Mapping[int, str]) -> DomainError:
@@ -423,9 +598,14 @@ def cart_checkout(
     customer: CustomerInput | None = None,
     shipping_total: Decimal = Decimal("0"),
     payment_status: str = Order.PaymentStatus.AUTHORIZED,
+    gift_cards: Sequence[GiftCardInput] = (),
+    shipping_method: str = "",
     actor: Actor = SYSTEM,
 ) -> PlaceResult:
-    """Turn the cart into an order, once: priced at today's channel prices, consuming the
+    """Turn the cart into an order, once: priced like ``order_place`` (``basket_price``: today's
+    channel prices, the running promotions and the cart's coupons, redeemed in the order's
+    transaction), with the ``gift_cards`` tendered and the ``shipping_method``'s charge (see
+    ``order_place`` for their refusals), consuming the
     cart's hold when one is active (its units first, at its locations; see ``order_place``) and
     sourcing as usual otherwise (also when the hold expires while checking out). The order and
     the cart's closing are one durable transaction that locks the cart row first, so two
@@ -459,6 +639,9 @@ def cart_checkout(
                 loyalty_points=0,
                 hold_reference=hold_reference,
                 strategy=None,
+                gift_cards=gift_cards,
+                coupons=list(cart.coupon_codes or []),
+                shipping_method=shipping_method,
             )
             with transaction.atomic(durable=True):
                 locked = _cart_lock(token)

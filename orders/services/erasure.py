@@ -21,11 +21,13 @@ from django.db.models import Q, QuerySet
 from customers.erasure import ErasureSubject, phone_forms, queryset_scrub
 from orders.models import (
     Cart,
+    CouponRedemption,
     Fulfillment,
     Notification,
     Order,
     OrderLine,
     Payment,
+    PaymentEvent,
     Refund,
     Return,
     ReturnLine,
@@ -51,6 +53,11 @@ def customer_order_values(subject: ErasureSubject) -> None:
             subject.add(*(str(address.get(key) or "") for key in ADDRESS_NEEDLES))
             subject.add(*(str(address.get(key) or "") for key in ADDRESS_VALUES), needle=False)
     subject.add(*Cart.objects.filter(customer_id__in=ids).values_list("customer_email", flat=True))
+    subject.add(
+        *CouponRedemption.objects.filter(customer_id__in=ids).values_list(
+            "customer_email", flat=True
+        )
+    )
 
 
 def _orders_of(subject: ErasureSubject) -> QuerySet[Order]:
@@ -90,6 +97,14 @@ def customer_orders_erase(subject: ErasureSubject) -> dict[str, int]:
         | Q(customer_email__in=[value.lower() for value in subject.needles if "@" in value])
     )
     counts["orders.Cart"] = carts.exclude(customer_email="").update(customer_email="")
+    redemptions = CouponRedemption.objects.filter(
+        Q(customer_id__in=subject.customer_ids)
+        | Q(order_id__in=order_ids)
+        | Q(customer_email__in=[value.lower() for value in subject.needles if "@" in value])
+    )
+    counts["orders.CouponRedemption"] = redemptions.exclude(customer_email="").update(
+        customer_email=""
+    )
     notifications = Notification.objects.filter(order_id__in=order_ids)
     # a pending email has nobody to go to any more: it is failed, not sent to ""
     notifications.filter(status=Notification.Status.PENDING).update(
@@ -102,6 +117,10 @@ def customer_orders_erase(subject: ErasureSubject) -> dict[str, int]:
         (OrderLine.objects.filter(order_id__in=order_ids), ["title", "options"]),
         (Fulfillment.objects.filter(order_id__in=order_ids), ["carrier", "tracking_number"]),
         (Payment.objects.filter(order_id__in=order_ids), ["provider_reference"]),
+        (
+            PaymentEvent.objects.filter(payment__order_id__in=order_ids),
+            ["provider_reference", "data"],
+        ),
         (
             Return.objects.filter(
                 Q(order_id__in=order_ids) | Q(customer_id__in=subject.customer_ids)

@@ -42,11 +42,12 @@ from orders.models import (
     TimelineEvent,
 )
 from orders.services.notifications import notification_queue
+from orders.services.payments import payment_capture_fulfillment, payment_settle
+from orders.services.promotions import coupon_redemption_release
 from orders.services.records import (
     order_event_record,
     order_lock,
     order_status_refresh,
-    payment_capture_record,
     timeline_add,
 )
 from orders.services.sourcing import FewestParcelsStrategy, pickup_source, ship_source
@@ -107,20 +108,6 @@ def _code_hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
-def _capture_on_completion(order: Order) -> None:
-    """An authorised payment is captured when goods first leave (no gateway: recorded only)."""
-    if order.payment_status == Order.PaymentStatus.AUTHORIZED:
-        order.payment_status = Order.PaymentStatus.CAPTURED
-        order.amount_captured = order.total
-        order.save(update_fields=["payment_status", "amount_captured", "updated_at"])
-        timeline_add(
-            order=order,
-            kind=TimelineEvent.Kind.PAYMENT_CAPTURED,
-            message=f"Payment captured: {order.total} {order.currency}.",
-        )
-        payment_capture_record(order=order)
-
-
 def _fulfillment_cancel_locked(
     order: Order, fulfillment: Fulfillment, *, reason: str, actor: Actor
 ) -> None:
@@ -142,6 +129,7 @@ def _fulfillment_cancel_locked(
         fulfillment=fulfillment,
         actor=actor,
     )
+    payment_settle(order=order, actor=actor)
 
 
 def order_cancel(*, order_id: int, reason: str = "", actor: Actor = SYSTEM) -> Order:
@@ -165,6 +153,7 @@ def order_cancel(*, order_id: int, reason: str = "", actor: Actor = SYSTEM) -> O
             _fulfillment_cancel_locked(order, fulfillment, reason=reason, actor=actor)
         order_status_refresh(order=order, actor=actor)
         if order.status == Order.Status.CANCELLED:
+            coupon_redemption_release(order_id=order.pk)  # the codes can be used again
             notification_queue(order=order, kind=Notification.Kind.CANCELLED)
         return order
 
@@ -247,7 +236,7 @@ def fulfillment_hand_over(*, fulfillment_id: int, code: str, actor: Actor = SYST
             fulfillment=fulfillment,
             actor=actor,
         )
-        _capture_on_completion(order)
+        payment_capture_fulfillment(order=order, fulfillment=fulfillment, actor=actor)
         order_status_refresh(order=order, actor=actor)
         order_event_record(
             order=order,
@@ -310,7 +299,7 @@ def fulfillment_ship(
             fulfillment=fulfillment,
             actor=actor,
         )
-        _capture_on_completion(order)
+        payment_capture_fulfillment(order=order, fulfillment=fulfillment, actor=actor)
         order_status_refresh(order=order, actor=actor)
         order_event_record(
             order=order,
@@ -430,6 +419,7 @@ def fulfillment_report_missing(
                 message=f"{cancelled} x {line.order_line.sku} cancelled: none to be had.",
                 actor=actor,
             )
+            payment_settle(order=order, actor=actor)
         order_status_refresh(order=order, actor=actor)
         order_event_record(order=order, topic=EventType.ORDER_UPDATED)
         kind = (

@@ -24,7 +24,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders.models import Notification, Order, TimelineEvent
+from orders.models import (
+    Fulfillment,
+    FulfillmentMethod,
+    Notification,
+    Order,
+    OrderTaxLine,
+    Refund,
+    TimelineEvent,
+)
+from orders.shipping import location_timezone
 
 log = structlog.get_logger(__name__)
 
@@ -45,22 +54,92 @@ SUBJECTS: dict[str, str] = {
 }
 
 
-def receipt_text(order: Order) -> str:
-    """A till sale's receipt as plain text (the emailed receipt; the store page prints the same
-    figures): lines, discount, total and the payments with their tenders."""
-    lines = [f"Receipt {order.number}, {order.placed_at:%Y-%m-%d %H:%M}"]
-    lines += [
-        f"{line.quantity} x {line.title} ({line.sku}) @ {line.unit_price} = {line.line_total}"
-        for line in order.lines.all()
+def _tax_line_text(tax: OrderTaxLine, *, included: bool) -> str:
+    where = " on shipping" if tax.kind == OrderTaxLine.Kind.SHIPPING else ""
+    return (
+        f"VAT {tax.rate.normalize():f}%{where}{' included' if included else ''}: "
+        f"{tax.tax} (net {tax.net})"
+    )
+
+
+def order_figures_text(order: Order) -> str:
+    """The order's money as stored at placement or at the till (the pricing function's
+    figures, never computed again): each line with its discount and VAT rate, the subtotal,
+    the promotions applied, the discounts, shipping, the tax per rate (``OrderTaxLine``) and
+    the total with its currency."""
+    rows = []
+    for line in order.lines.all():
+        row = f"{line.quantity} x {line.title} ({line.sku}) @ {line.unit_price} = {line.line_total}"
+        if line.discount_amount:
+            row += f", discount -{line.discount_amount}"
+        rows.append(row + f", VAT {line.tax_rate.normalize():f}%")
+    rows.append(f"Subtotal: {order.subtotal}")
+    rows += [
+        f"{applied.get('name', '')}"
+        + (f" ({applied['coupon']})" if applied.get("coupon") else "")
+        + f": -{applied.get('amount', '0.00')}"
+        for applied in order.promotions or []
+        if applied.get("amount") not in (None, "0", "0.00")
     ]
     if order.discount_total:
         points = order.loyalty_points_redeemed
-        lines.append(
-            f"Discount: -{order.discount_total}" + (f" ({points} points)" if points else "")
+        rows.append(
+            f"Discounts: -{order.discount_total}" + (f" ({points} points)" if points else "")
         )
-    lines.append(f"Total: {order.total} {order.currency}")
+    shipping = f"Shipping: {order.shipping_total}"
+    if order.shipping_discount:
+        shipping += f" (free-shipping promotion -{order.shipping_discount})"
+    rows.append(shipping)
+    rows.append(f"Total: {order.total} {order.currency}")
+    rows += [
+        _tax_line_text(tax, included=order.prices_include_tax) for tax in order.tax_lines.all()
+    ]
+    return "\n".join(rows)
+
+
+def delivery_promise_text(order: Order) -> str:
+    """The delivery promise of a ship order: the latest of its parcels' ``promised_at`` (set
+    at placement from ``orders.shipping.delivery_promise``, the promise the availability API
+    quotes), as a date in the shipping location's time zone; empty when none is promised."""
+    promised = [
+        fulfillment.promised_at.astimezone(location_timezone(fulfillment.location)).date()
+        for fulfillment in order.fulfillments.select_related("location")
+        if fulfillment.method == FulfillmentMethod.SHIP
+        and fulfillment.status != Fulfillment.Status.CANCELLED
+        and fulfillment.promised_at is not None
+    ]
+    if not promised:
+        return ""
+    by = max(promised)
+    return f"Expected delivery: by {by:%A} {by.day} {by:%B %Y} ({by.isoformat()})."
+
+
+def receipt_text(order: Order) -> str:
+    """A till sale's receipt as plain text (the emailed receipt; the store page prints the same
+    figures): the stored figures (:func:`order_figures_text`) and the payments with their
+    tenders."""
+    lines = [f"Receipt {order.number}, {order.placed_at:%Y-%m-%d %H:%M}", order_figures_text(order)]
     lines += [f"Paid by {p.get_tender_display().lower()}: {p.amount}" for p in order.payments.all()]
     return "\n".join(lines)
+
+
+def _refund_text(order: Order, subject_key: str) -> str:
+    refund = (
+        Refund.objects.filter(order=order, pk=int(subject_key)).first()
+        if subject_key.isdigit()
+        else None
+    )
+    if refund is None:
+        return ""
+    return f"Refund: {refund.amount} {order.currency} (VAT {refund.tax_amount})"
+
+
+FIGURES_SHOWN = (
+    Notification.Kind.CONFIRMATION,
+    Notification.Kind.READY_FOR_PICKUP,
+    Notification.Kind.SHIPPED,
+    Notification.Kind.REFUNDED,
+)
 
 
 def notification_sender_register(sender: NotificationSender) -> None:
@@ -129,8 +208,9 @@ def notifications_send_pending(*, limit: int = 200) -> int:
 
 
 def _body(notification: Notification) -> str:
-    """The email's text: the order timeline, as the admin and the API show it (a receipt
-    first, the pickup code last)."""
+    """The email's text: the order timeline, as the admin and the API show it; a receipt
+    first, or the refund, the delivery promise (a ship order's confirmation) and the order's
+    figures; the pickup code last."""
     order = notification.order
     body = "\n".join(
         f"{event.created_at:%Y-%m-%d %H:%M} {event.message}"
@@ -139,6 +219,14 @@ def _body(notification: Notification) -> str:
     )
     if notification.kind == Notification.Kind.RECEIPT:
         body = receipt_text(order) + "\n\n" + body
+    elif notification.kind in FIGURES_SHOWN:
+        head = []
+        if notification.kind == Notification.Kind.REFUNDED:
+            head.append(_refund_text(order, notification.subject_key))
+        if notification.kind == Notification.Kind.CONFIRMATION:
+            head.append(delivery_promise_text(order))
+        head.append(order_figures_text(order))
+        body = "\n\n".join([part for part in head if part] + [body])
     if notification.pickup_code:
         body += f"\n\nYour pickup code: {notification.pickup_code}"
     return body

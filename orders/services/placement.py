@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,13 +40,29 @@ from orders.models import (
     Fulfillment,
     FulfillmentLine,
     FulfillmentMethod,
+    GiftCard,
     Notification,
     Order,
     OrderLine,
+    OrderTaxLine,
     Payment,
     TimelineEvent,
 )
+from orders.models.shipping import ShippingMethod
+from orders.pricing import BasketItem, Pricing, basket_price
+from orders.services.giftcards import (
+    GiftCardInput,
+    giftcards_check,
+    giftcards_issue_for_lines,
+    giftcards_redeem,
+)
 from orders.services.notifications import notification_queue
+from orders.services.pricing import (
+    order_line_pricing_fields,
+    order_pricing_fields,
+    order_tax_lines_write,
+)
+from orders.services.promotions import coupon_redeem
 from orders.services.records import CENT, number_new, order_event_record
 from orders.services.sourcing import (
     FewestParcelsStrategy,
@@ -55,6 +71,14 @@ from orders.services.sourcing import (
     SourcingStrategy,
     pickup_plan,
     ship_plan,
+)
+from orders.shipping import (
+    HORIZON_DAYS,
+    delivery_promise,
+    location_timezone,
+    non_working_days,
+    shipping_method_quote,
+    weight_or_default,
 )
 
 FS = Fulfillment.Status
@@ -199,6 +223,39 @@ class _Placement:
     identified: bool
     hold_reference: str | None
     now: datetime
+    # gift cards tendered (checked, re-checked under their row lock when spent), and the
+    # variants that are gift cards: no stock, no sourcing, a card issued per unit
+    gift_tendered: tuple[tuple[GiftCard, Decimal], ...] = ()
+    gift_variants: frozenset[int] = frozenset()
+    # the coupon codes entered (checked at prepare, redeemed under their row locks), the country
+    # whose rates tax the order, and the shipping method that priced the shipping (ship only)
+    coupons: tuple[str, ...] = ()
+    tax_country: str = ""
+    shipping_method: ShippingMethod | None = None
+
+    def items(self) -> list[BasketItem]:
+        """The order's lines as the pricing function takes them, keyed by SKU."""
+        return [
+            BasketItem(variant_id=self.offers[sku].variant_id, quantity=qty, key=sku)
+            for sku, qty in self.wanted_by_sku.items()
+        ]
+
+
+def gift_card_variants(offers: Mapping[str, Any]) -> frozenset[int]:
+    """The variants among the channel's ``offers`` whose product type sells gift cards (no
+    stock, no sourcing: a card is issued per unit)."""
+    return frozenset(offer.variant_id for offer in offers.values() if offer.is_gift_card)
+
+
+def _gift_total(p: _Placement) -> Decimal:
+    return sum((amount for _card, amount in p.gift_tendered), Decimal("0"))
+
+
+def _gift_exceeds(gift_total: Decimal, total: Decimal) -> OrderInvalid:
+    return OrderInvalid(
+        f"The gift cards ({gift_total}) are more than the order's total ({total}).",
+        errors=[{"field": "gift_cards", "code": "exceeds_total", "message": str(total)}],
+    )
 
 
 def _hold_check(
@@ -330,9 +387,18 @@ def _placement_prepare(
     loyalty_points: int,
     hold_reference: str | None,
     strategy: SourcingStrategy | None,
+    gift_cards: Sequence[GiftCardInput] = (),
+    coupons: Sequence[str] = (),
+    shipping_method: str = "",
 ) -> _Placement:
     """Validate an order request (reads only; the refusals of :func:`order_place` that do not
-    depend on stock). Sourcing happens under the stock lock in :func:`_order_place_in`."""
+    depend on stock). Sourcing happens under the stock lock in :func:`_order_place_in`.
+
+    With ``shipping_method`` the shipping charge is the method's quote for the address and the
+    parcel (its refusals: 404 ``shipping_method_unknown``, 422 ``shipping_zone_unserved``, 422
+    ``shipping_rate_missing``, 400 ``invalid_address``). With ``coupons`` the basket is priced
+    here too (``basket_price``), so that a coupon error refuses the order before anything is
+    written; it is priced again under the locks in :func:`_order_write`."""
     if payment_status not in (
         Order.PaymentStatus.PENDING,
         Order.PaymentStatus.AUTHORIZED,
@@ -350,7 +416,12 @@ def _placement_prepare(
         address=address,
         shipping_total=shipping_total,
     )
-    wanted = {offers[sku].variant_id: qty for sku, qty in wanted_by_sku.items()}
+    gift_variants = gift_card_variants(offers)
+    wanted = {
+        offers[sku].variant_id: qty
+        for sku, qty in wanted_by_sku.items()
+        if offers[sku].variant_id not in gift_variants
+    }
     now = timezone.now()
     if method == FulfillmentMethod.PICKUP:
         locations = [location]
@@ -382,6 +453,45 @@ def _placement_prepare(
             "Redeeming points needs the customer's email, phone or loyalty card.",
             errors=[{"field": "customer", "code": "required", "message": "no identifier"}],
         )
+    tax_country = _tax_country_of(
+        channel=channel, method=method, address=address, pickup_location=location
+    )
+    codes = _coupon_codes(coupons)
+    method_row: ShippingMethod | None = None
+    if shipping_method:
+        shipping_total, method_row = _shipping_priced(
+            channel=channel,
+            method=method,
+            method_code=shipping_method,
+            address=address,
+            offers=offers,
+            wanted_by_sku=wanted_by_sku,
+            gift_variants=gift_variants,
+            goods_value=subtotal,
+            shipping_total=shipping_total,
+        )
+        _money_bounds_check(subtotal=subtotal, shipping_total=shipping_total)
+    gift_tendered = tuple(giftcards_check(gift_cards=gift_cards, currency=channel.currency))
+    gift_total = sum((amount for _card, amount in gift_tendered), Decimal("0"))
+    most = subtotal - discount_total + shipping_total
+    if codes:
+        # coupon errors refuse here, before anything is written (customer by email only: the
+        # customer is resolved in the transaction, where the basket is priced again)
+        priced = basket_price(
+            channel=channel,
+            items=[
+                BasketItem(variant_id=offers[sku].variant_id, quantity=qty, key=sku)
+                for sku, qty in wanted_by_sku.items()
+            ],
+            country=tax_country,
+            shipping=shipping_total,
+            coupon_codes=codes,
+            customer_email=customer.email,
+            at=now,
+        )
+        most = priced.total - discount_total
+    if gift_total > most:
+        raise _gift_exceeds(gift_total, most)
     return _Placement(
         channel=channel,
         method=method,
@@ -402,7 +512,97 @@ def _placement_prepare(
         identified=identified,
         hold_reference=hold_reference,
         now=now,
+        gift_tendered=gift_tendered,
+        gift_variants=gift_variants,
+        coupons=codes,
+        tax_country=tax_country,
+        shipping_method=method_row,
     )
+
+
+def _coupon_codes(coupons: Sequence[str]) -> tuple[str, ...]:
+    """The codes as stored and compared (trimmed, upper-case), each once, blanks dropped."""
+    return tuple(dict.fromkeys(code.strip().upper() for code in coupons if code.strip()))
+
+
+def _tax_country_of(
+    *, channel: Any, method: str, address: Mapping[str, Any], pickup_location: Any
+) -> str:
+    """Where the order is taxed: the address's country for ship, the store's country for
+    pickup, else the channel's default country."""
+    if method == FulfillmentMethod.SHIP and address.get("country"):
+        return str(address["country"]).upper()
+    if method == FulfillmentMethod.PICKUP and pickup_location is not None:
+        return str(pickup_location.country).upper()
+    return str(channel.default_country or "").upper()
+
+
+def _shipping_priced(
+    *,
+    channel: Any,
+    method: str,
+    method_code: str,
+    address: Mapping[str, Any],
+    offers: Mapping[str, Any],
+    wanted_by_sku: Mapping[str, int],
+    gift_variants: frozenset[int],
+    goods_value: Decimal,
+    shipping_total: Decimal,
+) -> tuple[Decimal, ShippingMethod]:
+    """The shipping charge of ``method_code`` for the order's parcel (the weight of the goods
+    that ship, the goods' value at the channel's prices) to the address, and the method."""
+    if method != FulfillmentMethod.SHIP:
+        raise OrderInvalid(
+            "A shipping method prices a ship order only.",
+            errors=[{"field": "shipping_method", "code": "invalid", "message": "ship only"}],
+        )
+    if shipping_total:
+        raise OrderInvalid(
+            "Give shipping_method or shipping_total, not both: the method prices the shipping.",
+            errors=[
+                {"field": "shipping_total", "code": "invalid", "message": "with shipping_method"}
+            ],
+        )
+    weight = sum(
+        weight_or_default(offers[sku].weight_grams) * qty
+        for sku, qty in wanted_by_sku.items()
+        if offers[sku].variant_id not in gift_variants
+    )
+    postcode = str(address.get("postal_code") or "") or None
+    option, row = shipping_method_quote(
+        channel_code=channel.code,
+        country=str(address.get("country") or ""),
+        postcode=postcode,
+        weight_grams=weight,
+        goods_value=goods_value,
+        currency=channel.currency,
+        method_code=method_code,
+    )
+    return option.price, row
+
+
+def _ship_promises(*, p: _Placement, fulfillments: Sequence[Fulfillment], now: datetime) -> None:
+    """Each ship fulfilment's ``promised_at`` from the method's delivery promise for its
+    location (``orders.shipping.delivery_promise``, the promise the availability API quotes):
+    the end of the ``delivered_by`` day, in the location's time zone."""
+    method = p.shipping_method
+    if method is None or p.method != FulfillmentMethod.SHIP or not fulfillments:
+        return
+    by_pk = {loc.pk: loc for loc in p.locations}
+    here = [by_pk[f.location_id] for f in fulfillments]
+    start = min(now.astimezone(location_timezone(loc)).date() for loc in here)
+    closed = non_working_days(
+        countries={p.tax_country, *(loc.country for loc in here)},
+        start=start,
+        end=start + timedelta(days=HORIZON_DAYS + 1),
+    )
+    for fulfillment, location in zip(fulfillments, here, strict=True):
+        promise = delivery_promise(
+            location=location, method=method, country=p.tax_country, now=now, closed=closed
+        )
+        fulfillment.promised_at = datetime.combine(
+            promise.delivered_by, time(23, 59, 59), tzinfo=location_timezone(location)
+        )
 
 
 def _source_and_commit(p: _Placement, *, number: str) -> tuple[Sourced, datetime]:
@@ -410,7 +610,10 @@ def _source_and_commit(p: _Placement, *, number: str) -> tuple[Sourced, datetime
     those locked, current levels (the caller's held units first, then the pickup store or the
     ship strategy) and commit the plan: one lock round, so a plan cannot be overtaken before it
     is committed, and the order is refused (409) only when the candidates really lack the
-    units. Returns the plan and the time read under the lock (when the order is placed)."""
+    units. Returns the plan and the time read under the lock (when the order is placed). An
+    order of gift cards only has nothing to source."""
+    if not p.wanted:
+        return Sourced(), timezone.now()
     result: list[Sourced] = []
 
     def source(
@@ -472,6 +675,7 @@ class _Written:
     fulfillment_lines: list[FulfillmentLine]
     timeline: list[TimelineEvent]
     payments: list[Payment]
+    tax_lines: list[OrderTaxLine]
 
 
 def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
@@ -479,7 +683,7 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
     p = placement
     channel, customer, offers = p.channel, p.customer, p.offers
     number = number_new(prefix="O")
-    discount_total = p.discount_total
+    extra_discount = p.discount_total
     customer_id = None
     if p.identified:
         customer_id = customer_services.customer_resolve(
@@ -497,13 +701,15 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
             channel_code=channel.code,
             reference=f"order:{number}",
         )
-        discount_total += redemption.value
-    if discount_total > p.subtotal:
-        raise OrderInvalid(
-            f"The discount ({discount_total}) is more than the goods ({p.subtotal}).",
-            errors=[{"field": "loyalty_points", "code": "max_value", "message": "too many"}],
-        )
-    total = (p.subtotal - discount_total + p.shipping_total).quantize(CENT)
+        extra_discount += redemption.value
+    pricing = _order_priced(p, customer_id=customer_id, extra_discount=extra_discount)
+    total = pricing.total
+    gift_total = _gift_total(p)
+    if gift_total > total:
+        raise _gift_exceeds(gift_total, total)
+    payment_status = p.payment_status
+    if gift_total and gift_total == total:  # the gift cards paid it all
+        payment_status = Order.PaymentStatus.CAPTURED
     # the stock is locked, sourced and committed first; the order is placed at the time read
     # under that lock (every unit it got was free then), and the rows below are plain inserts
     sourced, placed_at = _source_and_commit(p, number=number)
@@ -519,16 +725,30 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
         customer_name=customer.name.strip(),
         loyalty_card=customer.loyalty_card.strip(),
         shipping_address=p.address,
-        currency=channel.currency,
-        subtotal=p.subtotal,
-        discount_total=discount_total,
-        shipping_total=p.shipping_total,
-        total=total,
-        payment_status=p.payment_status,
-        amount_captured=total if p.payment_status == Order.PaymentStatus.CAPTURED else Decimal("0"),
+        shipping_method=p.shipping_method.code if p.shipping_method is not None else "",
+        **order_pricing_fields(pricing),
+        payment_status=payment_status,
+        # gift card money is taken at placement; the rest when the payment is captured
+        amount_captured=total if payment_status == Order.PaymentStatus.CAPTURED else gift_total,
         placed_at=placed_at,
     )
-    order_lines = order_lines_create(order=order, offers=offers, wanted_by_sku=p.wanted_by_sku)
+    order_lines = order_lines_create(
+        order=order, offers=offers, wanted_by_sku=p.wanted_by_sku, pricing=pricing
+    )
+    tax_lines = order_tax_lines_write(order=order, pricing=pricing, replace=False)
+    if pricing.coupons:  # under the coupons' row locks: a code used up meanwhile refuses all
+        coupon_redeem(
+            codes=[coupon.code for coupon in pricing.coupons],
+            order_id=order.pk,
+            customer_id=customer_id,
+            customer_email=order.customer_email,
+            channel_code=channel.code,
+        )
+    gift_payments = (
+        giftcards_redeem(order=order, tendered=p.gift_tendered, actor=actor)
+        if p.gift_tendered
+        else []
+    )
     by_variant = {line.variant_id: line for line in order_lines}
     plans = [
         (status, location_id, per_variant)
@@ -538,7 +758,7 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
         )
         for location_id, per_variant in sorted(plan.items())
     ]
-    fulfillments = Fulfillment.objects.bulk_create(
+    new_fulfillments = [
         Fulfillment(
             order=order,
             location_id=location_id,
@@ -547,7 +767,9 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
             promised_at=sourced.promised_at,
         )
         for status, location_id, _per in plans
-    )
+    ]
+    _ship_promises(p=p, fulfillments=new_fulfillments, now=placed_at)
+    fulfillments = Fulfillment.objects.bulk_create(new_fulfillments)
     locations = {loc.pk: loc for loc in p.locations}
     fulfillment_lines = FulfillmentLine.objects.bulk_create(
         FulfillmentLine(fulfillment=fulfillment, order_line=by_variant[v], quantity=q)
@@ -564,15 +786,17 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
             **actor.fields(),
         )
     ]
-    payments: list[Payment] = []
+    payments: list[Payment] = list(gift_payments)
     # Online money captured at placement gets its payment record (``payment_capture_record``:
-    # a new order has no payment yet, so the gap is what was captured); a till records its own
-    # tenders.
-    if p.method != FulfillmentMethod.CARRY_OUT and order.amount_captured > 0:
+    # a new order has no payment yet, so the gap is what was captured beyond the gift cards); a
+    # till records its own tenders.
+    if p.method != FulfillmentMethod.CARRY_OUT and order.amount_captured > gift_total:
         payment = Payment.objects.create(
             order=order,
             tender=Payment.Tender.CARD,
-            amount=order.amount_captured,
+            status=Payment.Status.CAPTURED,
+            amount_authorised=order.amount_captured - gift_total,
+            amount_captured=order.amount_captured - gift_total,
             provider_reference=order.external_id[:100],
         )
         payments.append(payment)
@@ -591,6 +815,11 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
             )
         )
     events = TimelineEvent.objects.bulk_create(events)
+    gift_lines = [line for line in order_lines if line.variant_id in p.gift_variants]
+    if gift_lines:
+        giftcards_issue_for_lines(order=order, lines=gift_lines, actor=actor)
+    if gift_payments or gift_lines:  # written one by one: the timeline as stored, in order
+        events = list(order.timeline.all())
     for fulfillment in fulfillments:
         fulfillment.location = locations[fulfillment.location_id]
     order_event_record(order=order, topic=EventType.ORDER_CREATED, fulfillments=fulfillments)
@@ -603,6 +832,7 @@ def _order_write(placement: _Placement, *, actor: Actor) -> _Written:
         fulfillment_lines=fulfillment_lines,
         timeline=events,
         payments=payments,
+        tax_lines=tax_lines,
     )
 
 
@@ -634,6 +864,7 @@ def _written_prefetch(written: _Written) -> Order:
         "fulfillments": cached(order.fulfillments, sorted(fulfillments, key=lambda x: x.pk)),
         "timeline": cached(order.timeline, list(written.timeline)),
         "payments": cached(order.payments, list(written.payments)),
+        "tax_lines": cached(order.tax_lines, list(written.tax_lines)),
     }
     return order
 
@@ -643,10 +874,15 @@ def _order_by_external_id(channel_code: str, external_id: str) -> Order | None:
 
 
 def order_lines_create(
-    *, order: Order, offers: Mapping[str, Any], wanted_by_sku: Mapping[str, int]
+    *,
+    order: Order,
+    offers: Mapping[str, Any],
+    wanted_by_sku: Mapping[str, int],
+    pricing: Pricing | None = None,
 ) -> list[OrderLine]:
-    """The order's lines, one insert: each SKU's channel offer (price, title, options) as a
-    snapshot, times its quantity."""
+    """The order's lines, one insert: each SKU's channel offer (title, options) as a snapshot,
+    with its price, discount and tax from ``pricing`` (``basket_price`` keyed by SKU); without
+    it, the offer's price times the quantity."""
     return OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -655,11 +891,55 @@ def order_lines_create(
             title=offers[sku].title,
             options=offers[sku].options,
             quantity=qty,
-            unit_price=offers[sku].price,
-            line_total=(offers[sku].price * qty).quantize(CENT),
+            **(
+                order_line_pricing_fields(pricing, sku)
+                if pricing is not None
+                else {
+                    "unit_price": offers[sku].price,
+                    "line_total": (offers[sku].price * qty).quantize(CENT),
+                }
+            ),
         )
         for sku, qty in wanted_by_sku.items()
     )
+
+
+def _order_priced(p: _Placement, *, customer_id: int | None, extra_discount: Decimal) -> Pricing:
+    """The order priced under the locks (``basket_price``): the channel's prices, the running
+    promotions and the coupons for the resolved customer, ``extra_discount`` (the caller's
+    discount plus the points' value) after them, tax at the order's country. Refuses a discount
+    larger than what the promotions leave of the goods, a line whose price went away since the
+    order was checked, and a total beyond the money columns."""
+    pricing = basket_price(
+        channel=p.channel,
+        items=p.items(),
+        country=p.tax_country,
+        shipping=p.shipping_total,
+        coupon_codes=p.coupons,
+        customer_id=customer_id,
+        customer_email=p.customer.email,
+        extra_discount=extra_discount,
+    )
+    # basket_price takes off at most what the promotions leave of the goods
+    if pricing.discount_total - pricing.promotion_discount < extra_discount:
+        left = pricing.subtotal - pricing.promotion_discount
+        field = "loyalty_points" if p.loyalty_points else "discount_total"
+        raise OrderInvalid(
+            f"The discount ({extra_discount}) is more than the goods ({left}).",
+            errors=[{"field": field, "code": "max_value", "message": "too many"}],
+        )
+    if pricing.unpriced:
+        skus = sorted(sku for sku, o in p.offers.items() if o.variant_id in pricing.unpriced)
+        raise OrderInvalid(
+            "A line lost its price on the channel meanwhile.",
+            errors=[{"field": "lines", "code": "no_price", "message": ", ".join(skus)}],
+        )
+    if pricing.total > MONEY_MAX:
+        raise OrderInvalid(
+            f"The order's total would exceed {MONEY_MAX}.",
+            errors=[{"field": "lines", "code": "max_value", "message": f"total above {MONEY_MAX}"}],
+        )
+    return pricing
 
 
 def order_place(
@@ -677,6 +957,9 @@ def order_place(
     loyalty_points: int = 0,
     hold_reference: str | None = None,
     strategy: SourcingStrategy | None = None,
+    gift_cards: Sequence[GiftCardInput] = (),
+    coupons: Sequence[str] = (),
+    shipping_method: str = "",
     actor: Actor = SYSTEM,
 ) -> PlaceResult:
     """Place an order: every line committed against stock, or nothing at all.
@@ -689,13 +972,29 @@ def order_place(
     reference): its units are committed first at the hold's locations, the rest is sourced as
     usual, and the whole hold is consumed in the same transaction (unused units back on sale);
     see :func:`_hold_check` for its refusals (404 ``hold_not_found``, 409 ``hold_not_active``,
-    409 ``hold_location_mismatch``). Sourcing happens under the stock lock from the locked, current
-    levels (:func:`_source_and_commit`), so the order is refused only when the candidate
-    locations really lack the units. Raises :class:`OrderInvalid` (400, per-field errors),
-    :class:`InsufficientStock` / :class:`PickupUnavailable` (409, per-line ``shortages``).
-    Durable: must not run inside another transaction. A new order is returned with its lines,
-    fulfilments, payments and timeline as written (prefetched, like ``orders.selectors.order_get``);
-    read it again after changing it.
+    409 ``hold_location_mismatch``). ``gift_cards`` (code and amount each, together at most the
+    total) are spent in the same transaction, one ``gift_card`` payment each: 404
+    ``gift_card_unknown``, 409 ``gift_card_insufficient`` / ``_expired`` / ``_disabled`` /
+    ``_currency``, and nothing is written. Lines of a gift-card product type take no stock and
+    issue a card per unit (its code on the order timeline).
+
+    Priced by ``orders.pricing.basket_price`` (at prepare when ``coupons`` are given, so a
+    coupon error refuses before anything is written; and under the locks, with the points'
+    value plus ``discount_total`` as the order-level discount): the channel's prices, the
+    running promotions and the ``coupons`` (``coupon_*`` errors), tax at the order's country
+    (ship: the address's; pickup: the store's; else the channel's default country). With
+    ``shipping_method`` the shipping is the method's quote for the address and the parcel
+    (``shipping_method_unknown``, ``shipping_zone_unserved``, ``shipping_rate_missing``) and
+    each ship fulfilment is promised the method's delivery day from its location; without it,
+    ``shipping_total`` is the caller's charge. A free-shipping promotion takes the shipping
+    off. The coupons are redeemed in the order's transaction (``coupon_exhausted`` when used
+    up meanwhile: nothing is written). Sourcing happens under the stock
+    lock from the locked, current levels (:func:`_source_and_commit`), so the order is refused
+    only when the candidate locations really lack the units. Raises :class:`OrderInvalid` (400,
+    per-field errors), :class:`InsufficientStock` / :class:`PickupUnavailable` (409, per-line
+    ``shortages``). Durable: must not run inside another transaction. A new order is returned
+    with its lines, fulfilments, payments and timeline as written (prefetched, like
+    ``orders.selectors.order_get``); read it again after changing it.
     """
     if external_id:
         existing = _order_by_external_id(channel_code, external_id)
@@ -715,6 +1014,9 @@ def order_place(
         loyalty_points=loyalty_points,
         hold_reference=hold_reference,
         strategy=strategy,
+        gift_cards=gift_cards,
+        coupons=coupons,
+        shipping_method=shipping_method,
     )
     try:
         with transaction.atomic(durable=True):

@@ -70,18 +70,20 @@ def payment_capture_record(
     actor: Actor = SYSTEM,
 ) -> Payment | None:
     """Record the payment behind captured money that no payment row covers yet (an online
-    order's provider capture: at placement with ``captured``, or when goods first leave), so
+    order captured before payments were recorded, or captured in full at placement), so
     refunds can point at it. Records only the gap between ``amount_captured`` and the payments
     already recorded, so a till that records its own tenders is never counted twice. In the
     caller's transaction, which holds the order lock; returns ``None`` when nothing is left."""
-    recorded = sum((p.amount for p in Payment.objects.filter(order=order)), Decimal("0"))
+    recorded = sum((p.amount_captured for p in Payment.objects.filter(order=order)), Decimal("0"))
     gap = order.amount_captured - recorded
     if gap <= 0:
         return None
     payment = Payment.objects.create(
         order=order,
         tender=tender,
-        amount=gap,
+        status=Payment.Status.CAPTURED,
+        amount_authorised=gap,
+        amount_captured=gap,
         provider_reference=provider_reference or order.external_id[:100],
     )
     timeline_add(

@@ -7,11 +7,17 @@ order number as reference), the fulfilment is ``carried_out`` and the order ``co
 same transaction, which earns the customer's loyalty points. The money is recorded, not
 processed: one :class:`~orders.models.Payment` per tender (cash over the total is change given
 back, so only what was kept is recorded). A known customer is emailed the receipt after commit.
+
+Prices come from the one pricing function (``orders.pricing.basket_price``): the channel's
+price, the promotions running on the till and the coupons entered (the customer's facts from the
+identified customer), points as an order-level discount, tax at the rates of the store's
+country. The quote and the sale call it the same way, and the order stores its figures
+(``orders.services.pricing``); coupons are redeemed in the sale's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,19 +43,37 @@ from orders.models import (
     Fulfillment,
     FulfillmentLine,
     FulfillmentMethod,
+    GiftCard,
     Notification,
     Order,
+    OrderTaxLine,
     Payment,
     TimelineEvent,
+)
+from orders.pricing import BasketItem, Pricing, basket_price
+from orders.promotions import AppliedPromotion
+from orders.services.giftcards import (
+    GiftCardInput,
+    giftcard_find,
+    giftcards_check,
+    giftcards_issue_for_lines,
+    giftcards_redeem,
 )
 from orders.services.notifications import notification_queue
 from orders.services.placement import (
     CustomerInput,
     LineInput,
     PlaceResult,
+    gift_card_variants,
     order_lines_create,
     placement_validate,
 )
+from orders.services.pricing import (
+    order_pricing_fields,
+    order_tax_lines_build,
+    order_tax_lines_write,
+)
+from orders.services.promotions import coupon_redeem
 from orders.services.records import (
     CENT,
     number_new,
@@ -86,6 +110,49 @@ class _Sale:
     customer: CustomerInput
     loyalty_points: int
     sale_key: str
+    gift_tendered: tuple[tuple[GiftCard, Decimal], ...] = ()
+    gift_variants: frozenset[int] = frozenset()
+    coupons: tuple[str, ...] = ()
+
+
+def _coupon_codes(coupons: Iterable[str]) -> tuple[str, ...]:
+    """The codes as entered, trimmed, blanks and repeats left out (case is the engine's)."""
+    return tuple(dict.fromkeys(code.strip() for code in coupons if code.strip()))
+
+
+def _sale_price(
+    *,
+    channel: Channel,
+    country: str,
+    wanted_by_sku: dict[str, int],
+    variant_of: dict[str, int],
+    coupons: Sequence[str],
+    customer_id: int | None,
+    customer_email: str,
+    points_value: Decimal = Decimal("0"),
+) -> Pricing:
+    """The basket on the till's channel, sold in ``country`` (the store's): one call of the
+    pricing function, each line keyed by its SKU. Raises the coupon errors."""
+    return basket_price(
+        channel=channel,
+        items=[BasketItem(variant_of[sku], qty, sku) for sku, qty in wanted_by_sku.items()],
+        country=country,
+        coupon_codes=coupons,
+        customer_id=customer_id,
+        customer_email=customer_email,
+        extra_discount=points_value,
+    )
+
+
+def _unpriced_refuse(pricing: Pricing, wanted_by_sku: dict[str, int]) -> None:
+    """A SKU the channel sold a moment ago but no longer prices (its price just ended)."""
+    priced = {line.key for line in pricing.lines}
+    missing = [sku for sku in wanted_by_sku if sku not in priced]
+    if missing:
+        raise OrderInvalid(
+            f"No price on the till for {', '.join(missing)}.",
+            errors=[{"field": "lines", "code": "unpriced", "message": sku} for sku in missing],
+        )
 
 
 def _card_normalise(card: str) -> str:
@@ -127,8 +194,12 @@ def _sale_prepare(
     customer_id: int | None,
     customer: CustomerInput,
     loyalty_points: int,
+    gift_cards: Sequence[GiftCardInput] = (),
+    coupons: Sequence[str] = (),
 ) -> _Sale:
-    """Validate a sale (reads only): every bad field in one :class:`OrderInvalid`."""
+    """Validate a sale (reads only): every bad field in one :class:`OrderInvalid`; then the
+    basket is priced (the coupon errors refuse here, before anything is written); then the
+    gift cards (``giftcards_check``: their own codes, 404 or 409)."""
     errors: list[Error] = []
     channel: Channel | None = None
     wanted_by_sku: dict[str, int] = {}
@@ -185,6 +256,14 @@ def _sale_prepare(
                     "message": "cash, card or other",
                 }
             )
+        elif payment.tender == Payment.Tender.GIFT_CARD:
+            errors.append(
+                {
+                    "field": f"payments.{index}.tender",
+                    "code": "invalid",
+                    "message": "a gift card is tendered in gift_cards, with its code",
+                }
+            )
         try:
             positive = Decimal(payment.amount).quantize(CENT) > 0
         except (InvalidOperation, TypeError):
@@ -212,6 +291,18 @@ def _sale_prepare(
         )
     assert channel is not None and location is not None
     known = _customer_check(customer_id=customer_id, customer=customer)
+    codes = _coupon_codes(coupons)
+    pricing = _sale_price(
+        channel=channel,
+        country=location.country,
+        wanted_by_sku=wanted_by_sku,
+        variant_of={sku: offer.variant_id for sku, offer in offers.items()},
+        coupons=codes,
+        customer_id=known if known is not None else _card_holder(customer.loyalty_card),
+        customer_email=customer.email.strip().lower(),
+    )
+    _unpriced_refuse(pricing, wanted_by_sku)
+    gift_tendered = tuple(giftcards_check(gift_cards=gift_cards, currency=channel.currency))
     return _Sale(
         channel=channel,
         location=location,
@@ -225,7 +316,20 @@ def _sale_prepare(
         customer=customer,
         loyalty_points=loyalty_points,
         sale_key=sale_key.strip(),
+        gift_tendered=gift_tendered,
+        gift_variants=gift_card_variants(offers),
+        coupons=codes,
     )
+
+
+def _card_holder(card: str) -> int | None:
+    """The customer a loyalty card names (checked to exist by :func:`_customer_check`)."""
+    if not card.strip():
+        return None
+    found = customer_selectors.customer_list(
+        channel_codes=None, loyalty_card=_card_normalise(card)
+    ).first()
+    return int(found.pk) if found is not None else None
 
 
 def _contact(customer_id: int) -> tuple[str, str, str]:
@@ -301,25 +405,41 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
         customer_id = resolved.pk
         known_email, known_phone, known_name = _contact(resolved.pk)
         email, phone, name = email or known_email, phone or known_phone, name or known_name
-    subtotal = sum(
-        (offers[sku].price * qty for sku, qty in sale.wanted_by_sku.items()), Decimal("0")
-    ).quantize(CENT)
-    discount = Decimal("0")
+    points_value = Decimal("0")
     if sale.loyalty_points:
         assert customer_id is not None
-        discount = customer_services.loyalty_redeem(
+        points_value = customer_services.loyalty_redeem(
             customer_id=customer_id,
             points=sale.loyalty_points,
             channel_code=channel.code,
             reference=f"order:{number}",
         ).value
-    if discount > subtotal:
+    # priced again in the transaction, for the customer now resolved, with the points' value
+    pricing = _sale_price(
+        channel=channel,
+        country=location.country,
+        wanted_by_sku=sale.wanted_by_sku,
+        variant_of={sku: offer.variant_id for sku, offer in offers.items()},
+        coupons=sale.coupons,
+        customer_id=customer_id,
+        customer_email=email,
+        points_value=points_value,
+    )
+    _unpriced_refuse(pricing, sale.wanted_by_sku)
+    goods = pricing.subtotal - pricing.promotion_discount
+    if points_value > goods:
         raise OrderInvalid(
-            f"The points ({discount}) are worth more than the goods ({subtotal}).",
+            f"The points ({points_value}) are worth more than the goods ({goods}).",
             errors=[{"field": "loyalty_points", "code": "max_value", "message": "too many"}],
         )
-    total = (subtotal - discount).quantize(CENT)
-    kept, _change = _payments_kept(sale.payments, total)
+    total = pricing.total
+    gift_total = sum((amount for _card, amount in sale.gift_tendered), Decimal("0"))
+    if gift_total > total:
+        raise OrderInvalid(
+            f"The gift cards ({gift_total}) are more than the sale's total ({total}).",
+            errors=[{"field": "gift_cards", "code": "exceeds_total", "message": str(total)}],
+        )
+    kept, _change = _payments_kept(sale.payments, total - gift_total)
     order = Order.objects.create(
         number=number,
         channel=channel,
@@ -331,15 +451,23 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
         customer_name=name,
         loyalty_card=_card_normalise(sale.customer.loyalty_card),
         loyalty_points_redeemed=sale.loyalty_points,
-        currency=channel.currency,
-        subtotal=subtotal,
-        discount_total=discount,
-        total=total,
+        **order_pricing_fields(pricing),
         payment_status=Order.PaymentStatus.CAPTURED,
         amount_captured=total,
         placed_at=now,
     )
-    order_lines = order_lines_create(order=order, offers=offers, wanted_by_sku=sale.wanted_by_sku)
+    order_lines = order_lines_create(
+        order=order, offers=offers, wanted_by_sku=sale.wanted_by_sku, pricing=pricing
+    )
+    order_tax_lines_write(order=order, pricing=pricing, replace=False)
+    if pricing.coupons:  # race-free: locks the coupons; a refusal rolls the sale back
+        coupon_redeem(
+            codes=[coupon.code for coupon in pricing.coupons],
+            order_id=order.pk,
+            customer_id=customer_id,
+            customer_email=email,
+            channel_code=channel.code,
+        )
     fulfillment = Fulfillment.objects.create(
         order=order, location=location, method=FulfillmentMethod.CARRY_OUT, status=FS.CARRIED_OUT
     )
@@ -347,12 +475,14 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
         FulfillmentLine(fulfillment=fulfillment, order_line=line, quantity=line.quantity)
         for line in order_lines
     )
+    stocked = [line for line in order_lines if line.variant_id not in sale.gift_variants]
     try:
-        inventory_services.stock_sell(
-            lines=[StockLine(line.variant_id, location.pk, line.quantity) for line in order_lines],
-            reference=number,
-            actor=actor,
-        )
+        if stocked:  # gift cards have no stock
+            inventory_services.stock_sell(
+                lines=[StockLine(line.variant_id, location.pk, line.quantity) for line in stocked],
+                reference=number,
+                actor=actor,
+            )
     except InsufficientStock as short:
         sku_of = {line.variant_id: line.sku for line in order_lines}
         shortages = [
@@ -376,13 +506,19 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
         data={"location": location.code},
         actor=actor,
     )
+    if sale.gift_tendered:
+        giftcards_redeem(
+            order=order, tendered=sale.gift_tendered, actor=actor, location_id=location.pk
+        )
     for payment_input, amount in zip(sale.payments, kept, strict=True):
         if amount <= 0:
             continue  # all of this cash went back as change
         payment = Payment.objects.create(
             order=order,
             tender=payment_input.tender,
-            amount=amount,
+            status=Payment.Status.CAPTURED,
+            amount_authorised=amount,
+            amount_captured=amount,
             provider_reference=payment_input.reference,
             location=location,
         )
@@ -402,6 +538,9 @@ def _sale_write(sale: _Sale, *, actor: Actor) -> Order:
             },
             actor=actor,
         )
+    gift_lines = [line for line in order_lines if line.variant_id in sale.gift_variants]
+    if gift_lines:
+        giftcards_issue_for_lines(order=order, lines=gift_lines, actor=actor)
     order_event_record(order=order, topic=EventType.ORDER_CREATED)
     order_status_refresh(order=order, actor=actor)  # completed: loyalty points earned
     notification_queue(order=order, kind=Notification.Kind.RECEIPT)
@@ -416,58 +555,144 @@ class QuoteLine:
     quantity: int
     unit_price: Decimal | None
     line_total: Decimal | None
+    """``unit_price`` x ``quantity``, before discounts (what the order line stores)."""
     sellable: bool
     reason: str
+    discount: Decimal = Decimal("0")
+    """Promotions, coupons and points taken off this line."""
+    tax_rate: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+
+    @property
+    def total(self) -> Decimal | None:
+        return None if self.line_total is None else self.line_total - self.discount
 
 
 @dataclass(frozen=True)
 class SaleQuote:
     """What a basket costs at the till right now, before anything is written: the figures the
-    store page shows and pre-fills the payment with. :func:`sale_record` prices the same way
-    (the channel's prices; points worth ``LOYALTY_POINT_VALUE`` each)."""
+    store page shows and pre-fills the payment with, all from one ``basket_price`` call made as
+    :func:`sale_record` makes it (so the quote is what the sale records)."""
 
     lines: list[QuoteLine]
     currency: str
     subtotal: Decimal
     discount: Decimal
+    """Everything off the goods: promotions, coupons and points."""
     total: Decimal
+    gift_cards: Decimal = Decimal("0")  # what the basket's gift cards pay, up to the total
+    promotion_discount: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")
+    tax_lines: tuple[OrderTaxLine, ...] = ()
+    """The tax per rate the order will store (unsaved rows)."""
+    promotions: tuple[AppliedPromotion, ...] = ()
+    coupons: tuple[str, ...] = ()
+    prices_include_tax: bool = True
+    country: str = ""
 
     @property
     def sellable(self) -> bool:
         return bool(self.lines) and all(line.sellable for line in self.lines)
 
+    @property
+    def points_discount(self) -> Decimal:
+        """The points' share of :attr:`discount`."""
+        return self.discount - self.promotion_discount
+
+    @property
+    def due(self) -> Decimal:
+        """What is left to pay by cash, card or other once the gift cards are taken."""
+        return self.total - self.gift_cards
+
 
 def sale_quote(
-    *, channel_code: str, lines: Sequence[LineInput], loyalty_points: int = 0
+    *,
+    channel_code: str,
+    lines: Sequence[LineInput],
+    loyalty_points: int = 0,
+    gift_cards: Sequence[GiftCardInput] = (),
+    coupons: Sequence[str] = (),
+    location_code: str = "",
+    customer_id: int | None = None,
 ) -> SaleQuote:
-    """Price a basket on a POS channel (reads only). Unknown or unsellable SKUs are lines with
-    ``sellable`` False and the catalog's ``reason``; they count nothing."""
+    """Price a basket on a POS channel (reads only), as :func:`sale_record` will: taxed at the
+    rates of ``location_code``'s country (default: the channel's first country), the running
+    promotions and ``coupons`` applied for ``customer_id``, ``loyalty_points`` (worth
+    ``LOYALTY_POINT_VALUE`` each, at most the goods) taken off after them. Lines of one SKU are
+    merged. Unknown or unsellable SKUs are lines with ``sellable`` False and the catalog's
+    ``reason``; they count nothing. A coupon that cannot be used raises its error (``coupon_*``).
+    ``gift_cards`` count what they would pay as they stand now (unknown codes count nothing: the
+    sale refuses them)."""
     channel = Channel.objects.filter(code=channel_code).first()
-    offers = channel_variant_offers(channel_code=channel_code, skus=[x.sku for x in lines])
-    quoted = []
+    wanted: dict[str, int] = {}
     for line in lines:
-        offer = offers.get(line.sku)
-        price = offer.price if offer is not None and offer.sellable else None
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    offers = channel_variant_offers(channel_code=channel_code, skus=list(wanted))
+    sellable = {
+        sku: qty
+        for sku, qty in wanted.items()
+        if qty > 0 and offers.get(sku) is not None and offers[sku].sellable
+    }
+    location = (
+        Location.objects.filter(code=location_code).first() if location_code.strip() else None
+    )
+    point_value = Decimal(str(getattr(settings, "LOYALTY_POINT_VALUE", "0.01")))
+    pricing = (
+        _sale_price(
+            channel=channel,
+            country=location.country if location is not None else "",
+            wanted_by_sku=sellable,
+            variant_of={sku: offers[sku].variant_id for sku in sellable},
+            coupons=_coupon_codes(coupons),
+            customer_id=customer_id,
+            customer_email="",
+            points_value=(max(loyalty_points, 0) * point_value).quantize(CENT),
+        )
+        if channel is not None and sellable
+        else None
+    )
+    priced = {line.key: line for line in pricing.lines} if pricing is not None else {}
+    quoted = []
+    for sku, qty in wanted.items():
+        offer = offers.get(sku)
+        got = priced.get(sku)
         quoted.append(
             QuoteLine(
-                sku=line.sku,
-                title=offer.title if offer is not None else line.sku,
-                quantity=line.quantity,
-                unit_price=price,
-                line_total=(price * line.quantity).quantize(CENT) if price is not None else None,
-                sellable=price is not None,
-                reason="" if price is not None else (offer.reason if offer else "unknown_sku"),
+                sku=sku,
+                title=offer.title if offer is not None else sku,
+                quantity=qty,
+                unit_price=got.unit_price if got is not None else None,
+                line_total=got.subtotal if got is not None else None,
+                sellable=got is not None,
+                reason=""
+                if got is not None
+                else (offer.reason or "unpriced" if offer is not None else "unknown_sku"),
+                discount=got.discount if got is not None else Decimal("0"),
+                tax_rate=got.tax_rate if got is not None else Decimal("0"),
+                tax=got.tax if got is not None else Decimal("0"),
             )
         )
-    subtotal = sum((q.line_total or Decimal("0") for q in quoted), Decimal("0")).quantize(CENT)
-    point_value = Decimal(str(getattr(settings, "LOYALTY_POINT_VALUE", "0.01")))
-    discount = min((max(loyalty_points, 0) * point_value).quantize(CENT), subtotal)
+    gift = Decimal("0")
+    for row in gift_cards:
+        card = giftcard_find(code=row.code)
+        if card is not None:
+            gift += min(Decimal(row.amount), card.balance)
+    zero = Decimal("0.00")
+    total = pricing.total if pricing is not None else zero
     return SaleQuote(
         lines=quoted,
         currency=channel.currency if channel is not None else "",
-        subtotal=subtotal,
-        discount=discount,
-        total=subtotal - discount,
+        subtotal=pricing.subtotal if pricing is not None else zero,
+        discount=pricing.discount_total if pricing is not None else zero,
+        total=total,
+        gift_cards=min(gift, total).quantize(CENT),
+        promotion_discount=pricing.promotion_discount if pricing is not None else zero,
+        tax_total=pricing.tax_total if pricing is not None else zero,
+        tax_lines=tuple(order_tax_lines_build(order=None, pricing=pricing)) if pricing else (),
+        promotions=pricing.applied if pricing is not None else (),
+        coupons=tuple(coupon.code for coupon in pricing.coupons) if pricing is not None else (),
+        prices_include_tax=pricing.prices_include_tax if pricing is not None else True,
+        country=pricing.country if pricing is not None else "",
     )
 
 
@@ -485,6 +710,8 @@ def sale_record(
     customer_id: int | None = None,
     customer: CustomerInput | None = None,
     loyalty_points: int = 0,
+    gift_cards: Sequence[GiftCardInput] = (),
+    coupons: Sequence[str] = (),
     actor: Actor = SYSTEM,
 ) -> PlaceResult:
     """Record a sale at a store's till, fulfilled at once: all of it or nothing.
@@ -492,8 +719,15 @@ def sale_record(
     ``channel_code`` is a POS channel, ``location_code`` one of its stores. The customer is
     optional: ``customer_id`` (found at the till by email, phone or card), or ``customer``
     identifiers (email or phone are resolved as for online orders; a loyalty card must be
-    known). ``loyalty_points`` are spent as a discount. ``payments`` must cover the total
-    exactly, except cash, which may exceed it by the change.
+    known). The basket is priced by ``orders.pricing.basket_price`` (see :func:`sale_quote`):
+    the order, its lines and its tax lines store its figures, and ``coupons`` are redeemed in
+    the same transaction (a coupon that cannot be used raises its ``coupon_*`` error and nothing
+    is written). ``loyalty_points`` are spent as a discount after the promotions.
+    ``gift_cards`` (code and amount each) are spent first, one ``gift_card`` payment each (404
+    ``gift_card_unknown``, 409 ``gift_card_insufficient`` and friends, nothing written).
+    ``payments`` must cover the rest of the priced total exactly, except cash, which may exceed
+    it by the change. Gift-card products take no stock and issue a card per unit (its code on
+    the timeline and the receipt).
 
     Idempotent by ``sale_key`` (stored as the order's ``external_id``, unique per channel): the
     same key returns the first sale (``created=False``), also when two arrive at once. Raises
@@ -515,6 +749,8 @@ def sale_record(
         customer_id=customer_id,
         customer=customer or CustomerInput(),
         loyalty_points=loyalty_points,
+        gift_cards=gift_cards,
+        coupons=coupons,
     )
     try:
         with transaction.atomic(durable=True):

@@ -16,9 +16,14 @@
   ``STOREFRONT_VIEW_CACHE_SECONDS`` (an hour by default) to bound memory;
 - **price and available-to-sell** of every variant on the page, read on every request in one
   query: prices switch at a promotion's start and end without any write, and stock moves all
-  the time, so neither is ever cached.
+  the time, so neither is ever cached;
+- the **sale price** of a running product-level promotion, with its dates, from
+  ``orders.pricing.display_prices`` given the prices just read: the channel's running
+  promotions are loaded once per request (one query; six more when a sale promotion runs), so a
+  promotion saved, started or ended shows at the next request, and nothing about it is cached.
 
-A warm page is the listing query, one cache ``get_many`` and the price/availability query; each
+A warm page is the listing query, one cache ``get_many``, the price/availability query and the
+promotions query; each
 cache miss adds one query for the page's missing snapshots (all of them together). When the cache
 is unreachable the content is built from the database for every request; nothing is kept in
 process memory.
@@ -50,9 +55,11 @@ from rest_framework.request import Request
 from catalog import selectors as catalog_selectors
 from catalog.completeness import ChannelInfo
 from catalog.models import Price, ProductPublication, Variant
+from catalog.selectors import VariantPrice
 from core.models import Channel
 from inventory import selectors as inventory_selectors
 from inventory.models import Location, StockHold, StockLevel
+from orders.pricing import DisplayPrice, display_prices
 from storefront.api.serializers import ChannelProductSerializer
 
 logger = logging.getLogger("omnihub.storefront.channel_views")
@@ -243,6 +250,52 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(str(value)).quantize(_CENT)
 
 
+def channel_display_prices(
+    *,
+    channel: Channel,
+    offers: dict[int, tuple[Decimal | None, Decimal | None, int]],
+    at: datetime,
+) -> dict[int, DisplayPrice]:
+    """The prices of the page as ``orders.pricing.display_prices`` shows them, from the prices
+    :func:`price_and_available` already read: the running promotions are loaded once for the
+    page (one query; four more and two for the page's products and categories when a sale
+    runs), whatever the number of products."""
+    prices = {
+        variant_id: VariantPrice(
+            variant_id=variant_id,
+            sku="",
+            amount=amount,
+            compare_at=compare_at,
+            currency=channel.currency,
+        )
+        for variant_id, (amount, compare_at, _available) in offers.items()
+        if amount is not None
+    }
+    if not prices:
+        return {}
+    return display_prices(
+        channel=channel, variant_ids=list(prices), at=at, prices=prices, tax=False
+    )
+
+
+def price_dict(display: DisplayPrice, *, channel: Channel) -> dict[str, Any]:
+    """A variant's ``price`` object (``MoneySerializer``) from its display price."""
+    to_datetime = _datetime.to_representation
+    return {
+        "amount": _money_text(display.price),
+        "compare_at_amount": None
+        if display.compare_at is None
+        else _money_text(display.compare_at),
+        "currency": display.currency,
+        "sale_amount": None if display.sale_price is None else _money_text(display.sale_price),
+        "sale_starts_at": None
+        if display.sale_starts_at is None
+        else to_datetime(display.sale_starts_at),
+        "sale_ends_at": None if display.sale_ends_at is None else to_datetime(display.sale_ends_at),
+        "includes_tax": channel.prices_include_tax,
+    }
+
+
 def product_dicts(
     *, request: Request, channel: Channel, listings: Sequence[Listing], at: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -282,26 +335,21 @@ def product_dicts(
         for item in listings
         if keys[item.product_id] in contents
     ]
+    at = at or timezone.now()
     offers = price_and_available(
         channel=channel,
         variant_ids=[variant["id"] for _item, content in shown for variant in content["variants"]],
         at=at,
     )
-    to_datetime, currency = _datetime.to_representation, channel.currency
+    shown_prices = channel_display_prices(channel=channel, offers=offers, at=at)
+    to_datetime = _datetime.to_representation
     results = []
     for item, content in shown:
         variants = []
         for variant in content["variants"]:
-            amount, compare_at, available = offers.get(variant["id"], (None, None, 0))
-            price = (
-                None
-                if amount is None
-                else {
-                    "amount": _money_text(amount),
-                    "compare_at_amount": None if compare_at is None else _money_text(compare_at),
-                    "currency": currency,
-                }
-            )
+            _amount, _compare_at, available = offers.get(variant["id"], (None, None, 0))
+            display = shown_prices.get(variant["id"])
+            price = None if display is None else price_dict(display, channel=channel)
             variants.append({**variant, "price": price, "available": available})
         product = dict(content)
         product["variants"] = variants

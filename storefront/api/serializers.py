@@ -11,11 +11,37 @@ from core.models import Channel
 
 
 class MoneySerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    """One unit's price on the channel (``orders.pricing.display_prices``)."""
+
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="The channel's price: its base price, or a running dated price override.",
+    )
     compare_at_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, allow_null=True, source="compare_at"
     )
     currency = serializers.CharField()
+    sale_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        default=None,
+        help_text="What a running product-level promotion (percent or amount off, no coupon, "
+        "anyone) lowers `amount` to; null when none runs. What one unit costs now is "
+        "`sale_amount` when set, else `amount`.",
+    )
+    sale_starts_at = serializers.DateTimeField(
+        allow_null=True, default=None, help_text="When the sale began; null: no start set."
+    )
+    sale_ends_at = serializers.DateTimeField(
+        allow_null=True, default=None, help_text="When the sale ends; null: open-ended."
+    )
+    includes_tax = serializers.BooleanField(
+        default=True,
+        help_text="The channel's prices include tax (VAT); false: tax is added at checkout "
+        "at the delivery country's rate.",
+    )
 
 
 class ImageSerializer(serializers.Serializer):
@@ -120,13 +146,56 @@ class LocationAvailabilitySerializer(serializers.Serializer):
     distance_km = serializers.FloatField(allow_null=True)
 
 
+class DeliveryPromiseSerializer(serializers.Serializer):
+    """One shipping method's price and dates for one unit (``orders.shipping``)."""
+
+    method = serializers.CharField(help_text="Shipping method code.")
+    name = serializers.CharField()
+    carrier = serializers.CharField()
+    service = serializers.CharField()
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Shipping for one unit; 0.00 when free."
+    )
+    currency = serializers.CharField()
+    free = serializers.BooleanField(help_text="The free-over threshold applies.")
+    ships_on = serializers.DateField(help_text="Dispatch day at the sourcing location.")
+    delivered_by = serializers.DateField(help_text="Delivery day at the address.")
+    ships_from = serializers.ListField(
+        child=serializers.CharField(), help_text="The location(s) sourcing would take it from."
+    )
+
+
 class SkuAvailabilitySerializer(serializers.Serializer):
     sku = serializers.CharField()
     available = serializers.IntegerField(help_text="What the channel may promise (buffer applied).")
     locations = LocationAvailabilitySerializer(many=True)
+    delivery = DeliveryPromiseSerializer(
+        many=True,
+        required=False,
+        help_text="Only with ?country=: per shipping method serving the address, earliest "
+        "delivery first; empty when no method can ship this SKU there now (out of stock, too "
+        "heavy, not for sale, or no method serves the address: `delivery_to.served`).",
+    )
+
+
+class DeliveryAddressSerializer(serializers.Serializer):
+    country = serializers.CharField()
+    postcode = serializers.CharField(help_text="Normalised: 1011AB; empty when not given.")
+    served = serializers.BooleanField(
+        help_text="Whether any shipping method of the channel delivers to this address."
+    )
+    code = serializers.ChoiceField(
+        choices=["shipping_zone_unserved"],
+        allow_null=True,
+        help_text="`shipping_zone_unserved` when no method serves the address (checkout refuses "
+        "it with the same code); null otherwise.",
+    )
 
 
 class AvailabilityResponseSerializer(serializers.Serializer):
     channel = serializers.CharField()
     results = SkuAvailabilitySerializer(many=True)
     unknown_skus = serializers.ListField(child=serializers.CharField())
+    delivery_to = DeliveryAddressSerializer(
+        required=False, help_text="Only with ?country=: the address the promises are for."
+    )

@@ -11,9 +11,12 @@ price) with inventory (the channel's available-to-sell) and belongs to neither; 
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -29,6 +32,8 @@ from core.api.problems import ApiError
 from core.models import Channel
 from core.scopes import Scope
 from inventory import selectors as inventory_selectors
+from orders import pricing, shipping
+from orders.exceptions import ShippingZoneUnserved
 from storefront.api import channel_views
 from storefront.api.serializers import (
     AvailabilityResponseSerializer,
@@ -38,6 +43,9 @@ from storefront.api.serializers import (
     VariantLookupSerializer,
 )
 
+COUNTRY_PARAM_PATTERN = r"^[A-Z]{2}$"
+POSTCODE_PARAM_PATTERN = r"^[A-Za-z0-9]+([ -][A-Za-z0-9]+)?$"
+POSTCODE_PARAM_MAX = 11
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would overflow the driver)
 _CHANNEL_PARAM = OpenApiParameter(
     "channel", str, description="Channel code; optional when the key has exactly one channel."
@@ -216,12 +224,23 @@ class VariantLookupView(generics.GenericAPIView):
         available = _availability(channel, views)
         context = {**self.get_serializer_context(), "available": available}
         by_sku = {v.sku: (view, v) for view in views for v in view.variants}
+        # the prices product_views read, with the sale of a running promotion (display_prices)
+        shown = pricing.display_prices(
+            channel=channel,
+            variant_ids=[v.id for _view, v in by_sku.values() if v.price is not None],
+            prices={v.id: v.price for _view, v in by_sku.values() if v.price is not None},
+            tax=False,
+        )
         results = []
         for sku in skus:
             if sku not in by_sku:
                 continue
             view, variant = by_sku[sku]
             data = dict(ChannelVariantSerializer(variant, context=context).data)
+            display = shown.get(variant.id)
+            data["price"] = (
+                None if display is None else channel_views.price_dict(display, channel=channel)
+            )
             data["product_id"] = view.id
             data["product_title"] = view.title
             results.append(data)
@@ -269,9 +288,29 @@ class AvailabilityView(generics.GenericAPIView):
                 "channel", str, description="Channel code; optional when the key has one channel."
             ),
             near_parameter("'<lat>,<lng>': adds distance_km, nearest first."),
+            OpenApiParameter(
+                "country",
+                {"type": "string", "pattern": COUNTRY_PARAM_PATTERN},
+                description="Delivery country (ISO 3166-1 alpha-2, e.g. NL): adds `delivery`, "
+                "the delivery promise per shipping method, to each SKU.",
+            ),
+            OpenApiParameter(
+                "postcode",
+                {
+                    "type": "string",
+                    "pattern": POSTCODE_PARAM_PATTERN,
+                    "maxLength": POSTCODE_PARAM_MAX,
+                },
+                description="Delivery postcode (with `country`; `1011 AB` or `1011AB`): "
+                "methods limited to postcode ranges need it.",
+            ),
         ],
         responses={
             200: AvailabilityResponseSerializer,
+            400: OpenApiResponse(
+                description="`invalid_parameter`; `invalid_address` (a postcode that is not "
+                "the country's, or a postcode without a country)."
+            ),
             404: OpenApiResponse(description="No such channel for this caller."),
         },
     )
@@ -298,11 +337,21 @@ class AvailabilityView(generics.GenericAPIView):
                 detail=f"No channel '{code}' for this caller.",
                 errors=[{"field": "channel", "code": "not_found", "message": code}],
             )
+        address = _delivery_address(request)
+        served: list[Any] = []
+        if address is not None:
+            # Checks the address (400 invalid_address) before the stock read.
+            served = shipping.shipping_methods_serving(
+                channel_code=channel.code,
+                country=address[0],
+                postcode=address[1],
+                currency=channel.currency,
+            )
         results, unknown = inventory_selectors.channel_availability(
             channel=channel, skus=skus, near=near
         )
         # Plain dicts exactly as AvailabilityResponseSerializer renders them (it stays the schema).
-        body = {
+        body: dict[str, Any] = {
             "channel": channel.code,
             "results": [
                 {
@@ -326,4 +375,74 @@ class AvailabilityView(generics.GenericAPIView):
             ],
             "unknown_skus": unknown,
         }
+        if address is not None:
+            now = timezone.now()
+            for item in body["results"]:
+                item["delivery"] = _delivery(channel, item["sku"], address, now) if served else []
+            body["delivery_to"] = {
+                "country": address[0],
+                "postcode": shipping.postcode_normalise(address[1] or ""),
+                "served": bool(served),
+                "code": None if served else ShippingZoneUnserved.code,
+            }
         return Response(body)
+
+
+def _delivery_address(request: Request) -> tuple[str, str | None] | None:
+    """``(country, postcode)`` from ``?country=&postcode=`` as their schema states them; None when
+    neither is given. A postcode needs a country (``invalid_address``)."""
+    country = request.query_params.get("country")
+    postcode = request.query_params.get("postcode")
+    if country is None and postcode is None:
+        return None
+    errors = []
+    if country is not None and not re.fullmatch(COUNTRY_PARAM_PATTERN, country):
+        errors.append({"field": "country", "code": "invalid", "message": "e.g. NL"})
+    if postcode is not None and (
+        len(postcode) > POSTCODE_PARAM_MAX or not re.fullmatch(POSTCODE_PARAM_PATTERN, postcode)
+    ):
+        errors.append({"field": "postcode", "code": "invalid", "message": "e.g. 1011 AB"})
+    if errors:
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail="country must be an ISO 3166-1 alpha-2 code; postcode letters and digits.",
+            errors=errors,
+        )
+    if country is None:
+        raise ApiError(
+            status_code=400,
+            code="invalid_address",
+            detail="A postcode needs a country.",
+            errors=[{"field": "country", "code": "invalid_address", "message": "required"}],
+        )
+    return country, postcode
+
+
+def _delivery(
+    channel: Channel, sku: str, address: tuple[str, str | None], now: datetime
+) -> list[dict[str, Any]]:
+    """One unit of ``sku``: per method its price and dates, as ``DeliveryPromiseSerializer``."""
+    found = shipping.delivery_promise_for(
+        channel_code=channel.code,
+        sku=sku,
+        quantity=1,
+        country=address[0],
+        postcode=address[1],
+        now=now,
+    )
+    return [
+        {
+            "method": item.option.method_code,
+            "name": item.option.name,
+            "carrier": item.promise.carrier,
+            "service": item.promise.service,
+            "price": f"{item.option.price:.2f}",
+            "currency": item.option.currency,
+            "free": item.option.free,
+            "ships_on": item.promise.ships_on.isoformat(),
+            "delivered_by": item.promise.delivered_by.isoformat(),
+            "ships_from": list(item.locations),
+        }
+        for item in found
+    ]

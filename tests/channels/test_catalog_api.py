@@ -15,6 +15,8 @@ from tests.catalog.factories import complete_product
 from tests.factories import ChannelFactory, LocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+# the price fields of a variant no promotion lowers, on a channel whose prices include tax
+NO_SALE = {"sale_amount": None, "sale_starts_at": None, "sale_ends_at": None, "includes_tax": True}
 
 
 def _user(role: str) -> User:
@@ -83,12 +85,12 @@ def test_products_show_the_channel_view_with_price_and_available(
     assert sizes == {
         "ORGANIC-TEE-S": (
             {"size": "S", "color": "Navy"},
-            {"amount": "19.99", "compare_at_amount": None, "currency": "EUR"},
+            {"amount": "19.99", "compare_at_amount": None, "currency": "EUR", **NO_SALE},
             4,
         ),
         "ORGANIC-TEE-M": (
             {"size": "M", "color": "Navy"},
-            {"amount": "19.99", "compare_at_amount": None, "currency": "EUR"},
+            {"amount": "19.99", "compare_at_amount": None, "currency": "EUR", **NO_SALE},
             0,
         ),
     }

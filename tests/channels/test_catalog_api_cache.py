@@ -152,6 +152,10 @@ def test_the_dicts_are_what_the_serializer_renders(client, webshop, staff) -> No
         "amount": "14.50",
         "compare_at_amount": "19.99",
         "currency": webshop.currency,
+        "sale_amount": None,
+        "sale_starts_at": None,
+        "sale_ends_at": None,
+        "includes_tax": True,
     }
     assert shown[small.sku]["available"] == 9  # 7 - 2 held + 5 = 10, minus a 10 % buffer
     assert shown[large.sku]["price"] is None
@@ -171,6 +175,10 @@ def test_a_price_change_shows_at_once(client, webshop, staff) -> None:  # type: 
         "amount": "16.00",
         "compare_at_amount": None,
         "currency": webshop.currency,
+        "sale_amount": None,
+        "sale_starts_at": None,
+        "sale_ends_at": None,
+        "includes_tax": True,
     }
 
 
@@ -194,6 +202,10 @@ def test_a_scheduled_promotion_starts_and_ends_without_a_write(client, webshop, 
         "amount": "9.99",
         "compare_at_amount": "19.99",
         "currency": webshop.currency,
+        "sale_amount": None,
+        "sale_starts_at": None,
+        "sale_ends_at": None,
+        "includes_tax": True,
     }
     promotion.update(ends_at=now - timedelta(seconds=1))  # and over
     assert variants(listed(client))["ORGANIC-TEE-S"]["price"]["amount"] == "19.99"
@@ -270,9 +282,10 @@ def test_the_content_is_served_from_the_cache(  # type: ignore[no-untyped-def]
     for n in range(3):
         live(webshop, staff, f"Tee {n}")
     client.get("/api/v1/products/", {"limit": 1})  # the principal, the channel and Tee 0 cached
-    with django_assert_num_queries(3):  # listings, the two missing snapshots, price and stock
+    # listings, the two missing snapshots, price and stock (the promotion rules: cached)
+    with django_assert_num_queries(3):
         cold = listed(client)
-    with django_assert_num_queries(2):  # listings, then price and stock
+    with django_assert_num_queries(2):  # listings, price and stock
         warm = listed(client)
     assert warm == cold and len(warm["results"]) == 3
 

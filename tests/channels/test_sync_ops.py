@@ -119,6 +119,10 @@ def test_the_channel_form_sets_exactly_the_locations_it_sells_from(
         "is_active": "on",
         "endpoint_url": push_channel.endpoint_url,
         "locations": [store.pk, other.pk],
+        "prices_include_tax": "on",
+        # the countries sold to (an inline): none
+        "countries-TOTAL_FORMS": "0",
+        "countries-INITIAL_FORMS": "0",
     }
     response = admin_client.post(f"/admin/core/channel/{push_channel.pk}/change/", form)
     # then the channel sells from exactly those two (kept on the inventory side)

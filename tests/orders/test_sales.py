@@ -147,7 +147,7 @@ def test_split_tenders_are_recorded_separately(shop: Shop, pos: Channel) -> None
             services.PaymentInput("cash", Decimal("20.00")),
         ]
     ).order
-    assert list(order.payments.values_list("tender", "amount")) == [
+    assert list(order.payments.values_list("tender", "amount_captured")) == [
         ("card", Decimal("30.00")),
         ("cash", Decimal("9.98")),
     ]

@@ -393,6 +393,16 @@ ACTIONS: list[Action] = [
         _aisle_form,
         writes=True,
     ),
+    Action("gift card balance", (perm.SELL,), "get", "gift-cards", None),
+    Action(
+        "issue a gift card",  # value handed out without a sale: the redeem permission too
+        (perm.SELL, perm.REDEEM),
+        "post",
+        "gift-card-issue",
+        None,
+        lambda w: {"amount": "25.00", "note": "goodwill"},
+        writes=True,
+    ),
     Action("ship queue", (perm.SHIP,), "get", "shipments", None),
     Action(
         "pick a parcel",

@@ -109,7 +109,9 @@ def test_cash_change_is_on_the_receipt(orders_shop: Shop, till: Client) -> None:
     paid = till.post(TILL, {"action": "pay", "tender": "cash", "amount": "20.00"}, follow=True)
     page = paid.content.decode()
     assert "Change given" in page and "0.01" in page and "Paid by cash" in page
-    assert list(Payment.objects.values_list("tender", "amount")) == [("cash", Decimal("19.99"))]
+    assert list(Payment.objects.values_list("tender", "amount_captured")) == [
+        ("cash", Decimal("19.99"))
+    ]
 
 
 def test_refusals_are_shown_and_sell_nothing(orders_shop: Shop, till: Client) -> None:
