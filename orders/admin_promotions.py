@@ -1,8 +1,8 @@
 """The promotions back office: promotions with their coupon batches, a "generate codes" form,
 the preview ("this cart would get ...") and the coupons with their use counts.
 
-Every write goes through ``orders.services.promotions``; the preview calls the engine
-(``orders.promotions.cart_promotions``) exactly as carts and placement do.
+Every write goes through ``orders.services.promotions``; the preview calls the one pricing function
+(``orders.pricing.basket_price``) exactly as carts, placement and the till do.
 """
 
 from __future__ import annotations
@@ -25,13 +25,8 @@ from catalog.models import Variant
 from core.errors import DomainError
 from core.models import Channel
 from orders.models.promotions import Coupon, CouponBatch, CouponRedemption, Promotion
-from orders.promotions import (
-    CartItem,
-    PromotionResult,
-    cart_lines_build,
-    cart_promotions,
-    coupon_code_normalise,
-)
+from orders.pricing import BasketItem, Pricing, basket_price
+from orders.promotions import coupon_code_normalise
 from orders.services import promotions as promo_services
 
 Kind = Promotion.Kind
@@ -276,7 +271,7 @@ class PromotionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not request.user.has_perm("orders.view_promotion"):
             raise PermissionDenied
         form = PreviewForm(request.GET if "channel" in request.GET else None)
-        result: PromotionResult | None = None
+        result: Pricing | None = None
         rows: list[PreviewRow] = []
         error: DomainError | None = None
         missing_prices: list[str] = []
@@ -286,21 +281,19 @@ class PromotionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             channel: Channel = data["channel"]
             at = timezone.now()
             items = [
-                CartItem(variant_id=form.variant_ids[sku], quantity=quantity, key=sku)
+                BasketItem(variant_id=form.variant_ids[sku], quantity=quantity, key=sku)
                 for sku, quantity in data["lines"]
             ]
-            lines = cart_lines_build(channel_code=channel.code, items=items, at=at)
-            priced = {line.key for line in lines}
-            missing_prices = [sku for sku, _ in data["lines"] if sku not in priced]
             codes = [
                 coupon_code_normalise(code)
                 for code in data["coupons"].replace(",", " ").split()
                 if code
             ]
             try:
-                result = cart_promotions(
-                    channel_code=channel.code,
-                    lines=lines,
+                # the one pricing function, as carts, placement and the till price
+                result = basket_price(
+                    channel=channel,
+                    items=items,
                     shipping=data["shipping"],
                     coupon_codes=codes,
                     customer_email=data["customer_email"],
@@ -309,27 +302,27 @@ class PromotionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             except DomainError as caught:
                 error = caught
             else:
-                for line in lines:
-                    total = line.unit_price * line.quantity
-                    discount = result.line_discounts.get(line.key, Decimal("0"))
-                    rows.append(
-                        PreviewRow(
-                            line.key,
-                            line.unit_price,
-                            line.quantity,
-                            total,
-                            discount,
-                            total - discount,
-                        )
+                missing_prices = [
+                    sku for sku, _ in data["lines"] if form.variant_ids[sku] in result.unpriced
+                ]
+                rows = [
+                    PreviewRow(
+                        line.key,
+                        line.unit_price,
+                        line.quantity,
+                        line.subtotal,
+                        line.discount,
+                        line.total,
                     )
-                subtotal = sum((row.total for row in rows), Decimal("0"))
-                shipping = data["shipping"]
+                    for line in result.lines
+                ]
                 totals = {
-                    "subtotal": subtotal,
-                    "discount": result.lines_discount,
-                    "shipping": shipping,
+                    "subtotal": result.subtotal,
+                    "discount": result.discount_total,
+                    "shipping": result.shipping,
                     "shipping_discount": result.shipping_discount,
-                    "total": subtotal - result.lines_discount + shipping - result.shipping_discount,
+                    "tax": result.tax_total,
+                    "total": result.total,
                 }
         context = {
             **self.admin_site.each_context(request),
