@@ -216,7 +216,7 @@ class VariantInline(admin.TabularInline):
     model = Variant
     form = VariantInlineForm
     extra = 0
-    fields = ["sku", "gtin", "options", "weight_grams", "position", "price_summary"]
+    fields = ["sku", "gtin", "options", "weight_grams", "cost_price", "position", "price_summary"]
     readonly_fields = ["price_summary"]
     show_change_link = True
     ordering = ["position", "id"]
@@ -519,6 +519,7 @@ class ProductAdmin(SimpleHistoryAdmin):
                     attributes=inline_form.instance.attributes or {},
                     gtin=data.get("gtin") or "",
                     weight_grams=data.get("weight_grams"),
+                    cost_price=data.get("cost_price"),
                     position=data.get("position") or 0,
                     user=request.user,
                 )
@@ -689,12 +690,21 @@ class PriceInline(admin.TabularInline):
 
 @admin.register(Variant)
 class VariantAdmin(SimpleHistoryAdmin):
-    list_display = ["sku", "gtin", "product", "options", "weight_grams"]
+    list_display = ["sku", "gtin", "product", "options", "weight_grams", "cost_price"]
     search_fields = ["=sku", "=gtin", "product__name"]
     search_help_text = "SKU or GTIN (exact), or product name."
     list_select_related = ["product"]
     show_full_result_count = False
-    fields = ["product", "sku", "gtin", "options", "attributes", "weight_grams", "position"]
+    fields = [
+        "product",
+        "sku",
+        "gtin",
+        "options",
+        "attributes",
+        "weight_grams",
+        "cost_price",
+        "position",
+    ]
     readonly_fields = ["product"]
 
     def get_inlines(self, request: HttpRequest, obj: Variant | None) -> list[Any]:
@@ -714,6 +724,7 @@ class VariantAdmin(SimpleHistoryAdmin):
             attributes=obj.attributes,
             gtin=obj.gtin,
             weight_grams=obj.weight_grams,
+            cost_price=obj.cost_price,
             position=obj.position,
             user=request.user,
         )

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
@@ -137,7 +138,11 @@ class ProductAdminForm(forms.ModelForm):
 class VariantInlineForm(forms.ModelForm):
     class Meta:
         model = Variant
-        fields = ["sku", "gtin", "options", "weight_grams", "position"]
+        fields = ["sku", "gtin", "options", "weight_grams", "cost_price", "position"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cost_price"].label = f"Cost price ({settings.BASE_CURRENCY})"
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
@@ -253,6 +254,15 @@ class Variant(SyncTimestamped):
     )
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
+    cost_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What one unit costs us, in the base currency (settings.BASE_CURRENCY); "
+        "empty when unknown. Snapshotted on each order line for margins.",
+    )
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -260,6 +270,10 @@ class Variant(SyncTimestamped):
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "options"], name="variant_options_unique_per_product"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cost_price__isnull=True) | models.Q(cost_price__gte=0),
+                name="catalog_variant_cost_price_not_negative",
             ),
         ]
 

@@ -3,9 +3,9 @@
 Columns (``NATIVE_COLUMNS``): ``handle``, ``product_name``, ``description``, ``brand``, ``category``
 (full path such as ``Apparel & Accessories > Clothing``, or the Google category id),
 ``product_type`` (code), ``product_attributes`` (JSON object), ``sku``, ``gtin``, ``options`` (JSON
-object), ``variant_attributes`` (JSON object), ``weight_grams``, ``position``. A product without
-variants is one row with an empty ``sku``. Rows of the same product repeat its columns (or leave
-them blank after the first row).
+object), ``variant_attributes`` (JSON object), ``weight_grams``, ``position``, ``cost_price``. A
+product without variants is one row with an empty ``sku``. Rows of the same product repeat its
+columns (or leave them blank after the first row).
 
 Importing goes through the catalog services (``product_create``, ``product_update``,
 ``variant_save``), so typed attributes, GTIN check digits and unique options are checked exactly
@@ -14,6 +14,11 @@ as in the admin. A file is imported whole or not at all: every bad cell is repor
 ``ImportFileInvalid``, and nothing is written. Re-importing a file updates the products (by handle)
 and variants (by SKU) it names, and leaves untouched what did not change; products and variants
 that the file does not name are left as they are.
+
+``cost_price`` is the variant's cost per unit in the base currency (``settings.BASE_CURRENCY``):
+an amount of 0 or more with at most two decimals (``12.50``), empty for unknown. It is the one
+optional column: a file without it imports and leaves every cost as it is. A changed cost alone
+does not send an approved product back to review (customers never see it).
 
 Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
 or CR) are exported with a leading apostrophe (``core.spreadsheet.cell_safe``); the importer takes
@@ -24,8 +29,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 
 import tablib
@@ -56,7 +63,9 @@ NATIVE_COLUMNS: Final = (
     "variant_attributes",
     "weight_grams",
     "position",
+    "cost_price",
 )
+OPTIONAL_COLUMNS: Final = ("cost_price",)  # a file without them leaves those values alone
 PRODUCT_COLUMNS: Final = (
     "product_name",
     "description",
@@ -67,6 +76,8 @@ PRODUCT_COLUMNS: Final = (
 )
 FORMATS: Final = ("csv", "xlsx")
 GTIN_MESSAGE: Final = "Enter a GTIN-8, -12, -13 or -14 with a correct check digit."
+AMOUNT_MESSAGE: Final = "Enter an amount of 0 or more with at most 2 decimals, such as 12.50."
+_AMOUNT: Final = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?", re.ASCII)
 CONTENT_TYPES: Final = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -98,6 +109,7 @@ class VariantResource(resources.ModelResource):
     variant_attributes = fields.Field(column_name="variant_attributes", readonly=True)
     weight_grams = fields.Field(column_name="weight_grams", readonly=True)
     position = fields.Field(column_name="position", readonly=True)
+    cost_price = fields.Field(column_name="cost_price", readonly=True)
 
     class Meta:
         model = Variant
@@ -192,6 +204,9 @@ class VariantResource(resources.ModelResource):
     def dehydrate_position(self, variant: Variant) -> int | str:
         return variant.position if variant.sku else ""
 
+    def dehydrate_cost_price(self, variant: Variant) -> str:
+        return f"{variant.cost_price:.2f}" if variant.cost_price is not None else ""
+
 
 # --- export --------------------------------------------------------------------------------------
 
@@ -272,7 +287,7 @@ def _dataset(file_bytes: bytes, fmt: str) -> tablib.Dataset:
 def _headers(dataset: tablib.Dataset) -> list[str]:
     headers = [_cell(h) for h in (dataset.headers or [])]
     problems = _Errors()
-    missing = [c for c in NATIVE_COLUMNS if c not in headers]
+    missing = [c for c in NATIVE_COLUMNS if c not in headers and c not in OPTIONAL_COLUMNS]
     unknown = [h for h in headers if h and h not in NATIVE_COLUMNS]
     for column in missing:
         problems.add(1, column, "This column is missing.")
@@ -325,6 +340,16 @@ def _whole_number(row: _Row, column: str, errors: _Errors) -> int | None:
     return int(raw)
 
 
+def _amount(row: _Row, column: str, errors: _Errors) -> Decimal | None:
+    raw = row.cells[column]
+    if not raw:
+        return None
+    if not _AMOUNT.fullmatch(raw):
+        errors.add(row.number, column, AMOUNT_MESSAGE)
+        return None
+    return Decimal(raw).quantize(Decimal("0.01"))
+
+
 class _Lookups:
     """Categories and product types named in the file, loaded with one query each."""
 
@@ -355,6 +380,7 @@ _VARIANT_FIELD_COLUMNS: Final = {
     "gtin": "gtin",
     "weight_grams": "weight_grams",
     "position": "position",
+    "cost_price": "cost_price",
     "options": "options",
     "attributes": "variant_attributes",
     "product": "sku",
@@ -457,8 +483,15 @@ def _product_write(
 
 
 def _variant_write(
-    product: Product, row: _Row, user: User | None, errors: _Errors, seen: dict[str, int]
+    product: Product,
+    row: _Row,
+    user: User | None,
+    errors: _Errors,
+    seen: dict[str, int],
+    with_cost: bool = True,
 ) -> str:
+    """Create or update the row's variant; ``with_cost`` False (the file has no ``cost_price``
+    column) leaves the cost as it is."""
     sku = row.cells["sku"]
     if sku in seen:
         errors.add(row.number, "sku", f"SKU {sku!r} is already on row {seen[sku]}.")
@@ -469,6 +502,7 @@ def _variant_write(
     attributes = _json_object(row, "variant_attributes", errors)
     weight = _whole_number(row, "weight_grams", errors)
     position = _whole_number(row, "position", errors)
+    cost = _amount(row, "cost_price", errors)
     if len(errors.items) > before or options is None or attributes is None:
         # the services will not see this row: still name a bad GTIN, as they would
         gtin = row.cells["gtin"]
@@ -484,17 +518,28 @@ def _variant_write(
             "a variant cannot move between products.",
         )
         return "failed"
-    wanted = {
+    wanted: dict[str, Any] = {
         "gtin": row.cells["gtin"],
         "weight_grams": weight,
         "position": position if position is not None else 0,
     }
+    if with_cost:
+        wanted["cost_price"] = cost
     if existing is not None and (
         existing.options == options
         and existing.attributes == attributes
         and all(getattr(existing, name) == value for name, value in wanted.items())
     ):
         return "unchanged"
+    if existing is not None and (
+        existing.options == options
+        and existing.attributes == attributes
+        and all(getattr(existing, n) == v for n, v in wanted.items() if n != "cost_price")
+    ):
+        # only the cost changed: not customer-visible, so no review and no completeness
+        existing.cost_price = cost
+        existing.save(update_fields=["cost_price", "updated_at"])
+        return "updated"
     try:
         with transaction.atomic():
             services.variant_save(
@@ -547,6 +592,7 @@ def native_dataset_import(*, dataset: tablib.Dataset, user: User | None = None) 
     """``catalog_native_import`` for a file already read into a tablib dataset."""
     _require(user)
     headers = _headers(dataset)
+    with_cost = "cost_price" in headers
     rows = []
     for number, values in enumerate(dataset, start=2):
         cells = {header: _cell(value) for header, value in zip(headers, values, strict=False)}
@@ -590,7 +636,7 @@ def native_dataset_import(*, dataset: tablib.Dataset, user: User | None = None) 
                     if any(row.cells[c] for c in ("gtin", "options", "variant_attributes")):
                         errors.add(row.number, "sku", "A variant row needs a SKU.")
                     continue
-                outcome = _variant_write(product, row, user, errors, seen_skus)
+                outcome = _variant_write(product, row, user, errors, seen_skus, with_cost)
                 if outcome != "failed":
                     summary[f"variants_{outcome}"] += 1
         if errors.items:

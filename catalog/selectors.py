@@ -130,6 +130,7 @@ class VariantOffer:
     reason: str = ""
     is_gift_card: bool = False  # its product type sells gift cards: no stock
     weight_grams: int | None = None  # the shipping weight, when known
+    cost_price: Decimal | None = None  # per unit, in settings.BASE_CURRENCY; None when unknown
 
 
 @dataclass
@@ -333,6 +334,7 @@ def channel_variant_offers(
             "product__approved_at",
             "product__product_type__is_gift_card",
             "weight_grams",
+            "cost_price",
             "options",
             "offer_channel_id",
             "offer_currency",
@@ -397,6 +399,7 @@ def channel_variant_offers(
             reason=reason,
             is_gift_card=bool(row["product__product_type__is_gift_card"]),
             weight_grams=row["weight_grams"],
+            cost_price=row["cost_price"],
         )
     return offers
 
@@ -486,3 +489,41 @@ def option_labels(*, product: Product) -> dict[str, dict[str, str]]:
     ).values_list("attribute__code", "code", "label"):
         labels.setdefault(attribute, {})[code] = label
     return labels
+
+
+# --- the price write API (issue 19) --------------------------------------------------------------
+
+
+def price_channel_get(*, code: str, visible_codes: frozenset[str] | None) -> Channel | None:
+    """The channel ``code`` if it exists and is among ``visible_codes`` (``None``: every one)."""
+    if visible_codes is not None and code not in visible_codes:
+        return None
+    return Channel.objects.filter(code=code).first()
+
+
+def variant_ids_for_skus(*, skus: Iterable[str]) -> dict[str, int]:
+    """``{sku: variant id}`` for the SKUs that exist."""
+    return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "pk"))
+
+
+def variant_channel_price(
+    *, variant_id: int, channel: Channel, for_update: bool = False
+) -> dict[str, Any]:
+    """A variant's prices on a channel in the channel's currency: the base price (``amount`` and
+    ``compare_at_amount``, ``None`` when it has none) and the dated ``overrides``, earliest
+    first. ``for_update`` locks the variant's row first (in the caller's transaction), as
+    ``catalog.services.price_set`` does, so a check of this state and the write see the same."""
+    if for_update:
+        list(Variant.objects.select_for_update().filter(pk=variant_id).values_list("pk"))
+    rows = list(
+        Price.objects.filter(variant_id=variant_id, channel=channel, currency=channel.currency)
+        .order_by(F("starts_at").asc(nulls_first=True), "ends_at", "pk")
+        .values("amount", "compare_at_amount", "starts_at", "ends_at")
+    )
+    base = next((r for r in rows if r["starts_at"] is None and r["ends_at"] is None), None)
+    return {
+        "currency": channel.currency,
+        "amount": base["amount"] if base else None,
+        "compare_at_amount": base["compare_at_amount"] if base else None,
+        "overrides": [r for r in rows if r is not base],
+    }

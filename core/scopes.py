@@ -10,6 +10,7 @@ from django.db import models
 
 class Scope(models.TextChoices):
     CATALOG_READ = "catalog:read", "Read the catalog"
+    CATALOG_WRITE = "catalog:write", "Write prices, products and variants"
     STOCK_READ = "stock:read", "Read stock and availability"
     STOCK_WRITE = "stock:write", "Write stock levels and movements"
     STOCK_ALL_LOCATIONS = (
@@ -28,6 +29,7 @@ ALL_SCOPES: frozenset[str] = frozenset(Scope.values)
 
 STAFF_SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Scope.CATALOG_READ: ("catalog.view_product",),
+    Scope.CATALOG_WRITE: ("catalog.change_price",),
     Scope.STOCK_READ: ("inventory.view_stocklevel",),
     Scope.STOCK_WRITE: ("inventory.change_stocklevel", "inventory.add_stockmovement"),
     # Inventory managers adjust stock anywhere in the admin, so they do on the API too.

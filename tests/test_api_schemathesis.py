@@ -53,6 +53,9 @@ BEYOND_SCHEMA_CODES = frozenset(
         # Nor whether a postcode has its country's shape (NL 1011 AB, DE 10115), or comes with a
         # country: two query parameters a schema cannot tie together (orders.shipping).
         "invalid_address",
+        # Nor that a compare-at ("was") price is above the price: two body fields a schema
+        # cannot tie together either (catalog.api.price_serializers).
+        "not_above_amount",
         # A NUL character is refused everywhere (below); the generator leaves it out of strings
         # but not out of the names of the extra properties an object may carry.
         "null_character",

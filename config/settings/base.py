@@ -326,6 +326,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The currency of cost prices (catalog.Variant.cost_price, snapshotted on orders.OrderLine)
+BASE_CURRENCY = env.str("BASE_CURRENCY", default="EUR")
 
 # --- Static and media -----------------------------------------------------------------------
 

@@ -196,6 +196,14 @@ class OrderLine(models.Model):
     )
     quantity_cancelled = models.PositiveIntegerField(default=0)
     quantity_refunded = models.PositiveIntegerField(default=0)
+    cost_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The variant's cost per unit at the time of sale, in the base currency "
+        "(settings.BASE_CURRENCY); empty when it was unknown. Never recomputed.",
+    )
 
     class Meta:
         ordering = ["id"]

@@ -882,7 +882,8 @@ def order_lines_create(
 ) -> list[OrderLine]:
     """The order's lines, one insert: each SKU's channel offer (title, options) as a snapshot,
     with its price, discount and tax from ``pricing`` (``basket_price`` keyed by SKU); without
-    it, the offer's price times the quantity."""
+    it, the offer's price times the quantity. Each line keeps the variant's cost price at this
+    moment (``VariantOffer.cost_price``, unknown stays ``None``), for margins."""
     return OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -891,6 +892,7 @@ def order_lines_create(
             title=offers[sku].title,
             options=offers[sku].options,
             quantity=qty,
+            cost_price=offers[sku].cost_price,
             **(
                 order_line_pricing_fields(pricing, sku)
                 if pricing is not None

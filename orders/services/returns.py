@@ -364,6 +364,7 @@ def _exchange_carry_out_in(
         quantity=quantity,
         unit_price=offer.price,
         line_total=subtotal,
+        cost_price=offer.cost_price,
     )
     fulfillment = Fulfillment.objects.create(
         order=new_order,

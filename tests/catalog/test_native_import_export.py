@@ -189,6 +189,7 @@ def test_the_export_layout(catalog_data: list[Product]) -> None:
         "variant_attributes": '{"fit": "Slim"}',
         "weight_grams": "180",
         "position": "0",
+        "cost_price": "",
     }
     assert rows[3]["options"] == rows[3]["position"] == ""
     # only the products asked for
