@@ -501,9 +501,9 @@ def price_channel_get(*, code: str, visible_codes: frozenset[str] | None) -> Cha
     return Channel.objects.filter(code=code).first()
 
 
-def variant_ids_for_skus(*, skus: Iterable[str]) -> dict[str, int]:
-    """``{sku: variant id}`` for the SKUs that exist."""
-    return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "pk"))
+def variant_ids_by_sku(*, skus: Iterable[str]) -> dict[str, int]:
+    """``{sku: variant id}`` for the SKUs that exist (one query)."""
+    return dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("sku", "pk"))
 
 
 def variant_channel_price(

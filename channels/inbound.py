@@ -25,8 +25,6 @@ body that is not a valid order (``errors`` names each field), ``409`` ``insuffic
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
@@ -37,7 +35,7 @@ from channels.connectors import signature_verify
 from channels.delivery import channel_secret
 from core.actors import Actor
 from core.api.parsers import BodyRefused, body_too_large, json_body_parse
-from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
+from core.api.problems import flatten_errors, problem_json
 from core.errors import DomainError
 from core.models import Channel
 from orders import selectors as order_selectors
@@ -58,37 +56,22 @@ class InboundOrderSerializer(OrderInputSerializer):
     external_id = serializers.CharField(max_length=100)
 
 
-def _problem(
-    status: int,
-    code: str,
-    detail: str,
-    *,
-    errors: list[dict[str, Any]] | None = None,
-    extra: dict[str, Any] | None = None,
-    title: str | None = None,
-) -> JsonResponse:
-    body = problem(
-        status_code=status, code=code, detail=detail, errors=errors, extra=extra, title=title
-    )
-    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
-
-
 @csrf_exempt
 def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
     """Place the order a channel sent (see the module docstring)."""
     if request.method != "POST":
-        response = _problem(405, "method_not_allowed", f"Method {request.method} not allowed.")
+        response = problem_json(405, "method_not_allowed", f"Method {request.method} not allowed.")
         response["Allow"] = "POST"
         return response
     channel = Channel.objects.filter(code=code, is_active=True).first()
     if channel is None:
-        return _problem(404, "channel_not_found", f"No active channel {code!r}.")
+        return problem_json(404, "channel_not_found", f"No active channel {code!r}.")
     secret = channel_secret(channel)
     try:
         body = request.body
     except RequestDataTooBig:
         refused = body_too_large()
-        return _problem(refused.status, refused.code, refused.detail)
+        return problem_json(refused.status, refused.code, refused.detail)
     if not secret or not signature_verify(
         secret=secret,
         headers=dict(request.headers),
@@ -101,7 +84,7 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             webhook_id=request.headers.get("webhook-id", ""),
             has_secret=bool(secret),
         )
-        return _problem(
+        return problem_json(
             401,
             "invalid_signature",
             "Missing, invalid or stale webhook signature (Standard Webhooks, signed with the "
@@ -110,11 +93,11 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
     try:
         data = json_body_parse(body)
     except BodyRefused as refused:
-        return _problem(refused.status, refused.code, refused.detail, errors=refused.errors)
+        return problem_json(refused.status, refused.code, refused.detail, errors=refused.errors)
     payload = InboundOrderSerializer(data=data)
     if not payload.is_valid():
         errors = flatten_errors(payload.errors)
-        return _problem(
+        return problem_json(
             422,
             "validation_error",
             "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "Invalid order.",
@@ -139,7 +122,7 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             actor=Actor.system(f"channel:{channel.code}"),
         )
     except OrderInvalid as error:
-        return _problem(
+        return problem_json(
             422,
             error.code,
             error.message,
@@ -148,7 +131,7 @@ def channel_order_receive(request: HttpRequest, code: str) -> JsonResponse:
             title=error.title,
         )
     except DomainError as error:
-        return _problem(
+        return problem_json(
             error.status,
             error.code,
             error.message,

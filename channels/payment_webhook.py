@@ -46,7 +46,7 @@ from channels.connectors import signature_verify
 from channels.inbound import SIGNATURE_TOLERANCE_SECONDS
 from core.actors import Actor
 from core.api.parsers import BodyRefused, body_too_large, json_body_parse
-from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors, problem
+from core.api.problems import flatten_errors, problem_json
 from core.errors import DomainError
 from orders.exceptions import PaymentProviderUnknown
 from orders.payments import provider_get
@@ -103,13 +103,6 @@ _SIGNATURE_HEADERS = [
         "secret; several, space-separated, during a key rotation.",
     ),
 ]
-
-
-def _problem(
-    status: int, code: str, detail: str, *, errors: Any = None, extra: Any = None
-) -> JsonResponse:
-    body = problem(status_code=status, code=code, detail=detail, errors=errors, extra=extra)
-    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def provider_secret(provider: str) -> str:
@@ -174,16 +167,16 @@ def payment_webhook_receive(request: Request, provider: str) -> JsonResponse:
     try:
         provider_get(provider)
     except PaymentProviderUnknown as error:
-        return _problem(error.status, error.code, error.message)
+        return problem_json(error.status, error.code, error.message)
     if not secret:
-        return _problem(
+        return problem_json(
             404, PaymentProviderUnknown.code, f"No webhook secret for provider {provider!r}."
         )
     try:
         body = request._request.body  # the raw bytes, as signed
     except RequestDataTooBig:
         refused = body_too_large()
-        return _problem(refused.status, refused.code, refused.detail)
+        return problem_json(refused.status, refused.code, refused.detail)
     if not signature_verify(
         secret=secret,
         headers=dict(request.headers),
@@ -195,7 +188,7 @@ def payment_webhook_receive(request: Request, provider: str) -> JsonResponse:
             provider=provider,
             webhook_id=request.headers.get("webhook-id", ""),
         )
-        return _problem(
+        return problem_json(
             401,
             "invalid_signature",
             "Missing, invalid or stale webhook signature (Standard Webhooks, signed with the "
@@ -204,11 +197,11 @@ def payment_webhook_receive(request: Request, provider: str) -> JsonResponse:
     try:
         data = json_body_parse(body)
     except BodyRefused as refused:
-        return _problem(refused.status, refused.code, refused.detail, errors=refused.errors)
+        return problem_json(refused.status, refused.code, refused.detail, errors=refused.errors)
     payload = PaymentEventSerializer(data=data)
     if not payload.is_valid():
         errors = flatten_errors(payload.errors)
-        return _problem(
+        return problem_json(
             422,
             "validation_error",
             "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "Invalid event.",
@@ -231,7 +224,7 @@ def payment_webhook_receive(request: Request, provider: str) -> JsonResponse:
             # the same event delivered twice at once: the second finds the first's record
             recorded, created = payment_webhook_apply(**apply)
     except DomainError as error:
-        return _problem(
+        return problem_json(
             error.status, error.code, error.message, errors=error.errors, extra=error.extra
         )
     logger.info(

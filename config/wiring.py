@@ -13,6 +13,7 @@ def import_stock_apply(quantities: Mapping[str, int], location_code: str, refere
     """Apply imported inventory quantities as absolute counts (ledger ``count`` movements for the
     differences) at ``location_code``, or at the preferred warehouse when none is given.
     Returns how many levels changed; a file without any location to count at applies nothing."""
+    from catalog import selectors as catalog_selectors
     from inventory import selectors as stock_selectors
 
     if location_code:
@@ -29,7 +30,7 @@ def import_stock_apply(quantities: Mapping[str, int], location_code: str, refere
         return 0
     from inventory.stock_feed import FeedRow, stock_counts_apply
 
-    variant_ids = stock_selectors.variant_ids_by_sku(skus=quantities)
+    variant_ids = catalog_selectors.variant_ids_by_sku(skus=quantities)
     rows = [
         FeedRow(
             row=0,

@@ -213,11 +213,6 @@ def transfer_list() -> QuerySet[Transfer]:
     return Transfer.objects.select_related("source", "destination")
 
 
-def variant_ids_by_sku(*, skus: Iterable[str]) -> dict[str, int]:
-    """``{sku: variant_id}`` for the SKUs that exist (one query)."""
-    return dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("sku", "pk"))
-
-
 def location_ids_by_code(*, codes: Iterable[str]) -> dict[str, int]:
     """``{code: location_id}`` for the active locations that exist (one query)."""
     return dict(location_list().filter(code__in=list(set(codes))).values_list("code", "pk"))

@@ -20,12 +20,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.selectors import variant_ids_by_sku
 from core import bulk
 from core.actors import SYSTEM, Actor
 from core.audit import SensitiveAction, audit_record
 from inventory.exceptions import StockFeedInvalid
 from inventory.models import StockLevel, StockMovement
-from inventory.selectors import location_ids_by_code, variant_ids_by_sku
+from inventory.selectors import location_ids_by_code
 
 REQUIRED = ("sku", "location", "on_hand")
 BATCH = 5_000

@@ -52,7 +52,7 @@ def _price_body(*, channel: Channel, sku: str, prices: dict[str, Any]) -> dict[s
 def _resolve(request: Request, channel_code: str, sku: str) -> tuple[Channel, int]:
     principal = request_principal(request)
     channel = selectors.price_channel_get(code=channel_code, visible_codes=principal.channel_codes)
-    variant_id = selectors.variant_ids_for_skus(skus=[sku]).get(sku)
+    variant_id = selectors.variant_ids_by_sku(skus=[sku]).get(sku)
     if channel is None or variant_id is None:
         raise ApiError(
             status_code=404,
@@ -186,7 +186,7 @@ class PriceBulkView(APIView):
             code: selectors.price_channel_get(code=code, visible_codes=principal.channel_codes)
             for code in {row["channel"] for row in rows}
         }
-        variants = selectors.variant_ids_for_skus(skus=[row["sku"] for row in rows])
+        variants = selectors.variant_ids_by_sku(skus=[row["sku"] for row in rows])
         errors: list[dict[str, str]] = []
         seen: dict[tuple[str, str], int] = {}
         for index, row in enumerate(rows):

@@ -201,9 +201,22 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def problem_response(request: HttpRequest, *, status_code: int, detail: str) -> JsonResponse:
-    """A problem+json response for errors raised outside DRF (URL resolver 404, handler500)."""
+def problem_json(
+    status_code: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> JsonResponse:
+    """A problem+json response from a plain Django view (signed endpoints, error handlers)."""
     body = problem(
-        status_code=status_code, code=_DEFAULT_CODES.get(status_code, "error"), detail=detail
+        status_code=status_code, code=code, detail=detail, errors=errors, extra=extra, title=title
     )
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_response(request: HttpRequest, *, status_code: int, detail: str) -> JsonResponse:
+    """A problem+json response for errors raised outside DRF (URL resolver 404, handler500)."""
+    return problem_json(status_code, _DEFAULT_CODES.get(status_code, "error"), detail)

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import selectors as catalog_selectors
 from core.api.conditional import etag_for, require_if_match
 from core.api.filters import SyncFilterSet
 from core.api.idempotency import idempotent
@@ -86,7 +87,7 @@ def stock_location_ids_for(principal: ApiPrincipal) -> frozenset[int] | None:
 
 def _resolve(location_code: str, sku: str) -> tuple[int, int]:
     location_id = selectors.location_ids_by_code(codes=[location_code]).get(location_code)
-    variant_id = selectors.variant_ids_by_sku(skus=[sku]).get(sku)
+    variant_id = catalog_selectors.variant_ids_by_sku(skus=[sku]).get(sku)
     if location_id is None or variant_id is None:
         raise _not_found(location_code, sku)
     return location_id, variant_id
@@ -251,7 +252,7 @@ class StockMovementBatchView(APIView):
         payload = MovementBatchInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         rows = payload.validated_data["movements"]
-        variants = selectors.variant_ids_by_sku(skus=[row["sku"] for row in rows])
+        variants = catalog_selectors.variant_ids_by_sku(skus=[row["sku"] for row in rows])
         locations = selectors.location_ids_by_code(codes=[row["location"] for row in rows])
         errors = [
             {
@@ -430,7 +431,7 @@ class StockHoldCreateView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         lines = data["lines"]
-        variants = selectors.variant_ids_by_sku(skus=[line["sku"] for line in lines])
+        variants = catalog_selectors.variant_ids_by_sku(skus=[line["sku"] for line in lines])
         locations = selectors.location_ids_by_code(codes=[line["location"] for line in lines])
         errors = [
             {"field": f"lines.{i}.{field}", "code": "does_not_exist", "message": f"unknown {field}"}
