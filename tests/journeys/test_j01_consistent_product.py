@@ -77,6 +77,12 @@ def worker(media: Path, monkeypatch: pytest.MonkeyPatch, transactional_db: Any) 
         yield running
 
 
+# The feeds are rendered by the worker after the relay: on a loaded 2-core CI machine (the
+# suite's other worker busy beside it) that has taken over 30 s once; what is checked is that
+# they follow, not how fast (docs/benchmarks.md has the propagation figures).
+FEED_WAIT = 90.0
+
+
 def _published_everywhere(webshop: Receiver, marketplace: Receiver) -> tuple[Product, list[str]]:
     """A tee in size M at 24.95 on five channels, approved and published on all of them."""
     store = LocationFactory(code="ams-central", name="Amsterdam Central")
@@ -210,8 +216,11 @@ def test_a_price_and_description_edited_once_reach_every_channel_after_approval(
     wait_until(
         lambda: _google(feeds) == ("24.95 EUR", OLD_TEXT, "Organic Tee - M / Navy"),
         what="the Google feed",
+        timeout=FEED_WAIT,
     )
-    wait_until(lambda: _meta(feeds) == ("24.95 EUR", OLD_TEXT), what="the Meta feed")
+    wait_until(
+        lambda: _meta(feeds) == ("24.95 EUR", OLD_TEXT), what="the Meta feed", timeout=FEED_WAIT
+    )
     assert _pos(pos_client, product.pk) == ("24.95", OLD_TEXT)
 
     # when the merchandiser edits the description and the price of every channel in the admin
@@ -257,8 +266,13 @@ def test_a_price_and_description_edited_once_reach_every_channel_after_approval(
     wait_until(
         lambda: _google(feeds) == ("21.50 EUR", NEW_TEXT, "Organic Tee - M / Navy"),
         what="the Google feed to follow",
+        timeout=FEED_WAIT,
     )
-    wait_until(lambda: _meta(feeds) == ("21.50 EUR", NEW_TEXT), what="the Meta feed to follow")
+    wait_until(
+        lambda: _meta(feeds) == ("21.50 EUR", NEW_TEXT),
+        what="the Meta feed to follow",
+        timeout=FEED_WAIT,
+    )
     wait_until(lambda: _pos(pos_client, product.pk) == ("21.50", NEW_TEXT), what="the POS")
     listed = mkt_client.get("/api/v1/products/", {"channel": "bol"}).json()["results"]
     assert [(p["title"], p["description"]) for p in listed] == [("Acme Organic Tee", NEW_TEXT)]
