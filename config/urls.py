@@ -16,6 +16,8 @@ from core.health import healthz
 admin.site.site_header = "OmniHub back office"
 admin.site.site_title = "OmniHub"
 admin.site.index_title = "Products, stock, orders, channels and customers"
+# The home page shows the dashboard of the user's roles above the list of apps (reports.dashboard).
+admin.site.index_template = "reports/admin_index.html"
 
 # Admin pages of models that moved into core (their app label changed); bookmarks keep working.
 MOVED_ADMIN_PAGES = {
@@ -44,6 +46,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("channels.api.urls")),
     path("", include("storefront.api.urls")),
+    path("", include("reports.api.urls")),
 ]
 
 urlpatterns = [
@@ -52,6 +55,7 @@ urlpatterns = [
         r"|outbox/changeevent|api|outbox)/(?P<rest>.*)$",
         admin_moved,
     ),
+    path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

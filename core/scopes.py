@@ -23,6 +23,7 @@ class Scope(models.TextChoices):
     CUSTOMERS_WRITE = "customers:write", "Write customers, consents and loyalty"
     RETURNS_WRITE = "returns:write", "Create and receive returns, refund"
     WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions"
+    REPORTS_READ = "reports:read", "Read sales, stock, returns and fulfilment figures"
 
 
 ALL_SCOPES: frozenset[str] = frozenset(Scope.values)
@@ -40,6 +41,7 @@ STAFF_SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Scope.CUSTOMERS_WRITE: ("customers.change_customer",),
     Scope.RETURNS_WRITE: ("orders.add_return", "orders.change_return", "orders.add_refund"),
     Scope.WEBHOOKS_MANAGE: ("channels.change_webhooksubscription",),
+    Scope.REPORTS_READ: ("reports.view_reports",),
 }
 """The Django permissions a staff session needs for each scope: *all* of those listed.
 

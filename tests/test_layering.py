@@ -1,7 +1,7 @@
 """The layout holds: models point down the layers, the import contract covers every package, and
 tests share helpers through ordinary modules only.
 
-Layers, bottom first: core; catalog | customers; inventory; orders; channels | storefront | store;
+Layers, bottom first: core; catalog | customers; inventory; orders; channels | storefront | store | reports;
 config; demo. Django's own apps and third-party apps sit below core.
 """
 
@@ -26,6 +26,7 @@ LAYER = {
     "channels": 4,
     "storefront": 4,
     "store": 4,
+    "reports": 4,
     "project": 5,  # config's app label
     "demo": 6,
 }

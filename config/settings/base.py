@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "storefront",
     "store",
+    "reports",
     "demo",
     # last, so its post_migrate (role sync) runs after every app's permissions exist
     "config.apps.ProjectConfig",
@@ -234,6 +235,11 @@ CELERY_BEAT_SCHEDULE = {
     "channels-feeds-refresh": {
         "task": "channels.feeds_refresh",
         "schedule": env.float("CHANNELS_FEED_MIN_SECONDS", default=30.0),
+    },
+    # the report rollups follow the outbox (reports.rollups); a commit also kicks them
+    "reports-rollups-update": {
+        "task": "reports.rollups_update",
+        "schedule": env.float("REPORTS_ROLLUPS_SECONDS", default=15.0),
     },
     "purge-expired-idempotency-keys": {
         "task": "core.idempotency_keys_purge",

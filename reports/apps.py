@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    """Figures of the business: rollup tables kept current from the outbox, the back-office
+    dashboard per role, the report pages and the partner reporting API."""
+
+    name = "reports"
+    verbose_name = "Reports"

@@ -1,0 +1,8 @@
+"""The report pages in the back office: ``/admin/reports/...``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+app_name = "reports"
+urlpatterns: list[URLPattern] = []
