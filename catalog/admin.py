@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -47,6 +47,7 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
+from catalog.search import product_search_filter, variant_search_filter
 from core.errors import DomainError
 from core.models import Channel
 
@@ -262,6 +263,14 @@ def _formset_changes_note(formset: Any) -> None:
 # --- products ----------------------------------------------------------------------------------
 
 
+def _best_first(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Search results best match first, unless the user sorted by a column (the changelist
+    orders before it searches, so the order is set here)."""
+    if ORDER_VAR in request.GET:
+        return queryset
+    return queryset.order_by("-search_rank", "-pk")
+
+
 class ProductChangeList(ChangeList):
     """The product list reads narrow rows: the wide columns it never shows are deferred and the
     category comes by one prefetch of the page's categories, so PostgreSQL sorts and limits
@@ -302,8 +311,10 @@ class ProductAdmin(SimpleHistoryAdmin):
         "product_type",
         ("category", CategoryFilter),
     ]
-    search_fields = ["name", "handle", "=variants__sku", "=variants__gtin"]
-    search_help_text = "Name or handle (contains), SKU or GTIN (exact)."
+    search_fields = ["name"]  # shows the search box; get_search_results does the searching
+    search_help_text = (
+        "Name and brand words (typos corrected), SKU or GTIN (exact or the start), best first."
+    )
     autocomplete_fields = ["category", "product_type"]
     list_per_page = 50
     list_max_show_all = 200
@@ -402,14 +413,16 @@ class ProductAdmin(SimpleHistoryAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Product], search_term: str
     ) -> tuple[QuerySet[Product], bool]:
-        """Name or handle contains the term, or a variant has it as SKU or GTIN: one semi-join
-        instead of the admin's default join (which needs DISTINCT over every variant)."""
-        term = search_term.strip()
-        if not term:
+        """The one product search (``catalog.search``): exact SKU/GTIN, SKU prefix, name and
+        brand words, typos corrected; ranked (``search_rank``), best first unless a column is
+        sorted. No join on variants, so never duplicates."""
+        if not search_term.strip():
             return queryset, False
-        variant = Variant.objects.filter(product=OuterRef("pk")).filter(Q(sku=term) | Q(gtin=term))
-        matches = Q(name__icontains=term) | Q(handle__icontains=term) | Exists(variant)
-        return queryset.filter(matches), False
+        outcome = product_search_filter(queryset, term=search_term)
+        match = getattr(request, "resolver_match", None)
+        if outcome.corrected and match is not None and match.url_name.endswith("changelist"):
+            messages.info(request, f"No match as typed; showing results for “{outcome.corrected}”.")
+        return _best_first(request, outcome.queryset), False
 
     # columns
 
@@ -691,8 +704,8 @@ class PriceInline(admin.TabularInline):
 @admin.register(Variant)
 class VariantAdmin(SimpleHistoryAdmin):
     list_display = ["sku", "gtin", "product", "options", "weight_grams", "cost_price"]
-    search_fields = ["=sku", "=gtin", "product__name"]
-    search_help_text = "SKU or GTIN (exact), or product name."
+    search_fields = ["sku"]  # shows the search box; get_search_results does the searching
+    search_help_text = "SKU or GTIN (exact or the start), or product name and brand words."
     list_select_related = ["product"]
     show_full_result_count = False
     fields = [
@@ -706,6 +719,15 @@ class VariantAdmin(SimpleHistoryAdmin):
         "position",
     ]
     readonly_fields = ["product"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Variant], search_term: str
+    ) -> tuple[QuerySet[Variant], bool]:
+        """The product search (``catalog.search``), the variant whose SKU or GTIN is the term
+        first."""
+        if not search_term.strip():
+            return queryset, False
+        return _best_first(request, variant_search_filter(queryset, term=search_term)), False
 
     def get_inlines(self, request: HttpRequest, obj: Variant | None) -> list[Any]:
         from catalog.admin_media import VariantMediaInline

@@ -121,8 +121,8 @@ PRODUCTS_QUERIES = 2
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_name_search_is_served_by_the_trigram_index(shop) -> None:  # type: ignore[no-untyped-def]
-    """``search=`` and the store's name search filter on ``name__icontains``; on PostgreSQL the
-    trigram index of ``catalog.0004`` serves that exact expression."""
+    """A plain ``name__icontains`` filter (admin filters and lookups outside the ranked search of
+    ``catalog.search``) is served on PostgreSQL by the trigram index of ``catalog.0004``."""
     from django.db import transaction
 
     with transaction.atomic():

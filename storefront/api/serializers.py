@@ -199,3 +199,83 @@ class AvailabilityResponseSerializer(serializers.Serializer):
     delivery_to = DeliveryAddressSerializer(
         required=False, help_text="Only with ?country=: the address the promises are for."
     )
+
+
+# --- facets of the products list (``?facets=``, catalog.search.product_facets) -----------------
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The stored value (a brand, an option code).")
+    label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        help_text="What to show (an option's label, else the value)."
+    )
+    count = serializers.IntegerField(help_text="Products in the filtered result with it.")
+
+
+class CategoryFacetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    full_name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Products in the filtered result in it.")
+
+
+class AttributeFacetSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The attribute's code, e.g. `size`.")
+    name = serializers.CharField()
+    values = FacetValueSerializer(many=True)
+
+
+class FacetsSerializer(serializers.Serializer):
+    """Only the kinds asked for in ``?facets=`` are present."""
+
+    category = CategoryFacetSerializer(many=True, required=False)
+    brand = FacetValueSerializer(many=True, required=False)
+    attribute = AttributeFacetSerializer(many=True, required=False)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {
+            kind: self.fields[kind].to_representation(values) for kind, values in instance.items()
+        }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_VALUE = {
+    "type": "object",
+    "required": ["value", "label", "count"],
+    "properties": {"value": {"type": "string"}, "label": {"type": "string"}, "count": _COUNT},
+}
+FACETS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Present when `facets` is asked for; only the kinds asked for. Product "
+    "counts over the whole filtered result, most frequent first, at most 50 values each.",
+    "properties": {
+        "category": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "full_name", "count"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "full_name": {"type": "string"},
+                    "count": _COUNT,
+                },
+            },
+        },
+        "brand": {"type": "array", "items": _VALUE},
+        "attribute": {
+            "type": "array",
+            "description": "Product attribute values and variant options (a product counts "
+            "once per value).",
+            "items": {
+                "type": "object",
+                "required": ["code", "name", "values"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "values": {"type": "array", "items": _VALUE},
+                },
+            },
+        },
+    },
+}

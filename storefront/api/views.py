@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,7 +25,9 @@ from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
 from catalog.models import ProductPublication
+from catalog.search import FACETS, product_facets, product_search_filter
 from core.api.filters import IntegerFilter, SyncFilterSet
+from core.api.pagination import CursorPagination
 from core.api.params import near_parameter, near_parse, sku_list_parameter, sku_list_parse
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
@@ -36,10 +38,12 @@ from orders import pricing, shipping
 from orders.exceptions import ShippingZoneUnserved
 from storefront.api import channel_views
 from storefront.api.serializers import (
+    FACETS_SCHEMA,
     AvailabilityResponseSerializer,
     ChannelOutputSerializer,
     ChannelProductSerializer,
     ChannelVariantSerializer,
+    FacetsSerializer,
     VariantLookupSerializer,
 )
 
@@ -90,7 +94,9 @@ def _availability(channel: Channel, views: list[Any]) -> dict[str, int]:
 
 class ProductFilterSet(SyncFilterSet):
     search = filters.CharFilter(
-        method="filter_search", help_text="Name contains, or exact SKU/GTIN."
+        method="filter_search",
+        help_text="Ranked search (best match first): a variant's SKU or GTIN, exact or its "
+        "start; or words starting words of the name or brand, typos corrected.",
     )
     category = IntegerFilter(
         method="filter_category", help_text="Category id; includes its subcategories."
@@ -101,14 +107,11 @@ class ProductFilterSet(SyncFilterSet):
         fields = ["updated_since", "search", "category"]
 
     def filter_search(self, queryset: QuerySet[ProductPublication], name: str, value: str) -> Any:
-        value = value.strip()
-        if not value:
+        """``catalog.search``, the admin's and the store page's search: the publications of
+        the products found, annotated with ``search_rank`` (the list orders by it)."""
+        if not value.strip():
             return queryset
-        return queryset.filter(
-            Q(product__name__icontains=value)
-            | Q(product__variants__sku=value)
-            | Q(product__variants__gtin=value)
-        ).distinct()
+        return product_search_filter(queryset, term=value, product_path="product").queryset
 
     def filter_category(self, queryset: QuerySet[ProductPublication], name: str, value: Any) -> Any:
         from catalog.models import Category
@@ -119,14 +122,53 @@ class ProductFilterSet(SyncFilterSet):
         return queryset.filter(product__category__path__startswith=category.path)
 
 
+_FACETS_PARAM = OpenApiParameter(
+    "facets",
+    {"type": "string", "pattern": rf"^({'|'.join(FACETS)})(,({'|'.join(FACETS)}))*$"},
+    description="Comma-separated, any of `category`, `brand`, `attribute`: adds `facets` to "
+    "the page, product counts per value over the whole filtered result (every page, with "
+    "`search` and `category` applied), the most frequent 50 values per facet first.",
+)
+RANKED_ORDERING = ("-search_rank", "id")
+
+
+def facets_parse(raw: str | None) -> list[str]:
+    """The facet kinds of ``?facets=`` in their documented order; 400 for an unknown one."""
+    if raw is None:
+        return []
+    asked = [part.strip() for part in raw.split(",")]
+    unknown = [part for part in asked if part not in FACETS]
+    if unknown or not asked:
+        raise ApiError(
+            status_code=400,
+            code="invalid_parameter",
+            detail=f"facets: comma-separated, any of {', '.join(FACETS)}.",
+            errors=[{"field": "facets", "code": "invalid", "message": ",".join(unknown)}],
+        )
+    return [kind for kind in FACETS if kind in asked]
+
+
+class ProductPagination(CursorPagination):
+    """The cursor page, with the optional ``facets`` member in its schema."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        page = super().get_paginated_response_schema(schema)
+        page["properties"]["facets"] = FACETS_SCHEMA
+        return page
+
+
 class ProductListView(generics.ListAPIView):
     """Published products as the channel shows them: approved content, channel title, variants
-    with channel price and channel available-to-sell. A fixed number of queries per page."""
+    with channel price and channel available-to-sell. A fixed number of queries per page.
+
+    With ``search`` the list is ordered by relevance (``catalog.search``), best first, and the
+    cursor follows that order; without it, by the last visible change (``updated_since``)."""
 
     serializer_class = ChannelProductSerializer
     filterset_class = ProductFilterSet
+    pagination_class = ProductPagination
     read_scope = Scope.CATALOG_READ
-    cursor_ordering = ("updated_at", "id")
+    cursor_ordering: tuple[str, ...] = ("updated_at", "id")
 
     def get_queryset(self) -> QuerySet[ProductPublication]:
         if getattr(self, "swagger_fake_view", False):
@@ -137,7 +179,7 @@ class ProductListView(generics.ListAPIView):
     @extend_schema(
         operation_id="products_list",
         summary="Products as a channel shows them",
-        parameters=[_CHANNEL_PARAM],
+        parameters=[_CHANNEL_PARAM, _FACETS_PARAM],
         responses={
             200: ChannelProductSerializer(many=True),
             404: OpenApiResponse(description="No such channel for this caller."),
@@ -146,13 +188,30 @@ class ProductListView(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Plain dicts that match ChannelProductSerializer (storefront.api.channel_views):
         # the page of listings, the cached content, then price and availability in one query.
-        queryset = channel_views.listing_rows(self.filter_queryset(self.get_queryset()))
+        kinds = facets_parse(request.query_params.get("facets"))
+        found = self.filter_queryset(self.get_queryset())
+        queryset = channel_views.listing_rows(found)
+        if "search_rank" in found.query.annotations:
+            # listing_rows' columns and the rank: the cursor's position is the rank
+            self.cursor_ordering = RANKED_ORDERING
+            queryset = found.values(
+                "id",
+                "product_id",
+                "published_at",
+                "updated_at",
+                "search_rank",
+                **channel_views.LISTING_FIELDS,  # type: ignore[arg-type]
+            )
         page = self.paginate_queryset(queryset)
         rows = list(page if page is not None else queryset)
         data = channel_views.product_dicts(
             request=request, channel=self.channel, listings=[channel_views.listing(r) for r in rows]
         )
-        return self.get_paginated_response(data) if page is not None else Response(data)
+        response = self.get_paginated_response(data) if page is not None else Response(data)
+        if kinds and isinstance(response.data, dict):
+            facets = product_facets(product_ids=found.values("product_id"), kinds=kinds)
+            response.data["facets"] = FacetsSerializer(facets).data
+        return response
 
 
 class ProductDetailView(generics.GenericAPIView):
