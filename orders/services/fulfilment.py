@@ -151,7 +151,10 @@ def order_cancel(*, order_id: int, reason: str = "", actor: Actor = SYSTEM) -> O
             )
         for fulfillment in open_ones:
             _fulfillment_cancel_locked(order, fulfillment, reason=reason, actor=actor)
-        order_status_refresh(order=order, actor=actor)
+        if not order_status_refresh(order=order, actor=actor):
+            # the status stays, but the fulfilment changed: partners and the report rollups
+            # follow the outbox, so the change must be in it
+            order_event_record(order=order, topic=EventType.ORDER_UPDATED)
         if order.status == Order.Status.CANCELLED:
             coupon_redemption_release(order_id=order.pk)  # the codes can be used again
             notification_queue(order=order, kind=Notification.Kind.CANCELLED)
@@ -326,7 +329,10 @@ def fulfillment_deliver(*, fulfillment_id: int, actor: Actor = SYSTEM) -> Fulfil
             fulfillment=fulfillment,
             actor=actor,
         )
-        order_status_refresh(order=order, actor=actor)
+        if not order_status_refresh(order=order, actor=actor):
+            # the status stays, but the fulfilment changed: partners and the report rollups
+            # follow the outbox, so the change must be in it
+            order_event_record(order=order, topic=EventType.ORDER_UPDATED)
         return fulfillment
 
 
@@ -337,7 +343,10 @@ def fulfillment_cancel(
     with transaction.atomic(durable=True):
         order, fulfillment = _fulfillment_lock(fulfillment_id)
         _fulfillment_cancel_locked(order, fulfillment, reason=reason, actor=actor)
-        order_status_refresh(order=order, actor=actor)
+        if not order_status_refresh(order=order, actor=actor):
+            # the status stays, but the fulfilment changed: partners and the report rollups
+            # follow the outbox, so the change must be in it
+            order_event_record(order=order, topic=EventType.ORDER_UPDATED)
         if order.status == Order.Status.CANCELLED:
             notification_queue(order=order, kind=Notification.Kind.CANCELLED)
         return fulfillment
@@ -536,7 +545,8 @@ def pickups_expire(*, now: datetime | None = None, actor: Actor = PICKUPS_EXPIRE
             _fulfillment_cancel_locked(
                 order, fulfillment, reason="not collected within the hold period", actor=actor
             )
-            order_status_refresh(order=order, actor=actor)
+            if not order_status_refresh(order=order, actor=actor):
+                order_event_record(order=order, topic=EventType.ORDER_UPDATED)
             notification_queue(
                 order=order, kind=Notification.Kind.CANCELLED, subject_key=str(fulfillment.pk)
             )
