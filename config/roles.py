@@ -18,6 +18,7 @@ STORE_ASSOCIATE = "Store associate"
 STORE_MANAGER = "Store manager"
 CUSTOMER_SERVICE = "Customer service"
 AUDITOR = "Auditor"
+OPERATOR = "Operator"
 
 _VIEW_CHANNELS = ["core.view_channel"]
 _VIEW_LOCATIONS = ["inventory.view_location"]
@@ -60,6 +61,29 @@ _STORE_STAFF_VIEW = [
     *_VIEW_ORDERS,
     "orders.change_fulfillment",  # pick, ready for pickup, hand over, ship from store
     "orders.change_return",  # receive returns at the counter
+]
+
+# The dashboard on the admin home page and the report pages (``reports``): sales, stock, returns
+# and service figures, without any right to change what they count.
+_VIEW_REPORTS = ["reports.view_reports"]
+# The dashboard alone, without the report pages and the reporting API.
+_VIEW_DASHBOARD = ["reports.view_dashboard"]
+
+# The channel-operations pages: channels and their sync health (the feed rebuild action comes
+# with viewing), every push and webhook delivery (the retry action comes with viewing), what each
+# channel lists, feed items, the stores' POS acknowledgements and the outbox change events.
+# Operators pause or repoint a partner's webhook subscription, but never create or delete one
+# (partners do that through the API).
+_CHANNEL_OPERATIONS = [
+    "core.view_channel",
+    "core.view_changeevent",
+    "channels.view_delivery",
+    "channels.view_deliveryattempt",
+    "channels.view_listing",
+    "channels.view_feeditem",
+    "channels.view_storeacknowledgement",
+    "channels.view_webhooksubscription",
+    "channels.change_webhooksubscription",
 ]
 
 # The money features (docs/orders.md: "Tax", "Promotions", "Gift cards", "Shipping").
@@ -121,6 +145,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_PROMOTIONS_EDIT,
         "orders.view_couponredemption",  # the uses of a code, on its page
         *_VIEW_TAX,
+        *_VIEW_REPORTS,
     ],
     CATALOG_APPROVER: [
         "catalog.view_category",
@@ -130,6 +155,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "catalog.publish_product",
         *_VIEW_CHANNELS,
         *_VIEW_TAX,
+        *_VIEW_REPORTS,  # the approval queue and the completeness gaps on the dashboard
     ],
     INVENTORY_MANAGER: [
         "catalog.view_category",
@@ -152,12 +178,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CHANNELS,
         *_VIEW_ORDERS,
         *_SHIPPING_EDIT,  # with the locations' cut-off times (change_location)
+        *_VIEW_REPORTS,
     ],
     # The store page (``store.permissions``, checked per view) at the stores the user is a member
     # of: an associate works all of it at their (normally one) store
     STORE_ASSOCIATE: [*_STORE_STAFF_VIEW, *store_permissions.ALL],
-    # a store manager does the same, at each of the several stores they may be a member of
-    STORE_MANAGER: [*_STORE_STAFF_VIEW, *store_permissions.ALL],
+    # a store manager does the same, at each of the several stores they may be a member of, and
+    # sees the figures of those stores (``reports.access``)
+    STORE_MANAGER: [*_STORE_STAFF_VIEW, *store_permissions.ALL, *_VIEW_REPORTS],
     CUSTOMER_SERVICE: [
         *_VIEW_CHANNELS,
         *_VIEW_LOCATIONS,
@@ -182,11 +210,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_promotion",
         "orders.view_coupon",
         "orders.view_couponredemption",
+        *_VIEW_REPORTS,  # open returns and refunds waiting, on the dashboard
     ],
     # Reads the audit log of sensitive actions; kept apart from the roles that carry those
     # actions out (and whose colleagues' addresses it shows); reads the money features' records
     # too, without changing any.
     AUDITOR: ["core.view_auditentry", *_MONEY_VIEW],
+    # Keeps the channels in sync: the channel-operations pages and the dashboard, nothing else.
+    OPERATOR: [*_CHANNEL_OPERATIONS, *_VIEW_DASHBOARD],
 }
 
 

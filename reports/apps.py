@@ -7,3 +7,9 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from core.outbox.services import relay_hook_register
+        from reports.tasks import rollups_kick
+
+        relay_hook_register(rollups_kick)

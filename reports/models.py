@@ -1,7 +1,7 @@
 """Rollup tables: the figures reports read, kept current from the outbox (``reports.rollups``)
 and rebuilt by ``manage.py reports_rebuild``. Reports never scan orders.
 
-Days are calendar days in ``settings.TIME_ZONE``. Money is in the row's ``currency`` (the order's
+Days are calendar days in UTC. Money is in the row's ``currency`` (the order's
 currency), except ``cost``, which is in ``settings.BASE_CURRENCY`` (cost prices are kept in the base
 currency); rows of different currencies are never summed together.
 """
@@ -9,13 +9,14 @@ currency); rows of different currencies are never summed together.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
 ZERO = Decimal("0")
 
 
-def _money(**kwargs: object) -> models.DecimalField:
+def _money(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
         max_digits=14, decimal_places=2, default=ZERO, db_default=ZERO, **kwargs
     )
@@ -46,13 +47,20 @@ class DailySales(models.Model):
     cost = _money(help_text="Cost of the units sold, in the base currency.")
     units_costed = models.IntegerField(default=0)
     units_returned = models.IntegerField(default=0)
-    refunded = _money(help_text="Money given back for these lines (line refunds, tax included).")
-    refunded_tax = _money()
+    refunded = _money(
+        help_text="Money given back for these lines, in the basis of gross: tax included only "
+        "where the order's prices include tax."
+    )
+    refunded_tax = _money(help_text="The tax of the money given back.")
 
     class Meta:
         db_table = "reports_daily_sales"
-        # who may see the dashboard figures, the report pages and (staff) the reporting API
-        permissions = [("view_reports", "Can see the dashboard and the reports")]
+        # view_reports: the dashboard, the report pages and (staff) the reporting API;
+        # view_dashboard: the dashboard on the admin home page only (the operator's)
+        permissions = [
+            ("view_reports", "Can see the dashboard and the reports"),
+            ("view_dashboard", "Can see the dashboard"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "channel", "location", "variant", "currency"],
@@ -74,9 +82,11 @@ class DailyOrders(models.Model):
     first fulfilment), with the order totals.
 
     ``orders`` leaves out cancelled orders (counted in ``orders_cancelled``); the money columns
-    are the totals of the orders counted. ``new_customer_orders`` are first orders of known
-    customers, ``returning_customer_orders`` later ones, ``guest_orders`` orders without a
-    customer. ``refunded_shipping`` is shipping money given back, on the day of the refund.
+    are the totals of the orders counted. ``new_customer_orders`` are known customers' first
+    orders in the order's currency that were not cancelled (ordered by ``(placed_at, id)``; a
+    cancelled first order makes no one a customer, as in ``CustomerFact``),
+    ``returning_customer_orders`` their later ones, ``guest_orders`` orders without a customer.
+    ``refunded_shipping`` is shipping money given back, on the day of the refund.
     """
 
     day = models.DateField()
@@ -110,12 +120,45 @@ class DailyOrders(models.Model):
         return f"{self.day} {self.channel_id}/{self.location_id} {self.orders} orders"
 
 
-class DailyReturnReason(models.Model):
-    """Units returned on one day on one channel, per variant and per reason given (the return
-    line's reason, else the return's; empty when none was given)."""
+class DailyCustomerOrders(models.Model):
+    """Orders of one known customer placed on one day on one channel at one location (the
+    location of the order's first fulfilment), in one currency: who ordered where and when, so
+    that the customers of a range are counted with the channel and store filters (a
+    ``CustomerFact`` is per customer, not per day, channel or store). Cancelled orders and guest
+    orders are left out, as in ``DailyOrders.orders`` and ``CustomerFact``."""
 
     day = models.DateField()
     channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    # an id, not a foreign key, like CustomerFact's: a merge moves the rows by recomputing them
+    customer_id = models.BigIntegerField()
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "reports_daily_customer_orders"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel", "location", "currency", "customer_id"],
+                name="reports_customer_orders_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["customer_id", "currency"], name="reports_customer_orders_who")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} customer {self.customer_id}: {self.orders} orders"
+
+
+class DailyReturnReason(models.Model):
+    """Units returned on one day on one channel at one location (the return's: where it was
+    taken in), per variant and per reason given (the return line's reason, else the return's;
+    empty when none was given)."""
+
+    day = models.DateField()
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=300, blank=True)
     units = models.IntegerField(default=0)
@@ -124,9 +167,11 @@ class DailyReturnReason(models.Model):
         db_table = "reports_daily_return_reason"
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "channel", "variant", "reason"], name="reports_return_reason_key"
+                fields=["day", "channel", "location", "variant", "reason"],
+                name="reports_return_reason_key",
             )
         ]
+        indexes = [models.Index(fields=["location", "day"], name="reports_reason_location_day")]
 
     def __str__(self) -> str:
         return f"{self.day} v{self.variant_id}: {self.units} x {self.reason!r}"
@@ -134,7 +179,8 @@ class DailyReturnReason(models.Model):
 
 class StockSnapshot(models.Model):
     """Stock of one variant at one location at the end of a day, written for the days it changed
-    (a day without a row has the level of the latest row before it)."""
+    (a day without a row has the level of the latest row before it). ``received`` and
+    ``last_received_on`` count stock arriving: receipts and transfers in."""
 
     day = models.DateField()
     variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")

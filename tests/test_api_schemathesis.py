@@ -56,6 +56,9 @@ BEYOND_SCHEMA_CODES = frozenset(
         # Nor that a compare-at ("was") price is above the price: two body fields a schema
         # cannot tie together either (catalog.api.price_serializers).
         "not_above_amount",
+        # Nor that a report's end is not before its start and at most 1,096 days after it: two
+        # query parameters a schema cannot tie together either (reports.api.views).
+        "invalid_range",
         # A NUL character is refused everywhere (below); the generator leaves it out of strings
         # but not out of the names of the extra properties an object may carry.
         "null_character",

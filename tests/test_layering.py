@@ -1,8 +1,8 @@
 """The layout holds: models point down the layers, the import contract covers every package, and
 tests share helpers through ordinary modules only.
 
-Layers, bottom first: core; catalog | customers; inventory; orders; channels | storefront | store | reports;
-config; demo. Django's own apps and third-party apps sit below core.
+Layers, bottom first: core; catalog | customers; inventory; orders; channels | storefront | store;
+reports; config; demo. Django's own apps and third-party apps sit below core.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ LAYER = {
     "channels": 4,
     "storefront": 4,
     "store": 4,
-    "reports": 4,
-    "project": 5,  # config's app label
-    "demo": 6,
+    "reports": 5,
+    "project": 6,  # config's app label
+    "demo": 7,
 }
 LABEL_PACKAGE = {"project": "config"}
 

@@ -62,3 +62,31 @@ def test_resyncing_removes_permissions_granted_by_hand():
 def test_roles_survive_a_transactional_test_flush():
     """Transactional tests flush every table; post_migrate must bring the roles back."""
     assert Group.objects.filter(name=roles.STORE_ASSOCIATE).exists()
+
+
+def test_the_operator_has_the_channel_operations_pages_and_the_dashboard_only():
+    granted = set(roles.ROLE_PERMISSIONS[roles.OPERATOR])
+    assert "reports.view_dashboard" in granted
+    assert "reports.view_reports" not in granted  # no report pages, no reporting API
+    assert "channels.view_delivery" in granted and "core.view_changeevent" in granted
+    assert {name.split(".")[0] for name in granted} == {"core", "channels", "reports"}
+    assert {name for name in granted if name.startswith("core.")} == {
+        "core.view_channel",
+        "core.view_changeevent",
+    }
+    assert not any(
+        name.split(".")[1].startswith(("add_", "delete_")) for name in granted
+    )  # operators act on what exists; they create and delete nothing
+
+
+def test_the_roles_with_figures_to_read_may_see_the_reports():
+    with_reports = {
+        role for role, names in roles.ROLE_PERMISSIONS.items() if "reports.view_reports" in names
+    }
+    assert with_reports == {
+        roles.MERCHANDISER,
+        roles.CATALOG_APPROVER,
+        roles.INVENTORY_MANAGER,
+        roles.STORE_MANAGER,
+        roles.CUSTOMER_SERVICE,
+    }

@@ -247,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Reports (docs/reports.md): the rollups follow the outbox after each commit that recorded events
+# (eager in the embedded default: the demo dashboard stays live) and every 15 s from beat.
+REPORTS_ROLLUPS_ON_COMMIT = env.bool("REPORTS_ROLLUPS_ON_COMMIT", default=True)
+
 # --- Customers and loyalty -----------------------------------------------------------------
 
 # Money value of one loyalty point, in the currency of the order it is spent on.

@@ -28,3 +28,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "per_key": env.str("API_RATE_LIMIT", default="10000/min")
 }
 LOG_LEVEL = "WARNING"
+# Tests bring the report rollups up to date themselves (reports.rollups.rollups_update).
+REPORTS_ROLLUPS_ON_COMMIT = env.bool("REPORTS_ROLLUPS_ON_COMMIT", default=False)

@@ -1,0 +1,530 @@
+"""Keeping the rollup tables current (``rollups_update``, from the outbox) and rebuilding them
+from scratch (``rollups_rebuild``).
+
+The update reads change events after its cursor, finds the orders, customers and variants they
+touch, computes those orders' facts again (``reports.facts``) and applies the difference with
+what the order added last (``OrderContribution``) as increments. Applying a difference, not the
+event, makes it idempotent: an event read twice, or an order touched by ten events, adds what
+changed once. Everything of one batch (increments, facts, cursor) commits in one transaction,
+so a crash never counts twice, and one runner at a time holds the cursor row (the others return
+0 at once).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, TextIO, cast
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from core.models import ChangeEvent
+from core.outbox.services import event_positions_assign
+from inventory.models import StockLevel, StockMovement
+from orders.models import Order, OrderLine
+from reports import facts as F
+from reports.models import (
+    CustomerFact,
+    DailyCustomerOrders,
+    DailyOrders,
+    DailyReturnReason,
+    DailySales,
+    FulfilmentTiming,
+    OrderContribution,
+    RollupCursor,
+    StockSnapshot,
+)
+
+CURSOR = "main"
+# stock movements that count as received (the snapshots' ``received``, ``last_received_on``)
+RECEIPT_KINDS = (StockMovement.Kind.RECEIPT.value, StockMovement.Kind.TRANSFER_IN.value)
+REBUILD_BATCH = 2000
+WRITE_BATCH = 500
+
+ORDER_AGGREGATE_TOPICS = ("order.", "fulfillment.", "return.", "refund.")
+
+# fact table name -> (model, key columns, figure columns)
+TABLES: dict[str, tuple[type[models.Model], tuple[str, ...], tuple[str, ...]]] = {
+    "sales": (
+        DailySales,
+        ("day", "channel_id", "location_id", "variant_id", "currency"),
+        F.SALES_FIGURES,
+    ),
+    "orders": (DailyOrders, ("day", "channel_id", "location_id", "currency"), F.ORDERS_FIGURES),
+    "reasons": (
+        DailyReturnReason,
+        ("day", "channel_id", "location_id", "variant_id", "reason"),
+        F.REASONS_FIGURES,
+    ),
+    "customers": (
+        DailyCustomerOrders,
+        ("day", "channel_id", "location_id", "currency", "customer_id"),
+        F.CUSTOMERS_FIGURES,
+    ),
+}
+
+Key = tuple[Any, ...]
+
+
+# --- facts as figures -------------------------------------------------------------------------
+
+
+def _parse(
+    rows: Iterable[Sequence[Any]], key_size: int, figures: Sequence[str]
+) -> dict[Key, list[Any]]:
+    out: dict[Key, list[Any]] = {}
+    for row in rows:
+        key = (date.fromisoformat(row[0]), *row[1:key_size])
+        values = [
+            int(v) if name in F.INT_FIGURES else Decimal(v)
+            for name, v in zip(figures, row[key_size:], strict=True)
+        ]
+        out[key] = values
+    return out
+
+
+def _accumulate(
+    into: dict[str, dict[Key, list[Any]]], facts: F.OrderFacts, *, sign: int = 1
+) -> None:
+    for table, (_model, key_columns, figures) in TABLES.items():
+        target = into[table]
+        for key, values in _parse(facts.get(table, []), len(key_columns), figures).items():
+            current = target.get(key)
+            if current is None:
+                target[key] = [v * sign for v in values]
+            else:
+                target[key] = [c + v * sign for c, v in zip(current, values, strict=True)]
+
+
+def _nonzero(table: dict[Key, list[Any]]) -> dict[Key, list[Any]]:
+    return {key: values for key, values in table.items() if any(values)}
+
+
+def _increments_apply(table: str, deltas: dict[Key, list[Any]]) -> int:
+    """Add ``deltas`` to the rollup rows (created when missing) with one upsert per chunk:
+    ``INSERT ... ON CONFLICT (key) DO UPDATE SET x = table.x + excluded.x`` (PostgreSQL and
+    SQLite)."""
+    model, key_columns, figures = TABLES[table]
+    rows = list(_nonzero(deltas).items())
+    if not rows:
+        return 0
+    name = model._meta.db_table
+    columns = [*key_columns, *figures]
+    sets = ", ".join(f'"{c}" = "{name}"."{c}" + excluded."{c}"' for c in figures)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    insert = ", ".join(f'"{c}"' for c in columns)
+    conflict = ", ".join(f'"{c}"' for c in key_columns)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), WRITE_BATCH):
+            chunk = rows[start : start + WRITE_BATCH]
+            params: list[Any] = []
+            for key, values in chunk:
+                params.extend(key)
+                params.extend(values)
+            cursor.execute(
+                f'INSERT INTO "{name}" ({insert}) VALUES '
+                + ", ".join([placeholder] * len(chunk))
+                + f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                params,
+            )
+    return len(rows)
+
+
+# --- bulk writes -------------------------------------------------------------------------------
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's cursor under Django's wrapper
+        with raw.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _bulk_write(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert plain rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere. ``columns`` are
+    attribute names that are also the column names (``channel_id``...)."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        prepared: Sequence[Sequence[Any]] = rows
+        json_columns = [
+            i
+            for i, c in enumerate(columns)
+            if isinstance(model._meta.get_field(c), models.JSONField)
+        ]
+        if json_columns:
+            prepared = [
+                tuple(json.dumps(v) if i in json_columns else v for i, v in enumerate(row))
+                for row in rows
+            ]
+        _copy(model._meta.db_table, columns, prepared)
+        return
+    model._default_manager.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=WRITE_BATCH
+    )
+
+
+# --- timing, customers, stock ------------------------------------------------------------------
+
+TIMING_COLUMNS = (
+    "fulfillment_id",
+    "order_id",
+    "channel_id",
+    "location_id",
+    "method",
+    "status",
+    "placed_at",
+    "ready_at",
+    "done_at",
+    "cancelled_at",
+)
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "currency",
+    "first_order_at",
+    "last_order_at",
+    "orders",
+    "channels",
+    "channel_count",
+    "lifetime_value",
+)
+
+
+def _timings_write(order_ids: Sequence[int], *, replace: bool) -> int:
+    if replace:
+        FulfilmentTiming.objects.filter(order_id__in=order_ids).delete()
+    rows = [
+        tuple(getattr(row, c) for c in TIMING_COLUMNS) for row in F.fulfilment_timings(order_ids)
+    ]
+    _bulk_write(FulfilmentTiming, TIMING_COLUMNS, rows)  # type: ignore[arg-type]
+    return len(rows)
+
+
+def _customers_write(customer_ids: Sequence[int] | None) -> int:
+    if customer_ids is None:
+        found = F.customer_facts(None)
+    else:
+        CustomerFact.objects.filter(customer_id__in=customer_ids).delete()
+        found = F.customer_facts(customer_ids)
+    rows = [
+        (
+            c.customer_id,
+            c.currency,
+            c.first_order_at,
+            c.last_order_at,
+            c.orders,
+            c.channels,
+            len(c.channels),
+            c.lifetime_value,
+        )
+        for c in found
+    ]
+    _bulk_write(CustomerFact, CUSTOMER_COLUMNS, rows)  # type: ignore[arg-type]
+    return len(rows)
+
+
+def _stock_snapshots_write(variant_ids: Sequence[int] | None, since: date | None) -> int:
+    """Write the snapshots of these variants (all when None) for the days from ``since`` (all
+    days when None) from the stock ledger, in one ``INSERT ... SELECT``: per level and day with
+    movements, the end-of-day on hand (what the movements before ``since`` left, plus a running
+    sum of the day totals), the units received that day (``RECEIPT_KINDS``: receipts and
+    transfers in) and the day of the latest receipt so far. Only the movements from ``since``
+    are summed per day, so an update touching a few days does not walk a variant's whole
+    history day by day."""
+    snapshots = StockSnapshot.objects.all()
+    if variant_ids is not None:
+        if not variant_ids:
+            return 0
+        snapshots = snapshots.filter(variant_id__in=variant_ids)
+    if since is not None:
+        snapshots = snapshots.filter(day__gte=since)
+    snapshots.delete()
+    movement = StockMovement._meta.db_table
+    level = StockLevel._meta.db_table
+    if connection.vendor == "postgresql":
+        day = "(m.created_at AT TIME ZONE 'UTC')::date"
+    else:
+        day = "date(m.created_at)"
+    # stock arriving: bought in (receipt) or sent from another location (transfer_in); a store
+    # stocked by transfers is not aged stock
+    kinds = ", ".join(f"'{kind}'" for kind in RECEIPT_KINDS)
+    receipt = f"m.kind IN ({kinds}) AND m.on_hand_delta > 0"
+    variant_filter, variant_params = "", cast(list[Any], [])
+    if variant_ids is not None:
+        variant_filter = "AND s.variant_id IN (" + ", ".join(["%s"] * len(variant_ids)) + ")"
+        variant_params = list(variant_ids)
+    params: list[Any] = []
+    if since is None:
+        base = (
+            "SELECT CAST(NULL AS BIGINT) AS stock_id, 0 AS on_hand_before, "
+            "CAST(NULL AS DATE) AS last_receipt_before"
+        )
+    else:
+        base = (
+            f"SELECT m.stock_id, SUM(m.on_hand_delta) AS on_hand_before, "
+            f"MAX(CASE WHEN {receipt} THEN {day} END) AS last_receipt_before "
+            f'FROM "{movement}" m JOIN "{level}" s ON s.id = m.stock_id '
+            f"WHERE {day} < %s {variant_filter} GROUP BY m.stock_id"
+        )
+        params.extend([since, *variant_params])
+    days_filter = "" if since is None else f"AND {day} >= %s"
+    # in the order of the placeholders: the day totals' filters, then the base's
+    params = [*variant_params, *([since] if since is not None else []), *params]
+    sql = (
+        f'INSERT INTO "{StockSnapshot._meta.db_table}" '
+        "(day, variant_id, location_id, on_hand, received, last_received_on) "
+        "SELECT d.day, d.variant_id, d.location_id, "
+        "COALESCE(b.on_hand_before, 0) + SUM(d.delta) OVER w, d.received, "
+        "COALESCE(MAX(CASE WHEN d.received > 0 THEN d.day END) OVER w, b.last_receipt_before) "
+        f"FROM (SELECT {day} AS day, s.id AS stock_id, s.variant_id, s.location_id, "
+        "SUM(m.on_hand_delta) AS delta, "
+        f"SUM(CASE WHEN {receipt} THEN m.on_hand_delta ELSE 0 END) AS received "
+        f'FROM "{movement}" m JOIN "{level}" s ON s.id = m.stock_id '
+        f"WHERE 1 = 1 {variant_filter} {days_filter} "
+        f"GROUP BY {day}, s.id, s.variant_id, s.location_id) d "
+        f"LEFT JOIN ({base}) b ON b.stock_id = d.stock_id "
+        "WINDOW w AS (PARTITION BY d.stock_id ORDER BY d.day)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+# --- update ------------------------------------------------------------------------------------
+
+
+def _cursor_lock(*, wait: bool) -> RollupCursor | None:
+    RollupCursor.objects.bulk_create([RollupCursor(name=CURSOR)], ignore_conflicts=True)
+    rows = RollupCursor.objects.filter(name=CURSOR)
+    return rows.select_for_update(skip_locked=not wait).first()
+
+
+@dataclass
+class _Touched:
+    order_numbers: set[str] = field(default_factory=set)
+    customer_ids: set[int] = field(default_factory=set)
+    variant_ids: set[int] = field(default_factory=set)
+
+
+def _touched(events: Sequence[tuple[Any, ...]]) -> _Touched:
+    touched = _Touched()
+    for _position, topic, aggregate, aggregate_id, payload in events:
+        if aggregate == "order" and topic.startswith(ORDER_AGGREGATE_TOPICS):
+            touched.order_numbers.add(aggregate_id)
+        elif topic == "stock.changed" and aggregate == "variant":
+            touched.variant_ids.add(int(aggregate_id))
+        elif topic == "customer.updated":
+            for key in ("id", "merged_into"):
+                value = (payload or {}).get(key)
+                if value:
+                    touched.customer_ids.add(int(value))
+            if aggregate == "customer" and aggregate_id.isdigit():
+                touched.customer_ids.add(int(aggregate_id))
+    return touched
+
+
+def _orders_apply(order_ids: Sequence[int]) -> set[int]:
+    """Apply the difference between the orders' facts now and what they added last; returns the
+    customers concerned (before and after)."""
+    customers: set[int] = set()
+    for start in range(0, len(order_ids), REBUILD_BATCH):
+        chunk = order_ids[start : start + REBUILD_BATCH]
+        new = F.order_facts(chunk)
+        old = dict(
+            OrderContribution.objects.filter(order_id__in=chunk).values_list("order_id", "facts")
+        )
+        deltas: dict[str, dict[Key, list[Any]]] = defaultdict(dict)
+        for order_id in chunk:
+            if order_id in old:
+                _accumulate(deltas, old[order_id], sign=-1)
+                if old[order_id].get("customer"):
+                    customers.add(int(old[order_id]["customer"]))
+            if order_id in new:
+                _accumulate(deltas, new[order_id])
+                if new[order_id].get("customer"):
+                    customers.add(int(new[order_id]["customer"]))
+        for table in TABLES:
+            _increments_apply(table, deltas[table])
+        OrderContribution.objects.filter(order_id__in=chunk).delete()
+        OrderContribution.objects.bulk_create(
+            [OrderContribution(order_id=oid, facts=facts) for oid, facts in new.items()],
+            batch_size=WRITE_BATCH,
+        )
+        _timings_write(chunk, replace=True)
+    return customers
+
+
+def _update_batch(batch_size: int) -> int | None:
+    with transaction.atomic():
+        cursor = _cursor_lock(wait=False)
+        if cursor is None:
+            return None  # another runner holds the cursor
+        rows = list(
+            ChangeEvent.objects.filter(position__gt=cursor.position)
+            .order_by("position")
+            .values_list("position", "topic", "aggregate", "aggregate_id", "payload", "created_at")[
+                :batch_size
+            ]
+        )
+        if not rows:
+            return 0
+        touched = _touched([row[:5] for row in rows])
+        event_orders = set(
+            Order.objects.filter(number__in=touched.order_numbers).values_list("id", flat=True)
+        )
+        customers = set(touched.customer_ids)
+        customers.update(
+            Order.objects.filter(id__in=event_orders, customer_id__isnull=False).values_list(
+                "customer_id", flat=True
+            )
+        )
+        # every order of those customers: which of them is the first order (new versus
+        # returning) can change with a merge or an order placed with an earlier date
+        orders = event_orders | set(
+            Order.objects.filter(customer_id__in=customers).values_list("id", flat=True)
+        )
+        customers |= _orders_apply(sorted(orders))
+        _customers_write(sorted(customers))
+        variants = set(touched.variant_ids)
+        variants.update(
+            OrderLine.objects.filter(order_id__in=event_orders).values_list("variant_id", flat=True)
+        )
+        if variants:
+            # the movements of an event's transaction are stamped just before the event
+            since = min(row[5] for row in rows).astimezone(F.UTC).date() - timedelta(days=1)
+            _stock_snapshots_write(sorted(variants), since)
+        cursor.position = int(rows[-1][0] or 0)
+        cursor.save(update_fields=["position", "updated_at"])
+        return len(rows)
+
+
+def rollups_update(*, batch_size: int = 5000) -> int:
+    """Bring the rollups up to date with the outbox; returns how many events were read (0 when
+    another runner holds the cursor). Each batch is one transaction."""
+    event_positions_assign()
+    read = 0
+    while True:
+        batch = _update_batch(batch_size)
+        if batch is None:
+            return read
+        read += batch
+        if batch < batch_size:
+            return read
+
+
+# --- rebuild -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    orders: int
+    daily_sales: int
+    daily_orders: int
+    return_reasons: int
+    timings: int
+    customers: int
+    stock_snapshots: int
+    position: int
+    seconds: float
+    customer_orders: int = 0
+
+
+def _truncate() -> None:
+    models_ = [
+        DailySales,
+        DailyOrders,
+        DailyReturnReason,
+        DailyCustomerOrders,
+        StockSnapshot,
+        FulfilmentTiming,
+        CustomerFact,
+        OrderContribution,
+    ]
+    if connection.vendor == "postgresql":
+        tables = ", ".join(f'"{m._meta.db_table}"' for m in models_)
+        with connection.cursor() as cursor:
+            # rows written earlier in the caller's transaction leave deferred foreign key checks
+            # pending, and TRUNCATE refuses tables with pending checks: run them first
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"TRUNCATE {tables}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    else:
+        for model in models_:
+            model._default_manager.all().delete()
+
+
+def rollups_rebuild(*, stdout: TextIO | None = None) -> RebuildResult:
+    """Recompute every rollup from the orders, returns, refunds, timeline and stock ledger, in
+    one transaction (readers see the old figures until it commits), and set the cursor to the
+    last event position: later events are applied as differences from there."""
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        if stdout is not None:
+            stdout.write(f"[{time.monotonic() - started:6.1f}s] {message}\n")
+
+    event_positions_assign()
+    with transaction.atomic():
+        cursor = _cursor_lock(wait=True)
+        assert cursor is not None
+        position: int = (
+            ChangeEvent.objects.filter(position__isnull=False).aggregate(
+                last=models.Max("position")
+            )["last"]
+            or 0
+        )
+        _truncate()
+        order_ids = list(Order.objects.order_by("id").values_list("id", flat=True))
+        totals: dict[str, dict[Key, list[Any]]] = defaultdict(dict)
+        timings = 0
+        now = timezone.now()
+        for start in range(0, len(order_ids), REBUILD_BATCH):
+            chunk = order_ids[start : start + REBUILD_BATCH]
+            found = F.order_facts(chunk)
+            for facts in found.values():
+                _accumulate(totals, facts)
+            _bulk_write(
+                OrderContribution,
+                ("order_id", "facts", "updated_at"),
+                [(oid, facts, now) for oid, facts in found.items()],
+            )
+            timings += _timings_write(chunk, replace=False)
+            if (start // REBUILD_BATCH) % 10 == 9:
+                say(f"{start + len(chunk)} of {len(order_ids)} orders")
+        counts: dict[str, int] = {}
+        for table, (model, key_columns, figures) in TABLES.items():
+            rows = [(*key, *values) for key, values in _nonzero(totals[table]).items()]
+            _bulk_write(model, [*key_columns, *figures], rows)
+            counts[table] = len(rows)
+        say(f"{len(order_ids)} orders: {counts} rollup rows, {timings} timings")
+        customers = _customers_write(None)
+        say(f"{customers} customer facts")
+        snapshots = _stock_snapshots_write(None, None)
+        say(f"{snapshots} stock snapshots")
+        cursor.position = position
+        cursor.rebuilt_at = timezone.now()
+        cursor.save(update_fields=["position", "rebuilt_at", "updated_at"])
+    result = RebuildResult(
+        orders=len(order_ids),
+        daily_sales=counts["sales"],
+        daily_orders=counts["orders"],
+        return_reasons=counts["reasons"],
+        timings=timings,
+        customers=customers,
+        stock_snapshots=snapshots,
+        position=int(position),
+        seconds=round(time.monotonic() - started, 2),
+        customer_orders=counts["customers"],
+    )
+    say(f"done: {result}")
+    return result
