@@ -13,7 +13,7 @@ from inventory.services import (
     stock_safety_set_for_location,
 )
 
-_CHUNK = 500
+_CHUNK = 2_000  # movements per call
 
 
 def demo_quantity(location: Location, sku: str) -> int:
@@ -30,7 +30,11 @@ def seed_stock(*, store_safety_stock: int = 1, max_variants: int | None = None) 
     receives nothing twice. Stores keep ``store_safety_stock`` units back for walk-in shoppers.
     """
     skus = list(Variant.objects.order_by("pk").values_list("pk", "sku")[:max_variants])
-    for location in Location.objects.filter(is_active=True).order_by("code"):
+    locations = list(Location.objects.filter(is_active=True).order_by("code"))
+    # every location of a slice of variants in one call: each variant's availability (and its
+    # change event) is worked out once per slice, not once per location
+    per_call = max(1, _CHUNK // max(1, len(locations)))
+    for start in range(0, len(skus), per_call):
         items = [
             MovementInput(
                 variant_id=variant_id,
@@ -41,12 +45,12 @@ def seed_stock(*, store_safety_stock: int = 1, max_variants: int | None = None) 
                 reference_type="import",
                 idempotency_key=f"demo:{location.code}:{sku}",
             )
-            for variant_id, sku in skus
+            for variant_id, sku in skus[start : start + per_call]
+            for location in locations
             if (qty := demo_quantity(location, sku)) > 0
         ]
-        for start in range(0, len(items), _CHUNK):
-            stock_movements_apply(
-                movements=items[start : start + _CHUNK], actor=Actor.system("demo_seed")
-            )
+        if items:
+            stock_movements_apply(movements=items, actor=Actor.system("demo_seed"))
+    for location in locations:
         if location.kind == Location.Kind.STORE:
             stock_safety_set_for_location(location_id=location.pk, safety_stock=store_safety_stock)

@@ -26,12 +26,14 @@ from core.services import channel_countries_set
 from demo.catalog import seed_catalog_live, seed_products
 from demo.categories import DEMO_CATEGORIES
 from demo.customers import seed_customers
+from demo.history import history_rollups_rebuild, seed_history
 from demo.inventory import seed_stock
 from demo.money import seed_money
 from demo.orders import seed_orders
 from demo.shipping import seed_shipping
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
+from reports.tasks import rollups_kicks_paused
 
 DEMO_PASSWORD = "omnihub-demo"
 ADMIN_USERNAME = "admin"
@@ -174,6 +176,7 @@ STAFF: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     ("associate", "Sam", "Store", roles.STORE_ASSOCIATE, ("st-ams-kalverstraat",)),
     ("manager", "Mila", "Manager", roles.STORE_MANAGER, ("st-ams-kalverstraat", "st-ams-zuid")),
     ("service", "Chris", "Service", roles.CUSTOMER_SERVICE, ()),
+    ("operator", "Otto", "Operator", roles.OPERATOR, ()),  # channel operations, the dashboard
 ]
 
 # Demo keys are fixed so that the README and ./run can print them. Never use them outside a demo.
@@ -326,6 +329,11 @@ def seed_categories(taxonomy: Path | None = None) -> None:
 
 
 ORDERS_STEP = "orders: click & collect, a split shipment, a return in store"
+HISTORY_STEP = "order history: months of sales, returns and refunds on every channel"
+ROLLUPS_STEP = "report rollups (dashboard and reports)"
+# Steps that own their transactions: each live order is a durable transaction, and the rollup
+# rebuild writes in batches of its own.
+OWN_TRANSACTIONS = frozenset({ORDERS_STEP, ROLLUPS_STEP})
 
 
 def demo_steps(
@@ -343,6 +351,14 @@ def demo_steps(
     def catalog_live() -> None:
         seed_catalog_live(size)
 
+    written: list[bool] = []
+
+    def history() -> None:
+        written.append(seed_history(size).orders > 0)
+
+    def rollups() -> None:
+        history_rollups_rebuild(force=any(written))
+
     return [
         ("categories (Google taxonomy)", lambda: seed_categories(taxonomy)),
         ("products and variants", products),
@@ -355,8 +371,10 @@ def demo_steps(
         ("partners and API keys", seed_partners),
         ("customers, consents and loyalty points", seed_customers),
         (ORDERS_STEP, seed_orders),
+        (HISTORY_STEP, history),
         ("promotions, coupons and gift cards", seed_money),
         ("product feeds (Google, Meta)", seed_feeds),
+        (ROLLUPS_STEP, rollups),
     ]
 
 
@@ -378,11 +396,13 @@ def seed_demo(
 ) -> None:
     """Build the demo dataset; safe to run again. ``progress(label)`` is told of each step;
     ``taxonomy`` is a full Google taxonomy file to load (see :func:`seed_categories`)."""
-    for label, step in demo_steps(size, advance=advance, taxonomy=taxonomy):
-        if progress:
-            progress(label)
-        if label == ORDERS_STEP:  # each order is its own durable transaction
-            step()
-            continue
-        with transaction.atomic():
-            step()
+    # the last step rebuilds the report rollups from everything written: no update per commit
+    with rollups_kicks_paused():
+        for label, step in demo_steps(size, advance=advance, taxonomy=taxonomy):
+            if progress:
+                progress(label)
+            if label in OWN_TRANSACTIONS:
+                step()
+                continue
+            with transaction.atomic():
+                step()
