@@ -28,11 +28,18 @@ CSRF_TOKEN = "a" * 32
 
 EXPECTED_SCOPES: dict[str, set[str]] = {
     # Both change prices in the admin (catalog.change_price), so they may on the API too.
-    roles.MERCHANDISER: {"catalog:read", "catalog:write"},
-    roles.CATALOG_APPROVER: {"catalog:read", "catalog:write"},
-    roles.INVENTORY_MANAGER: {"stock:read", "stock:write", "stock:all_locations", "orders:read"},
+    roles.MERCHANDISER: {"catalog:read", "catalog:write", "reports:read"},
+    roles.CATALOG_APPROVER: {"catalog:read", "catalog:write", "reports:read"},
+    roles.INVENTORY_MANAGER: {
+        "stock:read",
+        "stock:write",
+        "stock:all_locations",
+        "orders:read",
+        "reports:read",
+    },
     roles.STORE_ASSOCIATE: {"stock:read", "orders:read"},
-    roles.STORE_MANAGER: {"stock:read", "orders:read"},
+    # the reporting API answers a store manager for their own stores only (reports.access)
+    roles.STORE_MANAGER: {"stock:read", "orders:read", "reports:read"},
     roles.AUDITOR: set(),
     roles.CUSTOMER_SERVICE: {
         "orders:read",
@@ -40,7 +47,10 @@ EXPECTED_SCOPES: dict[str, set[str]] = {
         "customers:read",
         "customers:write",
         "returns:write",
+        "reports:read",
     },
+    # the channel-operations pages (webhook subscriptions among them) and the dashboard only
+    roles.OPERATOR: {"webhooks:manage"},
 }
 
 
