@@ -18,7 +18,7 @@ from demo.categories import DEMO_CATEGORIES
 from inventory.models import Location
 from tests import realdata
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo_seed]
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from inventory import selectors as inventory_selectors
 from inventory.models import StockMovement
 from orders.models import Fulfillment, Order, OrderLine, Refund, Return, TimelineEvent
 
+pytestmark = pytest.mark.demo_seed
+
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:

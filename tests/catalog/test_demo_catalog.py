@@ -8,7 +8,7 @@ from django.core.management import call_command
 from catalog.models import Product, ProductCompleteness, ProductPublication
 from demo import seed as demo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo_seed]
 
 
 def test_the_demo_webshop_key_sees_approved_published_products(client) -> None:  # type: ignore[no-untyped-def]

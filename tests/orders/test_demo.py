@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from orders.models import Order, Return
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo_seed]
 
 
 def test_demo_orders_show_each_journey_once() -> None:

@@ -26,7 +26,7 @@ from orders.pricing import BasketItem, basket_price
 from orders.services.giftcards import giftcard_find
 from orders.tasks import giftcards_expire
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo_seed]
 
 
 def _counts() -> tuple[int, ...]:
