@@ -21,7 +21,6 @@ from inventory.models import Location
 from reports.access import ReportScope
 from reports.filters import ReportFilterError, ReportFilters, filters_parse
 
-OUT_OF_RANGE = "The dates or the category are out of range: choose dates after the year 1900."
 GROUP_BY_CHOICES = [("day", "Day"), ("week", "Week"), ("month", "Month")]
 
 
@@ -129,10 +128,6 @@ class ReportFilterForm(forms.Form):
         except ReportFilterError as error:
             field = error.field if error.field in self.fields else None
             self.add_error(field, error.message)
-        except (OverflowError, ValueError):
-            # a date so far back that the default range would start before year 1, or a
-            # category id beyond what the database stores: out of any range a report covers
-            self.add_error(None, OUT_OF_RANGE)
         return data
 
     @property

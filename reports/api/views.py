@@ -164,11 +164,6 @@ def request_filters(
         )
     except ReportFilterError as error:
         raise _refuse(error.field, error.message, _ERROR_KIND.get(error.field, "invalid")) from None
-    except (OverflowError, ValueError):
-        # a date so early that the default 30 days would start before year 1
-        raise _refuse(
-            "end", "The range starts before the year 1: choose later dates.", "invalid_range"
-        ) from None
     return filters_scoped(filters, scope)
 
 
