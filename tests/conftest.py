@@ -6,8 +6,6 @@ Tests never import this file or another test module: shared helpers are ordinary
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ from rest_framework.test import APIClient
 
 from core.api.services import partner_api_key_create
 from core.scopes import ALL_SCOPES
+from tests import shards
 from tests.browser import browser, page  # noqa: F401  (fixtures for every test)
 from tests.factories import ChannelFactory, PartnerFactory
 from tests.shop import shop  # noqa: F401  (fixture for every test)
@@ -131,7 +130,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in real:
             item.add_marker(pytest.mark.skip(reason=realdata.MISSING))
 
-    _shard_keep(config, items)
+    shards.shard_keep(config, items)
 
     if connection.vendor == "postgresql":
         return
@@ -139,38 +138,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres") is not None:
             item.add_marker(skip)
-
-
-SHARD_ENV = "OMNIHUB_TEST_SHARD"
-
-
-def _shard_keep(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``OMNIHUB_TEST_SHARD=i/n`` keeps the i-th of n shards of the collected tests, whole modules
-    at a time, balanced by test count (the largest module goes to the lightest shard), so the n
-    shards together run every test exactly once. Every module is still imported by each shard:
-    collection comes before the split. CI's extra Pythons each run one shard of the fast subset."""
-    spec = os.environ.get(SHARD_ENV, "")
-    if not spec:
-        return
-    match = re.fullmatch(r"(\d+)/(\d+)", spec)
-    if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise pytest.UsageError(f"{SHARD_ENV} must be i/n with 1 <= i <= n, not {spec!r}")
-    index, count = int(match[1]) - 1, int(match[2])
-    per_module: dict[str, int] = {}
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        per_module[module] = per_module.get(module, 0) + 1
-    loads = [0] * count
-    shard_of: dict[str, int] = {}
-    for module, size in sorted(per_module.items(), key=lambda entry: (-entry[1], entry[0])):
-        lightest = loads.index(min(loads))
-        shard_of[module] = lightest
-        loads[lightest] += size
-    kept = [item for item in items if shard_of[item.nodeid.split("::", 1)[0]] == index]
-    dropped = [item for item in items if shard_of[item.nodeid.split("::", 1)[0]] != index]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
 
 
 _real_data_skipped: list[str] = []

@@ -1,5 +1,5 @@
 """CI's extra Pythons each run one shard of the fast subset (``OMNIHUB_TEST_SHARD``, see
-tests/conftest.py): the shards must cover every test exactly once, keep modules whole and stay
+tests/shards.py): the shards must cover every test exactly once, keep modules whole and stay
 balanced."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _shard_keep
+from tests.shards import shard_keep
 
 
 class _Hook:
@@ -34,7 +34,7 @@ def _shard(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[
     monkeypatch.setenv("OMNIHUB_TEST_SHARD", spec)
     items = _items()
     config = SimpleNamespace(hook=_Hook())
-    _shard_keep(config, items)  # type: ignore[arg-type]
+    shard_keep(config, items)  # type: ignore[arg-type]
     return [i.nodeid for i in items], [i.nodeid for i in config.hook.deselected]
 
 
@@ -54,7 +54,7 @@ def test_shards_cover_every_test_once_with_whole_modules(monkeypatch: pytest.Mon
 def test_no_shard_keeps_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNIHUB_TEST_SHARD", raising=False)
     items = _items()
-    _shard_keep(SimpleNamespace(hook=_Hook()), items)  # type: ignore[arg-type]
+    shard_keep(SimpleNamespace(hook=_Hook()), items)  # type: ignore[arg-type]
     assert len(items) == 100
 
 
@@ -62,4 +62,4 @@ def test_no_shard_keeps_everything(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_shard_is_refused(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNIHUB_TEST_SHARD", spec)
     with pytest.raises(pytest.UsageError, match="OMNIHUB_TEST_SHARD"):
-        _shard_keep(SimpleNamespace(hook=_Hook()), _items())  # type: ignore[arg-type]
+        shard_keep(SimpleNamespace(hook=_Hook()), _items())  # type: ignore[arg-type]
