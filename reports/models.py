@@ -22,7 +22,29 @@ def _money(**kwargs: Any) -> models.DecimalField:
     )
 
 
-class DailySales(models.Model):
+class SalesFigures(models.Model):
+    """The figures of a sales rollup row (``DailySales`` and the coarser rollups summed from it:
+    ``DailyChannelSales``, ``MonthlyProductSales``)."""
+
+    units_sold = models.IntegerField(default=0)
+    gross = _money()
+    discount = _money()
+    tax = _money()
+    revenue = _money(help_text="What the units sold brought in: after discounts, tax excluded.")
+    cost = _money(help_text="Cost of the units sold, in the base currency.")
+    units_costed = models.IntegerField(default=0)
+    units_returned = models.IntegerField(default=0)
+    refunded = _money(
+        help_text="Money given back for these lines, in the basis of gross: tax included only "
+        "where the order's prices include tax."
+    )
+    refunded_tax = _money(help_text="The tax of the money given back.")
+
+    class Meta:
+        abstract = True
+
+
+class DailySales(SalesFigures):
     """Sales and returns of one variant on one day, at one location, on one channel.
 
     Sales count on the day the order was placed, at the location that serves the line (its
@@ -39,19 +61,6 @@ class DailySales(models.Model):
     location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
     currency = models.CharField(max_length=3)
-    units_sold = models.IntegerField(default=0)
-    gross = _money()
-    discount = _money()
-    tax = _money()
-    revenue = _money(help_text="What the units sold brought in: after discounts, tax excluded.")
-    cost = _money(help_text="Cost of the units sold, in the base currency.")
-    units_costed = models.IntegerField(default=0)
-    units_returned = models.IntegerField(default=0)
-    refunded = _money(
-        help_text="Money given back for these lines, in the basis of gross: tax included only "
-        "where the order's prices include tax."
-    )
-    refunded_tax = _money(help_text="The tax of the money given back.")
 
     class Meta:
         db_table = "reports_daily_sales"
@@ -75,6 +84,72 @@ class DailySales(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.channel_id}/{self.location_id} v{self.variant_id}"
+
+
+def _costed_revenue() -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        default=ZERO,
+        db_default=ZERO,
+        help_text="Revenue of the units whose cost was known: per daily row, the revenue times "
+        "units_costed / units_sold, summed (what margin is taken from).",
+    )
+
+
+class DailyChannelSales(SalesFigures):
+    """``DailySales`` summed over the variants: one row per day, channel, location and currency.
+
+    Derived, not computed from the orders: ``reports.rollups`` writes these rows again from the
+    daily rows of the days it touched, in the same transaction, so they always equal the sum of
+    ``DailySales``. The sales, returns and stock cover figures that are not per product read
+    them (a year is some 20,000 rows instead of 360,000)."""
+
+    day = models.DateField()
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    costed_revenue = _costed_revenue()
+
+    class Meta:
+        db_table = "reports_daily_channel_sales"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel", "location", "currency"],
+                name="reports_channel_sales_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel_id}/{self.location_id} {self.currency}"
+
+
+class MonthlyProductSales(SalesFigures):
+    """``DailySales`` summed per calendar month (``month`` is its first day) and product: one
+    row per month, channel, location, product and currency.
+
+    Derived like ``DailyChannelSales``. The figures per product or category read the whole
+    months of their range here and only the days at its ends from ``DailySales``."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    costed_revenue = _costed_revenue()
+
+    class Meta:
+        db_table = "reports_monthly_product_sales"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "channel", "location", "product", "currency"],
+                name="reports_monthly_product_key",
+            )
+        ]
+        indexes = [models.Index(fields=["product", "month"], name="reports_monthly_product")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.channel_id}/{self.location_id} p{self.product_id}"
 
 
 class DailyOrders(models.Model):
@@ -200,6 +275,31 @@ class StockSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} v{self.variant_id}@{self.location_id}: {self.on_hand}"
+
+
+class StockCurrent(models.Model):
+    """The latest ``StockSnapshot`` of each variant at each location: its units on hand now and
+    the day it last received stock. Kept by the same writes as the snapshots, so that the
+    figures of today (aged stock, cover, on hand at the end of a range that ends today) read one
+    row per stock level instead of looking for the latest snapshot of each."""
+
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The day of the latest snapshot.")
+    on_hand = models.IntegerField()
+    last_received_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        db_table = "reports_stock_current"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "location"], name="reports_stock_current_key"
+            )
+        ]
+        indexes = [models.Index(fields=["location"], name="reports_stock_current_location")]
+
+    def __str__(self) -> str:
+        return f"v{self.variant_id}@{self.location_id}: {self.on_hand}"
 
 
 class FulfilmentTiming(models.Model):

@@ -24,20 +24,24 @@ from typing import Any, TextIO, cast
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from catalog.models import Variant
 from core.models import ChangeEvent
 from core.outbox.services import event_positions_assign
 from inventory.models import StockLevel, StockMovement
-from orders.models import Order, OrderLine
+from orders.models import Fulfillment, Order, OrderLine, TimelineEvent
 from reports import facts as F
 from reports.models import (
     CustomerFact,
+    DailyChannelSales,
     DailyCustomerOrders,
     DailyOrders,
     DailyReturnReason,
     DailySales,
     FulfilmentTiming,
+    MonthlyProductSales,
     OrderContribution,
     RollupCursor,
+    StockCurrent,
     StockSnapshot,
 )
 
@@ -45,6 +49,8 @@ CURSOR = "main"
 # stock movements that count as received (the snapshots' ``received``, ``last_received_on``)
 RECEIPT_KINDS = (StockMovement.Kind.RECEIPT.value, StockMovement.Kind.TRANSFER_IN.value)
 REBUILD_BATCH = 2000
+# the rebuild reads the orders in larger batches: fewer round trips, the same facts
+REBUILD_READ_BATCH = 10_000
 WRITE_BATCH = 500
 
 ORDER_AGGREGATE_TOPICS = ("order.", "fulfillment.", "return.", "refund.")
@@ -174,6 +180,151 @@ def _bulk_write(
     )
 
 
+# --- derived sales rollups ---------------------------------------------------------------------
+
+# per daily row: the revenue of the units whose cost was known (margin is taken from it), the
+# same expression as ``reports.selectors`` sums over the daily rows of a range's ends
+COSTED_REVENUE_SQL = (
+    "CASE WHEN s.units_costed = s.units_sold THEN s.revenue WHEN s.units_costed = 0 THEN 0 "
+    "ELSE {revenue} * s.units_costed / s.units_sold END"
+)
+
+
+def costed_revenue_sql() -> str:
+    """The SQL of the costed revenue of a ``DailySales`` row aliased ``s`` (SQLite keeps money
+    as numbers that may be integers: cast, or the division would be an integer one)."""
+    revenue = "CAST(s.revenue AS REAL)" if connection.vendor == "sqlite" else "s.revenue"
+    return COSTED_REVENUE_SQL.format(revenue=revenue)
+
+
+def _month_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _derived_write(
+    model: type[models.Model],
+    key_sql: Sequence[tuple[str, str]],
+    *,
+    joins: str = "",
+    where: str = "",
+    params: Sequence[Any] = (),
+) -> int:
+    """``INSERT INTO model (keys, figures, costed_revenue) SELECT keys, SUM(figures)... FROM
+    DailySales s {joins} WHERE {where} GROUP BY keys``, leaving out the daily rows whose
+    figures are all zero (an order cancelled after it was counted leaves one behind)."""
+    figures = F.SALES_FIGURES
+    columns = [column for column, _ in key_sql] + list(figures) + ["costed_revenue"]
+    selects = [expression for _, expression in key_sql]
+    selects += [f's."{name}"' for name in figures]
+    nonzero = " OR ".join(f's."{name}" <> 0' for name in figures)
+    group = ", ".join(expression for _, expression in key_sql)
+    sums = ", ".join(f'SUM(s."{name}")' for name in figures)
+    insert = ", ".join(f'"{column}"' for column in columns)
+    sql = (
+        f'INSERT INTO "{model._meta.db_table}" ({insert}) '
+        f"SELECT {group}, {sums}, SUM({costed_revenue_sql()}) "
+        f'FROM "{DailySales._meta.db_table}" s {joins} '
+        f"WHERE ({nonzero}) {('AND ' + where) if where else ''} "
+        f"GROUP BY {group}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return int(cursor.rowcount)
+
+
+def _channel_sales_write(days: Sequence[date] | None) -> int:
+    """Write ``DailyChannelSales`` again for these days (every day when None) from the daily
+    rows."""
+    rows = DailyChannelSales.objects.all()
+    where, params = "", cast(list[Any], [])
+    if days is not None:
+        if not days:
+            return 0
+        rows = rows.filter(day__in=days)
+        where, params = f"s.day IN ({_placeholders(days)})", list(days)
+    rows.delete()
+    return _derived_write(
+        DailyChannelSales,
+        [
+            ("day", "s.day"),
+            ("channel_id", "s.channel_id"),
+            ("location_id", "s.location_id"),
+            ("currency", "s.currency"),
+        ],
+        where=where,
+        params=params,
+    )
+
+
+def _product_sales_write(months: Sequence[date] | None, product_ids: Sequence[int] | None) -> int:
+    """Write ``MonthlyProductSales`` again for these months and products (all when None) from
+    the daily rows."""
+    rows = MonthlyProductSales.objects.all()
+    conditions: list[str] = []
+    params: list[Any] = []
+    if months is not None:
+        if not months:
+            return 0
+        rows = rows.filter(month__in=months)
+        # the range first (the day index), then the months themselves
+        last = max(months)
+        end = (last.replace(day=28) + timedelta(days=4)).replace(day=1)
+        conditions.append(f"s.day >= %s AND s.day < %s AND {_month_sql('s.day')} IN ")
+        conditions[-1] += f"({_placeholders(months)})"
+        params += [min(months), end, *months]
+    if product_ids is not None:
+        if not product_ids:
+            return 0
+        rows = rows.filter(product_id__in=product_ids)
+        conditions.append(f"v.product_id IN ({_placeholders(product_ids)})")
+        params += list(product_ids)
+    rows.delete()
+    return _derived_write(
+        MonthlyProductSales,
+        [
+            ("month", _month_sql("s.day")),
+            ("channel_id", "s.channel_id"),
+            ("location_id", "s.location_id"),
+            ("product_id", "v.product_id"),
+            ("currency", "s.currency"),
+        ],
+        joins=f'JOIN "{Variant._meta.db_table}" v ON v.id = s.variant_id',
+        where=" AND ".join(conditions),
+        params=params,
+    )
+
+
+def sales_derived_write(keys: Iterable[Key] | None = None) -> tuple[int, int]:
+    """Write the rollups derived from ``DailySales`` (``DailyChannelSales``,
+    ``MonthlyProductSales``) again where daily rows of these keys (``(day, channel, location,
+    variant, currency)``) may have changed, or everywhere when ``keys`` is None: the days of the
+    keys for the first, their months x products for the second. Writing them again from the
+    daily rows, instead of adding differences, keeps them equal to the sums of ``DailySales``
+    by construction. Returns the rows written."""
+    if keys is None:
+        return _channel_sales_write(None), _product_sales_write(None, None)
+    keys = list(keys)
+    if not keys:
+        return 0, 0
+    days = sorted({key[0] for key in keys})
+    variants = sorted({key[3] for key in keys})
+    products = sorted(
+        set(Variant.objects.filter(id__in=variants).values_list("product_id", flat=True))
+    )
+    months = sorted({_month_start(day) for day in days})
+    return _channel_sales_write(days), _product_sales_write(months, products)
+
+
 # --- timing, customers, stock ------------------------------------------------------------------
 
 TIMING_COLUMNS = (
@@ -208,6 +359,37 @@ def _timings_write(order_ids: Sequence[int], *, replace: bool) -> int:
     ]
     _bulk_write(FulfilmentTiming, TIMING_COLUMNS, rows)  # type: ignore[arg-type]
     return len(rows)
+
+
+def _timings_rebuild() -> int:
+    """Every timing row in one ``INSERT ... SELECT``: what ``reports.facts.fulfilment_timings``
+    computes per batch of orders (the first ready, done and cancel event of each fulfilment; a
+    carried-out sale is ready and done when carried out), for the rebuild."""
+
+    def kinds(values: Iterable[str]) -> str:
+        return ", ".join(f"'{value}'" for value in values)
+
+    ready = kinds([*F.READY_KINDS, TimelineEvent.Kind.CARRIED_OUT])
+    done, cancel = kinds(F.DONE_KINDS), kinds(F.CANCEL_KINDS)
+    every = kinds({*F.READY_KINDS, *F.DONE_KINDS, *F.CANCEL_KINDS})
+    columns = ", ".join(TIMING_COLUMNS)
+    sql = (
+        f'INSERT INTO "{FulfilmentTiming._meta.db_table}" ({columns}) '
+        "SELECT f.id, f.order_id, o.channel_id, f.location_id, f.method, f.status, o.placed_at, "
+        "t.ready_at, t.done_at, t.cancelled_at "
+        f'FROM "{Fulfillment._meta.db_table}" f '
+        f'JOIN "{Order._meta.db_table}" o ON o.id = f.order_id '
+        "LEFT JOIN (SELECT e.fulfillment_id, "
+        f"MIN(CASE WHEN e.kind IN ({ready}) THEN e.created_at END) AS ready_at, "
+        f"MIN(CASE WHEN e.kind IN ({done}) THEN e.created_at END) AS done_at, "
+        f"MIN(CASE WHEN e.kind IN ({cancel}) THEN e.created_at END) AS cancelled_at "
+        f'FROM "{TimelineEvent._meta.db_table}" e '
+        f"WHERE e.fulfillment_id IS NOT NULL AND e.kind IN ({every}) "
+        "GROUP BY e.fulfillment_id) t ON t.fulfillment_id = f.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.rowcount)
 
 
 def _customers_write(customer_ids: Sequence[int] | None) -> int:
@@ -297,6 +479,32 @@ def _stock_snapshots_write(variant_ids: Sequence[int] | None, since: date | None
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        written = int(cursor.rowcount)
+    stock_current_write(variant_ids)
+    return written
+
+
+def stock_current_write(variant_ids: Sequence[int] | None = None) -> int:
+    """Write ``StockCurrent`` again for these variants (all when None): the latest snapshot of
+    each of their levels. One ``INSERT ... SELECT``."""
+    rows = StockCurrent.objects.all()
+    where, params = "", cast(list[Any], [])
+    if variant_ids is not None:
+        if not variant_ids:
+            return 0
+        rows = rows.filter(variant_id__in=variant_ids)
+        where, params = f"WHERE s.variant_id IN ({_placeholders(variant_ids)})", list(variant_ids)
+    rows.delete()
+    sql = (
+        f'INSERT INTO "{StockCurrent._meta.db_table}" '
+        "(variant_id, location_id, day, on_hand, last_received_on) "
+        "SELECT variant_id, location_id, day, on_hand, last_received_on FROM ("
+        "SELECT s.variant_id, s.location_id, s.day, s.on_hand, s.last_received_on, "
+        "ROW_NUMBER() OVER (PARTITION BY s.variant_id, s.location_id ORDER BY s.day DESC) AS n "
+        f'FROM "{StockSnapshot._meta.db_table}" s {where}) latest WHERE n = 1'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
@@ -337,6 +545,7 @@ def _orders_apply(order_ids: Sequence[int]) -> set[int]:
     """Apply the difference between the orders' facts now and what they added last; returns the
     customers concerned (before and after)."""
     customers: set[int] = set()
+    sales_keys: set[Key] = set()
     for start in range(0, len(order_ids), REBUILD_BATCH):
         chunk = order_ids[start : start + REBUILD_BATCH]
         new = F.order_facts(chunk)
@@ -355,12 +564,14 @@ def _orders_apply(order_ids: Sequence[int]) -> set[int]:
                     customers.add(int(new[order_id]["customer"]))
         for table in TABLES:
             _increments_apply(table, deltas[table])
+        sales_keys.update(_nonzero(deltas["sales"]))
         OrderContribution.objects.filter(order_id__in=chunk).delete()
         OrderContribution.objects.bulk_create(
             [OrderContribution(order_id=oid, facts=facts) for oid, facts in new.items()],
             batch_size=WRITE_BATCH,
         )
         _timings_write(chunk, replace=True)
+    sales_derived_write(sales_keys)
     return customers
 
 
@@ -437,15 +648,20 @@ class RebuildResult:
     position: int
     seconds: float
     customer_orders: int = 0
+    channel_sales: int = 0
+    product_sales: int = 0
 
 
 def _truncate() -> None:
     models_ = [
         DailySales,
+        DailyChannelSales,
+        MonthlyProductSales,
         DailyOrders,
         DailyReturnReason,
         DailyCustomerOrders,
         StockSnapshot,
+        StockCurrent,
         FulfilmentTiming,
         CustomerFact,
         OrderContribution,
@@ -486,11 +702,11 @@ def rollups_rebuild(*, stdout: TextIO | None = None) -> RebuildResult:
         _truncate()
         order_ids = list(Order.objects.order_by("id").values_list("id", flat=True))
         totals: dict[str, dict[Key, list[Any]]] = defaultdict(dict)
-        timings = 0
         now = timezone.now()
-        for start in range(0, len(order_ids), REBUILD_BATCH):
-            chunk = order_ids[start : start + REBUILD_BATCH]
-            found = F.order_facts(chunk)
+        first = F.first_orders(None)
+        for start in range(0, len(order_ids), REBUILD_READ_BATCH):
+            chunk = order_ids[start : start + REBUILD_READ_BATCH]
+            found = F.order_facts(chunk, first=first)
             for facts in found.values():
                 _accumulate(totals, facts)
             _bulk_write(
@@ -498,15 +714,17 @@ def rollups_rebuild(*, stdout: TextIO | None = None) -> RebuildResult:
                 ("order_id", "facts", "updated_at"),
                 [(oid, facts, now) for oid, facts in found.items()],
             )
-            timings += _timings_write(chunk, replace=False)
-            if (start // REBUILD_BATCH) % 10 == 9:
+            if (start // REBUILD_READ_BATCH) % 4 == 3:
                 say(f"{start + len(chunk)} of {len(order_ids)} orders")
         counts: dict[str, int] = {}
         for table, (model, key_columns, figures) in TABLES.items():
             rows = [(*key, *values) for key, values in _nonzero(totals[table]).items()]
             _bulk_write(model, [*key_columns, *figures], rows)
             counts[table] = len(rows)
+        timings = _timings_rebuild()
         say(f"{len(order_ids)} orders: {counts} rollup rows, {timings} timings")
+        channel_sales, product_sales = sales_derived_write(None)
+        say(f"{channel_sales} daily channel sales, {product_sales} monthly product sales")
         customers = _customers_write(None)
         say(f"{customers} customer facts")
         snapshots = _stock_snapshots_write(None, None)
@@ -525,6 +743,8 @@ def rollups_rebuild(*, stdout: TextIO | None = None) -> RebuildResult:
         position=int(position),
         seconds=round(time.monotonic() - started, 2),
         customer_orders=counts["customers"],
+        channel_sales=channel_sales,
+        product_sales=product_sales,
     )
     say(f"done: {result}")
     return result

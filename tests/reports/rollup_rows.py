@@ -20,6 +20,7 @@ from reports.models import (
     FulfilmentTiming,
     StockSnapshot,
 )
+from reports.rollups import sales_derived_write, stock_current_write
 
 
 def channel(code: str, *, kind: str = Channel.Kind.WEBSHOP, currency: str = "EUR") -> Channel:
@@ -76,8 +77,9 @@ def sales(
     **figures: Any,
 ) -> DailySales:
     """A DailySales row; ``figures`` are units_sold, gross, discount, ... (money as str or
-    Decimal)."""
-    return DailySales.objects.create(
+    Decimal). The rollups derived from the daily rows are written again, as
+    ``reports.rollups`` does after it changed daily rows."""
+    row = DailySales.objects.create(
         day=day,
         channel=channel,
         location=location,
@@ -85,6 +87,8 @@ def sales(
         currency=currency,
         **_decimals(figures),
     )
+    sales_derived_write([(day, channel.pk, location.pk, variant.pk, currency)])
+    return row
 
 
 def orders(
@@ -154,7 +158,9 @@ def snapshot(
     received: int = 0,
     last_received_on: date | None = None,
 ) -> StockSnapshot:
-    return StockSnapshot.objects.create(
+    """A StockSnapshot row, and the variant's ``StockCurrent`` written again from its snapshots
+    (as ``reports.rollups`` does after writing snapshots)."""
+    row = StockSnapshot.objects.create(
         day=day,
         variant=variant,
         location=location,
@@ -162,6 +168,8 @@ def snapshot(
         received=received,
         last_received_on=last_received_on,
     )
+    stock_current_write([variant.pk])
+    return row
 
 
 def timing(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from catalog.models import Variant
 from core.models import ChangeEvent, Channel
 from inventory import services as inventory_services
 from inventory.models import StockLevel
@@ -26,11 +27,13 @@ from orders.models import (
 )
 from reports.models import (
     CustomerFact,
+    DailyChannelSales,
     DailyCustomerOrders,
     DailyOrders,
     DailyReturnReason,
     DailySales,
     FulfilmentTiming,
+    MonthlyProductSales,
     OrderContribution,
     RollupCursor,
     StockSnapshot,
@@ -63,6 +66,16 @@ def _clean(table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
         if kept:
             out[key] = kept
     return out
+
+
+def _cents(table: Table) -> Table:
+    """``costed_revenue`` (a share of revenue: not whole cents) rounded to cents."""
+    for figures in table.values():
+        if "costed_revenue" in figures:
+            figures["costed_revenue"] = Decimal(figures["costed_revenue"]).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            )
+    return table
 
 
 def scan() -> dict[str, Any]:
@@ -228,8 +241,22 @@ def scan() -> dict[str, Any]:
         c["at"].append(order.placed_at)
         c["channels"].add(codes[order.channel_id])
         c["value"] += order.total - refunded
+    channel_sales: Table = {}
+    product_sales: Table = {}
+    products = dict(Variant.objects.values_list("id", "product_id"))
+    for (day, channel, location, variant, currency), figures in _clean(sales).items():
+        # the revenue of the units whose cost was known, per daily row
+        sold, costed = figures.get("units_sold", 0), figures.get("units_costed", 0)
+        revenue = Decimal(figures.get("revenue", 0))
+        share = revenue if costed == sold else (revenue * costed / sold if costed else 0)
+        derived = {name: figures.get(name, 0) for name in SALES} | {"costed_revenue": share}
+        _add(channel_sales, (day, channel, location, currency), **derived)
+        month = day.replace(day=1)
+        _add(product_sales, (month, channel, location, products[variant], currency), **derived)
     return {
         "sales": _clean(sales),
+        "channel_sales": _cents(_clean(channel_sales)),
+        "product_sales": _cents(_clean(product_sales)),
         "orders": _clean(daily),
         "reasons": _clean(reasons),
         "customer_orders": _clean(customer_orders),
@@ -290,6 +317,24 @@ def rollups() -> dict[str, Any]:
                 SALES,
             )
         ),
+        "channel_sales": _cents(
+            _clean(
+                table(
+                    DailyChannelSales.objects,
+                    ["day", "channel_id", "location_id", "currency"],
+                    [*SALES, "costed_revenue"],
+                )
+            )
+        ),
+        "product_sales": _cents(
+            _clean(
+                table(
+                    MonthlyProductSales.objects,
+                    ["month", "channel_id", "location_id", "product_id", "currency"],
+                    [*SALES, "costed_revenue"],
+                )
+            )
+        ),
         "orders": _clean(
             table(DailyOrders.objects, ["day", "channel_id", "location_id", "currency"], ORDERS)
         ),
@@ -343,8 +388,20 @@ def history(shop: Shop) -> History:
 def test_rollups_applied_step_by_step_equal_a_scan_of_the_orders(history: History) -> None:
     expected = scan()
     got = rollups()
-    for name in ("sales", "orders", "reasons", "customer_orders", "timing", "customers"):
+    for name in (
+        "sales",
+        "channel_sales",
+        "product_sales",
+        "orders",
+        "reasons",
+        "customer_orders",
+        "timing",
+        "customers",
+    ):
         assert got[name] == expected[name], name
+    # the derived rollups really sum several daily rows
+    assert len(expected["channel_sales"]) < len(expected["sales"])
+    assert len(expected["product_sales"]) < len(expected["sales"])
     # the history really is mixed: 3 days, 3 locations, 3 channels, 2 currencies
     days = {key[0] for key in expected["sales"]}
     assert len(days) == 3

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from inventory import services as inventory_services
 from inventory.models import StockLevel
-from reports.models import StockSnapshot
+from reports.models import StockCurrent, StockSnapshot
 from reports.rollups import rollups_rebuild, rollups_update
 from tests.reports.history import Clock
 from tests.shop import Shop
@@ -50,8 +50,22 @@ def test_snapshots_follow_the_ledger_day_by_day(shop: Shop) -> None:
     # the latest snapshot equals the level
     level = StockLevel.objects.get(variant=shop.s, location=shop.warehouse)
     assert level.on_hand == 12
+    current = {
+        (shop.s.pk, shop.warehouse.pk): (d3, 12, d1),
+        (shop.s.pk, shop.amsterdam.pk): (d4, 7, d4),
+    }
+    assert _current() == current
     rollups_rebuild()
     assert _snapshots() == expected
+    assert _current() == current
+
+
+def _current() -> dict[tuple[int, int], tuple[date, int, date | None]]:
+    """``StockCurrent``: the latest snapshot of each level."""
+    return {
+        (c.variant_id, c.location_id): (c.day, c.on_hand, c.last_received_on)
+        for c in StockCurrent.objects.all()
+    }
 
 
 def test_the_command_rebuilds_and_updates(shop: Shop) -> None:
