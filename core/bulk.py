@@ -14,6 +14,12 @@ a historical model instance for each.
 
 SQLite (tests, development) keeps Django's code paths: ``bulk_create_with_history`` and
 ``executemany`` updates.
+
+Timestamps: by default the ``auto_now``/``auto_now_add`` fields of new rows are set to the
+present (``now``), as a save would. ``timestamps="given"`` writes the values the instances
+already hold instead (a past written as it happened, e.g. the demo's order history); every such
+field must then be set, or nothing is written. The fields themselves are never changed, so other
+code running at the same time still stamps as usual.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, Literal
 
 from django.db import connection, transaction
 from django.db.models import JSONField, Model
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 BATCH = 2000
+Timestamps = Literal["now", "given"]
 
 
 def is_postgresql() -> bool:
@@ -67,25 +76,81 @@ def _next_ids(model: type[Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _stamped(fields: Sequence[Any]) -> list[Any]:
+    return [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+
+
+def _timestamps_apply(
+    objs: Sequence[Any], fields: Sequence[Any], timestamps: Timestamps, now: datetime
+) -> None:
+    """Stamp the ``auto_now``/``auto_now_add`` fields with ``now``, or (``"given"``) check that
+    every instance holds a value for each; raises ``ValueError`` before anything is written."""
+    stamped = _stamped(fields)
+    if timestamps == "now":
+        for obj in objs:
+            for field in stamped:
+                setattr(obj, field.attname, now)
+        return
+    if timestamps != "given":
+        raise ValueError(f'timestamps must be "now" or "given", not {timestamps!r}.')
+    for field in stamped:
+        if any(getattr(obj, field.attname) is None for obj in objs):
+            raise ValueError(
+                f"{field.model.__name__}.{field.name} is not given on every instance "
+                '(timestamps="given" writes the values the instances hold).'
+            )
+
+
+def _insert_as_given(objs: list[Any], model: type[Model], *, ignore_conflicts: bool) -> None:
+    """SQLite: Django's ``INSERT`` in raw mode, which takes every value from the instance as it
+    is (what ``loaddata`` does) instead of calling ``pre_save``, the step that stamps
+    ``auto_now`` fields. Without ``ignore_conflicts`` the instances get their primary keys."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    queryset: Any = model._base_manager.using(connection.alias)  # _insert: Django's own step
+    size = min(BATCH, max(connection.ops.bulk_batch_size(fields, objs), 1))
+    for start in range(0, len(objs), size):
+        part = objs[start : start + size]
+        if ignore_conflicts:
+            queryset._insert(part, fields=fields, raw=True, on_conflict=OnConflict.IGNORE)
+            continue
+        rows = queryset._insert(
+            part, fields=fields, raw=True, returning_fields=model._meta.db_returning_fields
+        )
+        for obj, row in zip(part, rows or [], strict=True):
+            obj.pk = row[0]
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
 def create(
-    objs: list[Any], model: type[Model], *, history: bool = True, now: datetime | None = None
+    objs: list[Any],
+    model: type[Model],
+    *,
+    history: bool = True,
+    now: datetime | None = None,
+    timestamps: Timestamps = "now",
 ) -> list[Any]:
     """Insert ``objs`` (unsaved instances) and, with ``history``, their ``+`` history rows. The
-    instances get their primary keys. ``auto_now``/``auto_now_add`` fields are set to ``now``."""
+    instances get their primary keys. ``auto_now``/``auto_now_add`` fields are set to ``now``,
+    or with ``timestamps="given"`` written as the instances hold them (see the module's
+    docstring); the history rows are dated ``now`` either way."""
     if not objs:
         return objs
+    now = now or timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    _timestamps_apply(objs, fields, timestamps, now)
     if not is_postgresql():
+        if timestamps == "given":
+            with transaction.atomic():
+                _insert_as_given(objs, model, ignore_conflicts=False)
+                if history:
+                    history_create(objs, model, history_type="+", change_reason=None, date=now)
+            return objs
         if history:
             return list(bulk_create_with_history(objs, model, batch_size=BATCH))
         return model._default_manager.bulk_create(objs, batch_size=BATCH)  # type: ignore[attr-defined]
-    now = now or timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    stamped = [
-        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    for obj in objs:
-        for field in stamped:
-            setattr(obj, field.attname, now)
     ids = _next_ids(model, len(objs))
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
@@ -107,14 +172,21 @@ def create(
 def _rows(
     objs: Sequence[Any], attnames: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
 ) -> list[tuple[Any, ...]]:
-    pairs = list(zip(attnames, converters, strict=True))
-    return [
-        tuple(
-            (convert(getattr(obj, name)) if convert else getattr(obj, name))
-            for name, convert in pairs
-        )
-        for obj in objs
-    ]
+    """The values of ``attnames`` of every instance, converted where a converter is given. The
+    values are read by one ``attrgetter`` per instance (in C): on a large history this loop is
+    a good part of the time spent in Python."""
+    get = attrgetter(*attnames)
+    rows = [get(obj) for obj in objs] if len(attnames) > 1 else [(get(obj),) for obj in objs]
+    converting = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    if not converting:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, convert in converting:
+            values[i] = convert(values[i])
+        converted.append(tuple(values))
+    return converted
 
 
 def history_create(
@@ -176,6 +248,26 @@ def _update_pg(objs: Sequence[Any], model: type[Model], columns: list[Any]) -> N
         cursor.execute(f'DROP TABLE "{temp}"')
 
 
+def _with_default_language_columns(model: type[Model], fields: Sequence[str]) -> list[str]:
+    """A translated field (django-modeltranslation) is stored twice in the default language: in
+    its original column and in ``<field>_<default language>``; writing one means writing both,
+    or the instance (which reads the language column) and the original column (which search
+    reads) drift apart."""
+    from modeltranslation.settings import DEFAULT_LANGUAGE
+    from modeltranslation.translator import NotRegistered, translator
+
+    try:
+        translated = translator.get_options_for_model(model).all_fields
+    except NotRegistered:
+        return list(fields)
+    extra = [
+        f"{name}_{DEFAULT_LANGUAGE}"
+        for name in fields
+        if name in translated and f"{name}_{DEFAULT_LANGUAGE}" not in fields
+    ]
+    return [*fields, *extra]
+
+
 def update(
     objs: Sequence[Any],
     model: type[Model],
@@ -188,6 +280,7 @@ def update(
     ``~`` history rows."""
     if not objs:
         return
+    fields = _with_default_language_columns(model, fields)
     columns: list[Any] = [model._meta.get_field(name) for name in fields]
     table = model._meta.db_table
     if is_postgresql():
@@ -205,21 +298,23 @@ def update(
         history_create(objs, model, history_type="~", change_reason="", date=date)
 
 
-def create_ignore_conflicts(objs: list[Any], model: type[Model]) -> None:
+def create_ignore_conflicts(
+    objs: list[Any], model: type[Model], *, timestamps: Timestamps = "now"
+) -> None:
     """Insert ``objs`` and skip those a unique constraint already holds (``ON CONFLICT DO
     NOTHING``). PostgreSQL: one ``COPY`` into a temporary table and one ``INSERT ... SELECT``;
-    elsewhere Django's ``bulk_create(ignore_conflicts=True)``. Primary keys are not set."""
+    elsewhere Django's ``bulk_create(ignore_conflicts=True)``. Primary keys are not set.
+    ``timestamps`` as for :func:`create`."""
     if not objs:
         return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    _timestamps_apply(objs, fields, timestamps, timezone.now())
     if not is_postgresql():
+        if timestamps == "given":
+            _insert_as_given(objs, model, ignore_conflicts=True)
+            return
         model._default_manager.bulk_create(objs, batch_size=BATCH, ignore_conflicts=True)  # type: ignore[attr-defined]
         return
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    for obj in objs:
-        for field in fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                setattr(obj, field.attname, now)
     with transaction.atomic():  # the temporary table lives until the end of a transaction
         _insert_ignoring_pg(objs, model, fields)
 

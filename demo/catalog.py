@@ -1,8 +1,9 @@
 """Deterministic demo products and variants, sized for trying the app (small) or for benchmarks
 (large: 20,000 products, 100,000 variants).
 
-Products are written with ``bulk_create`` in batches: the large dataset has to load in minutes,
-and per-row service calls (with their history rows and validation queries) would take an hour.
+Products are written in batches through ``core.bulk`` (``COPY`` on PostgreSQL, ``bulk_create``
+elsewhere): the large dataset has to load in minutes, and per-row service calls (with their
+history rows and validation queries) would take an hour.
 Everything written here is what ``catalog.services`` would write for a new draft product; GTINs
 carry valid check digits and option values are unique within each product.
 """
@@ -32,6 +33,7 @@ from catalog.models import (
     ProductTypeAttribute,
     Variant,
 )
+from core import bulk
 
 SIZES = {
     "small": (60, 5),  # products, variants per product
@@ -158,9 +160,7 @@ def seed_products(size: str, *, progress: Callable[[int], None] | None = None) -
         nonlocal created
         if not pending:
             return
-        Product.objects.bulk_create([item[0] for item in pending], batch_size=BATCH)
-        handles = [item[0].handle for item in pending]
-        ids = dict(Product.objects.filter(handle__in=handles).values_list("handle", "id"))
+        bulk.create([item[0] for item in pending], Product, history=False)
         variants = []
         for product, family, index, colour in pending:
             for position, value in enumerate(family.values):
@@ -169,7 +169,7 @@ def seed_products(size: str, *, progress: Callable[[int], None] | None = None) -
                     options["color"] = slugify(colour)
                 variants.append(
                     Variant(
-                        product_id=ids[product.handle],
+                        product_id=product.pk,
                         sku=f"DEMO-{index:06d}-{position + 1}",
                         gtin=gtin13(index * 10 + position),
                         options=dict(sorted(options.items())),
@@ -177,7 +177,7 @@ def seed_products(size: str, *, progress: Callable[[int], None] | None = None) -
                         position=position,
                     )
                 )
-        Variant.objects.bulk_create(variants, batch_size=BATCH)
+        bulk.create(variants, Variant, history=False)
         created += len(pending)
         if progress:
             progress(len(pending))
@@ -343,12 +343,15 @@ def seed_catalog_live(size: str, *, channel_codes: list[str] | None = None) -> d
     counts["images"] = len(media)
 
     # prices
+    demo_variants = list(
+        Variant.objects.filter(product__handle__startswith="demo-").values_list(
+            "id", "product__handle"
+        )
+    )
     for channel in channels:
         priced = set(Price.objects.filter(channel=channel).values_list("variant_id", flat=True))
         rows = []
-        for variant_id, handle in Variant.objects.filter(
-            product__handle__startswith="demo-"
-        ).values_list("id", "product__handle"):
+        for variant_id, handle in demo_variants:
             if variant_id in priced:
                 continue
             family = FAMILIES[int(handle.split("-")[1]) % len(FAMILIES)]
@@ -358,7 +361,7 @@ def seed_catalog_live(size: str, *, channel_codes: list[str] | None = None) -> d
                     variant_id=variant_id, channel=channel, currency=channel.currency, amount=amount
                 )
             )
-        Price.objects.bulk_create(rows, batch_size=BATCH)
+        bulk.create(rows, Price, history=False)
         counts["prices"] += len(rows)
 
     ids = [p["id"] for p in products]
@@ -375,15 +378,16 @@ def seed_catalog_live(size: str, *, channel_codes: list[str] | None = None) -> d
     for start in range(0, len(to_approve), BATCH):
         chunk = to_approve[start : start + BATCH]
         snapshots = product_snapshots_build(chunk)
-        batch = []
-        for approved in Product.objects.filter(id__in=chunk):
-            approved.approved_snapshot = snapshots[approved.id]
-            approved.approved_at = now
-            approved.status = Product.Status.APPROVED
-            batch.append(approved)
-        Product.objects.bulk_update(
-            batch, ["approved_snapshot", "approved_at", "status"], batch_size=500
-        )
+        batch = [
+            Product(
+                pk=product_id,
+                approved_snapshot=snapshots[product_id],
+                approved_at=now,
+                status=Product.Status.APPROVED,
+            )
+            for product_id in chunk
+        ]
+        bulk.update(batch, Product, ["approved_snapshot", "approved_at", "status"], history=False)
         counts["approved"] += len(batch)
 
     # publication where approved and complete
@@ -393,8 +397,6 @@ def seed_catalog_live(size: str, *, channel_codes: list[str] | None = None) -> d
         product__status=Product.Status.APPROVED, product__handle__startswith="demo-", percent=100
     ).values_list("product_id", "channel_id")
     publications = [ProductPublication(product_id=pid, channel_id=cid) for pid, cid in complete]
-    created = ProductPublication.objects.bulk_create(
-        publications, batch_size=BATCH, ignore_conflicts=True
-    )
-    counts["published"] = len(created)
+    bulk.create_ignore_conflicts(publications, ProductPublication)
+    counts["published"] = len(publications)
     return counts

@@ -3,7 +3,8 @@ dashboard and the reports have something to show (issue 18).
 
 ``seed_history(size)`` writes what the live services would have left behind after the period,
 in bulk (``core.bulk``: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere), because 200,000 orders
-placed one by one through ``orders.services`` would take hours:
+placed one by one through ``orders.services`` would take hours. Rows are dated when they happened
+(``timestamps="given"``: the bulk writer keeps the ``created_at``/``updated_at`` given to it):
 
 - orders with their lines (channel price, discount, tax as ``orders.pricing`` computes it, the
   variant's cost price snapshotted), tax lines, one fulfilment each with its lines, the timeline
@@ -35,7 +36,6 @@ import random
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,7 +45,6 @@ from typing import Any
 
 import structlog
 from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
 from catalog.models import Price, Variant
@@ -289,16 +288,13 @@ def seed_history(size: str, *, now: datetime | None = None) -> HistoryResult:
     sold: dict[tuple[int, date], int] = defaultdict(int)  # (stock id, week) -> units
     seen: dict[tuple[int, str], datetime] = {}  # (customer, channel) -> first order
     chunk: list[OrderPlan] = []
-    with _dated_as_given(
-        Order, OrderLine, Fulfillment, TimelineEvent, Payment, Return, Refund, StockMovement
-    ):
-        for plan in _plans(world=world, spec=spec, rng=rng):
-            chunk.append(plan)
-            if len(chunk) >= CHUNK:
-                _write(chunk, world=world, sold=sold, seen=seen, result=result)
-                chunk = []
-        _write(chunk, world=world, sold=sold, seen=seen, result=result)
-        result.movements += _receipts_write(sold=sold, world=world)
+    for plan in _plans(world=world, spec=spec, rng=rng):
+        chunk.append(plan)
+        if len(chunk) >= CHUNK:
+            _write(chunk, world=world, sold=sold, seen=seen, result=result)
+            chunk = []
+    _write(chunk, world=world, sold=sold, seen=seen, result=result)
+    result.movements += _receipts_write(sold=sold, world=world)
     _customer_channels_write(seen)
     _opening_stock_backdate(before=world.start)
     stock_levels_match_ledger(now=now)
@@ -342,23 +338,6 @@ def variant_costs_set() -> int:
         updates.append(Variant(pk=variant_id, cost_price=money_round(prices[variant_id] * share)))
     bulk.update(updates, Variant, ["cost_price"], history=False)
     return len(updates)
-
-
-@contextmanager
-def _dated_as_given(*models: type[Model]) -> Iterator[None]:
-    """Let the rows keep the historical ``created_at``/``updated_at`` given to them: Django (and
-    ``core.bulk``) would stamp ``auto_now``/``auto_now_add`` fields with the present."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))  # type: ignore[attr-defined]
-                f.auto_now = f.auto_now_add = False  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add  # type: ignore[attr-defined]
 
 
 # --- the world: channels, locations, what sells where, customers ----------------------------------
@@ -501,20 +480,19 @@ def _customers(
         joined = now - timedelta(days=spec.days + rng.randint(1, 900), minutes=rng.randint(0, 1439))
         customer = Customer(name=name, created_at=joined, updated_at=joined)
         new.append((customer, f"shopper{n:06d}@example.com"))
-    with _dated_as_given(Customer, CustomerIdentifier):
-        bulk.create([c for c, _ in new], Customer, history=False)
-        online = [c for c in active if c != "pos"] or active
-        identifiers = [
-            CustomerIdentifier(
-                customer_id=c.pk,
-                kind="email",
-                value=email,
-                channel_code=online[c.pk % len(online)],
-                created_at=c.created_at,
-            )
-            for c, email in new
-        ]
-        bulk.create(identifiers, CustomerIdentifier, history=False)
+    bulk.create([c for c, _ in new], Customer, history=False, timestamps="given")
+    online = [c for c in active if c != "pos"] or active
+    identifiers = [
+        CustomerIdentifier(
+            customer_id=c.pk,
+            kind="email",
+            value=email,
+            channel_code=online[c.pk % len(online)],
+            created_at=c.created_at,
+        )
+        for c, email in new
+    ]
+    bulk.create(identifiers, CustomerIdentifier, history=False, timestamps="given")
     for c, email in new:
         people[c.pk] = (email, c.name)
     result.customers = len(new)
@@ -893,7 +871,7 @@ def _write(
         if plan.customer_id is not None:
             key = (plan.customer_id, plan.channel)
             seen.setdefault(key, plan.placed_at)
-    bulk.create(orders, Order, history=False)
+    bulk.create(orders, Order, history=False, timestamps="given")
 
     lines: list[OrderLine] = []
     line_rows: list[list[OrderLine]] = []
@@ -967,7 +945,7 @@ def _write(
                 updated_at=order.updated_at,
             )
         )
-    bulk.create(fulfillments, Fulfillment, history=False)
+    bulk.create(fulfillments, Fulfillment, history=False, timestamps="given")
     bulk.create(
         [
             FulfillmentLine(fulfillment=f, order_line=row, quantity=row.quantity)
@@ -1113,8 +1091,8 @@ def _write(
                     rows,
                 )
             )
-    bulk.create(payments, Payment, history=False)
-    bulk.create([item[0] for item in returns], Return, history=False)
+    bulk.create(payments, Payment, history=False, timestamps="given")
+    bulk.create([item[0] for item in returns], Return, history=False, timestamps="given")
 
     return_lines = []
     refunds: list[tuple[Refund, list[RefundLine]]] = []
@@ -1229,7 +1207,7 @@ def _write(
             )
         )
     bulk.create(return_lines, ReturnLine, history=False)
-    bulk.create([refund for refund, _ in refunds], Refund, history=False)
+    bulk.create([refund for refund, _ in refunds], Refund, history=False, timestamps="given")
     refund_lines_all = []
     for refund, refund_lines in refunds:
         for rl in refund_lines:
@@ -1254,8 +1232,8 @@ def _write(
         ["quantity_refunded"],
         history=False,
     )
-    bulk.create(events, TimelineEvent, history=False)
-    bulk.create(movements, StockMovement, history=False)
+    bulk.create(events, TimelineEvent, history=False, timestamps="given")
+    bulk.create(movements, StockMovement, history=False, timestamps="given")
     result.orders += len(orders)
     result.returns += len(returns)
     result.refunds += len(refunds)
@@ -1280,7 +1258,7 @@ def _receipts_write(*, sold: dict[tuple[int, date], int], world: World) -> int:
             )
             for stock_id, week in keys[start : start + step]
         ]
-        bulk.create(movements, StockMovement, history=False)
+        bulk.create(movements, StockMovement, history=False, timestamps="given")
     return len(keys)
 
 
@@ -1290,9 +1268,10 @@ def _customer_channels_write(seen: dict[tuple[int, str], datetime]) -> None:
         CustomerChannel(customer_id=customer_id, channel_code=code, first_seen=first)
         for (customer_id, code), first in sorted(seen.items())
     ]
-    with _dated_as_given(CustomerChannel):
-        for start in range(0, len(links), CHUNK * 5):
-            bulk.create_ignore_conflicts(links[start : start + CHUNK * 5], CustomerChannel)
+    for start in range(0, len(links), CHUNK * 5):
+        bulk.create_ignore_conflicts(
+            links[start : start + CHUNK * 5], CustomerChannel, timestamps="given"
+        )
 
 
 def _opening_stock_backdate(*, before: date) -> None:

@@ -10,7 +10,7 @@ from inventory.models import Location
 from inventory.services import (
     MovementInput,
     stock_movements_apply,
-    stock_safety_set_for_location,
+    stock_safety_set_for_locations,
 )
 
 _CHUNK = 2_000  # movements per call
@@ -51,6 +51,5 @@ def seed_stock(*, store_safety_stock: int = 1, max_variants: int | None = None) 
         ]
         if items:
             stock_movements_apply(movements=items, actor=Actor.system("demo_seed"))
-    for location in locations:
-        if location.kind == Location.Kind.STORE:
-            stock_safety_set_for_location(location_id=location.pk, safety_stock=store_safety_stock)
+    stores = [location.pk for location in locations if location.kind == Location.Kind.STORE]
+    stock_safety_set_for_locations(location_ids=stores, safety_stock=store_safety_stock)

@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalog.models import Variant
+from core import bulk
 from core.actors import SYSTEM, Actor
 from core.audit import SensitiveAction, audit_record
 from inventory.exceptions import (
@@ -110,6 +111,8 @@ MANUAL_MOVEMENT_KINDS = frozenset(
 # The largest value a stock counter's column holds (a 32-bit integer on PostgreSQL): movements
 # that would pass it are refused (400 ``invalid_quantity``) instead of failing in the database.
 STOCK_COUNTER_MAX = 2_147_483_647
+# Beyond this many movements in one call they are written by ``COPY`` (one round trip more).
+BULK_MOVEMENTS = 100
 
 
 @dataclass(frozen=True)
@@ -155,10 +158,11 @@ def _stock_levels_lock(
     if not wanted:
         return {}
     if create:
-        StockLevel.objects.bulk_create(
-            [StockLevel(variant_id=v, location_id=loc) for v, loc in sorted(wanted)],
-            ignore_conflicts=True,
-        )
+        new = [StockLevel(variant_id=v, location_id=loc) for v, loc in sorted(wanted)]
+        if len(new) > BULK_MOVEMENTS:  # a whole delivery: COPY on PostgreSQL
+            bulk.create_ignore_conflicts(new, StockLevel)
+        else:
+            StockLevel.objects.bulk_create(new, ignore_conflicts=True)
     by_location: dict[int, list[int]] = defaultdict(list)
     for variant_id, location_id in sorted(wanted):
         by_location[location_id].append(variant_id)
@@ -690,7 +694,10 @@ def stock_movements_apply(
                 to_create.append(movement)
                 result.append(movement)
             _apply_totals(levels=levels, totals=totals)
-            StockMovement.objects.bulk_create(to_create)
+            if len(to_create) > BULK_MOVEMENTS:
+                bulk.create(to_create, StockMovement, history=False)  # COPY on PostgreSQL
+            else:
+                StockMovement.objects.bulk_create(to_create)
             for made in to_create:
                 if made.kind == Kind.ADJUSTMENT:
                     _stock_audit(SensitiveAction.STOCK_ADJUST, made, actor)
@@ -729,13 +736,24 @@ def _apply_totals(
             shortages.append(_shortage(v, loc, -damaged_delta, level.damaged))
     _raise_if_short(shortages)
     now = timezone.now()
-    for pair, (on_hand_delta, damaged_delta) in totals.items():
-        if on_hand_delta or damaged_delta:
-            StockLevel.objects.filter(pk=levels[pair].pk).update(
-                on_hand=F("on_hand") + on_hand_delta,
-                damaged=F("damaged") + damaged_delta,
-                updated_at=now,
+    changed = [(levels[pair].pk, *deltas) for pair, deltas in totals.items() if any(deltas)]
+    if len(changed) > 1 and connection.vendor == "postgresql":
+        # many levels (a receipt of a whole delivery): one statement, the deltas as arrays
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{StockLevel._meta.db_table}" AS s '
+                "SET on_hand = s.on_hand + d.on_hand, damaged = s.damaged + d.damaged, "
+                "updated_at = %s FROM unnest(%s::bigint[], %s::integer[], %s::integer[]) "
+                "AS d(id, on_hand, damaged) WHERE s.id = d.id",
+                [now, *(list(column) for column in zip(*changed, strict=True))],
             )
+        return
+    for pk, on_hand_delta, damaged_delta in changed:
+        StockLevel.objects.filter(pk=pk).update(
+            on_hand=F("on_hand") + on_hand_delta,
+            damaged=F("damaged") + damaged_delta,
+            updated_at=now,
+        )
 
 
 def stock_receive(
@@ -876,20 +894,29 @@ def stock_safety_set_for_location(*, location_id: int, safety_stock: int) -> int
 
     Locks those levels in pk order first, like every other multi-row stock write.
     """
+    return stock_safety_set_for_locations(location_ids=[location_id], safety_stock=safety_stock)
+
+
+def stock_safety_set_for_locations(*, location_ids: Sequence[int], safety_stock: int) -> int:
+    """:func:`stock_safety_set_for_location` for several locations at once: each variant's
+    availability (and its ``stock.changed`` event) is worked out once, not once per location."""
     if safety_stock < 0:
         raise InvalidQuantity("Safety stock cannot be negative.")
     with transaction.atomic():
-        ids = list(
+        rows = list(
             StockLevel.objects.select_for_update(of=("self",))
-            .filter(location_id=location_id)
+            .filter(location_id__in=list(location_ids))
             .exclude(safety_stock=safety_stock)
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", "variant_id")
         )
-        changed = StockLevel.objects.filter(pk__in=ids).update(
-            safety_stock=safety_stock, updated_at=timezone.now()
-        )
-        _ats_record(StockLevel.objects.filter(pk__in=ids).values_list("variant_id", flat=True))
+        now = timezone.now()
+        changed = 0
+        for start in range(0, len(rows), 5_000):  # keeps each statement's parameters few
+            changed += StockLevel.objects.filter(
+                pk__in=[pk for pk, _ in rows[start : start + 5_000]]
+            ).update(safety_stock=safety_stock, updated_at=now)
+        _ats_record(variant_id for _, variant_id in rows)
         return changed
 
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, F, Max, Min, Model, Q, Sum
+from django.utils import timezone
 
 from catalog.models import Variant
+from core import bulk
 from demo.history import MARK, seed_history
 from inventory import selectors as inventory_selectors
 from inventory.models import StockMovement
@@ -22,16 +26,36 @@ from orders.models import Fulfillment, Order, OrderLine, Refund, Return, Timelin
 pytestmark = pytest.mark.demo_seed
 
 
+def _stamping(model: type[Model]) -> list[tuple[str, bool, bool]]:
+    return [
+        (f.name, getattr(f, "auto_now", False), getattr(f, "auto_now_add", False))
+        for f in model._meta.concrete_fields
+    ]
+
+
+# what the model fields said about stamping at each bulk write of the seeding: (declared, seen)
+WRITES: list[tuple[list[tuple[str, bool, bool]], list[tuple[str, bool, bool]]]] = []
+
+
 @pytest.fixture(scope="module")
 def seeded(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """The small demo, seeded once for the module inside a transaction rolled back at the end
-    (marked as a test case's, so the live orders' durable transactions may run inside it)."""
+    (marked as a test case's, so the live orders' durable transactions may run inside it).
+    Every bulk insert is watched: the fields must stamp as declared while the past is written."""
+    declared = {model: _stamping(model) for model in apps.get_models()}
+    real_create = bulk.create
+
+    def watched(objs: list[Any], model: type[Model], **options: Any) -> list[Any]:
+        WRITES.append((declared[model], _stamping(model)))
+        return real_create(objs, model, **options)
+
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic._from_testcase = True  # type: ignore[attr-defined]
         atomic.__enter__()
         try:
-            call_command("seed_demo", "--size", "small", verbosity=0)
+            with mock.patch.object(bulk, "create", watched):
+                call_command("seed_demo", "--size", "small", verbosity=0)
             yield
         finally:
             transaction.set_rollback(True)
@@ -189,3 +213,16 @@ def test_the_rollups_are_filled(history: Any) -> None:
 
     assert DailySales.objects.exists()
     assert DailyOrders.objects.aggregate(n=Sum("orders"))["n"] >= history.count() * 0.9
+
+
+def test_the_past_keeps_its_dates_without_switching_off_auto_now(history: Any) -> None:
+    # every order, its timeline and its stock movements are dated when they happened
+    assert not history.exclude(created_at=F("placed_at")).exists()
+    month_ago = timezone.now() - timedelta(days=30)
+    assert TimelineEvent.objects.filter(order__in=history, created_at__lt=month_ago).exists()
+    assert StockMovement.objects.filter(kind="sale", created_at__lt=month_ago).exists()
+    # ... written as given (core.bulk's timestamps="given"), while every model field went on
+    # stamping the present for anyone else writing at the same moment
+    assert ("created_at", False, True) in _stamping(Order)
+    assert len(WRITES) > 10  # every table of the history went through core.bulk
+    assert all(seen == declared for declared, seen in WRITES)
