@@ -23,6 +23,7 @@ from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from catalog import selectors, services
+from catalog.admin_bulk import BulkEditActionsMixin, governance_in_background
 from catalog.admin_forms import (
     ATTRIBUTE_PREFIX,
     CatalogActionForm,
@@ -31,7 +32,15 @@ from catalog.admin_forms import (
     ProductAdminForm,
     VariantInlineForm,
 )
+from catalog.admin_translations import ProductTranslationsMixin, completeness_by_language
+from catalog.admin_variants import (
+    ProductVariantToolsMixin,
+    VariantAxesAdminMixin,
+    VariantAxesInlineMixin,
+    variant_rows_save,
+)
 from catalog.imports.services import import_job_create, import_job_progress
+from catalog.locales import OTHER_LANGUAGES
 from catalog.models import (
     Attribute,
     AttributeOption,
@@ -213,11 +222,13 @@ class ChannelFilter(admin.SimpleListFilter):
 # --- inlines -----------------------------------------------------------------------------------
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(VariantAxesInlineMixin, admin.TabularInline):  # type: ignore[misc]
+    """Options: one select per variant axis (``catalog.admin_variants``)."""
+
     model = Variant
     form = VariantInlineForm
     extra = 0
-    fields = ["sku", "gtin", "options", "weight_grams", "cost_price", "position", "price_summary"]
+    fields = ["sku", "gtin", "weight_grams", "cost_price", "position", "price_summary"]
     readonly_fields = ["price_summary"]
     show_change_link = True
     ordering = ["position", "id"]
@@ -233,8 +244,25 @@ class VariantInline(admin.TabularInline):
     def price_summary(self, obj: Variant) -> str:
         if not obj.pk:
             return "-"
-        return (
-            ", ".join(f"{p.channel.code} {p.amount} {p.currency}" for p in obj.prices.all()) or "-"
+        prices = sorted(
+            obj.prices.all(),
+            key=lambda p: (p.channel.code, p.starts_at is not None or p.ends_at is not None),
+        )
+        if not prices:
+            return "-"
+        # one line per channel price, promotions marked, instead of one run of text
+        return format_html_join(
+            mark_safe("<br>"),
+            '<span style="white-space:nowrap">{}: {} {}{}</span>',
+            (
+                (
+                    p.channel.code,
+                    p.amount,
+                    p.currency,
+                    " (promotion)" if p.starts_at or p.ends_at else "",
+                )
+                for p in prices
+            ),
         )
 
 
@@ -287,7 +315,9 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(SimpleHistoryAdmin):
+class ProductAdmin(
+    BulkEditActionsMixin, ProductVariantToolsMixin, ProductTranslationsMixin, SimpleHistoryAdmin
+):
     form = ProductAdminForm
     action_form = CatalogActionForm
     list_display = [
@@ -331,6 +361,9 @@ class ProductAdmin(SimpleHistoryAdmin):
         "archive",
         "export_csv",
         "export_xlsx",
+        "bulk_set_attribute",  # the bulk edits: catalog/admin_bulk.py
+        "bulk_change_prices",
+        "bulk_schedule_price",
     ]
     history_list_display = ["status"]
 
@@ -398,9 +431,9 @@ class ProductAdmin(SimpleHistoryAdmin):
                 ),
                 Prefetch(
                     "media",
-                    queryset=ProductMedia.objects.filter(status=ProductMedia.Status.READY).order_by(
-                        "position", "id"
-                    ),
+                    queryset=ProductMedia.objects.filter(
+                        status=ProductMedia.Status.READY, kind=ProductMedia.Kind.IMAGE
+                    ).order_by("position", "id"),
                     to_attr="ready_media",
                 ),
                 "publications__channel",
@@ -484,20 +517,24 @@ class ProductAdmin(SimpleHistoryAdmin):
         published = {p.channel.code for p in obj.publications.select_related("channel")}
         rows = obj.completeness.select_related("channel").order_by("channel__code")
         return format_html(
-            "<table><tr><th>channel</th><th>complete</th><th>missing</th><th>published</th></tr>{}</table>",
+            "<table><tr><th>channel</th><th>complete</th><th>per language</th><th>missing</th>"
+            '<th>published</th></tr>{}</table><p><a href="{}" id="translations-link">'
+            "Edit translations side by side</a></p>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}%</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
                         row.channel.code,
                         row.percent,
+                        completeness_by_language(row.locales),
                         ", ".join(row.missing) or "nothing",
                         "yes" if row.channel.code in published else "no",
                     )
                     for row in rows
                 ),
             ),
+            reverse("admin:catalog_product_translations", args=[obj.pk]),
         )
 
     # saving through the services
@@ -515,27 +552,9 @@ class ProductAdmin(SimpleHistoryAdmin):
         product: Product = form.instance
         _formset_changes_note(formset)
         if formset.model is Variant:
-            for inline_form in formset.deleted_forms:
-                if inline_form.instance.pk:
-                    services.variant_delete(variant_id=inline_form.instance.pk, user=request.user)
-            for inline_form in formset.forms:
-                if inline_form in formset.deleted_forms or not inline_form.has_changed():
-                    continue
-                data = inline_form.cleaned_data
-                if not data:
-                    continue
-                services.variant_save(
-                    product=product,
-                    variant=inline_form.instance if inline_form.instance.pk else None,
-                    sku=data["sku"],
-                    options=data.get("options") or {},
-                    attributes=inline_form.instance.attributes or {},
-                    gtin=data.get("gtin") or "",
-                    weight_grams=data.get("weight_grams"),
-                    cost_price=data.get("cost_price"),
-                    position=data.get("position") or 0,
-                    user=request.user,
-                )
+            # order-independent (rows may swap options); a refusal rolls the whole page back
+            # and comes back as a message (ProductVariantToolsMixin.changeform_view)
+            variant_rows_save(product=product, formset=formset, user=request.user)
             return
         if formset.model is ChannelContent:
             for inline_form in formset.forms:
@@ -570,7 +589,9 @@ class ProductAdmin(SimpleHistoryAdmin):
             self.message_user(request, done.format(count=count), messages.SUCCESS)
 
     @admin.action(description="Submit for review", permissions=["change"])
-    def submit_for_review(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+    def submit_for_review(self, request: HttpRequest, queryset: QuerySet[Product]) -> Any:
+        if job := governance_in_background(self, request, queryset, action="submit"):
+            return job  # beyond 1,000 products: a background job, row by row
         ids = list(queryset.values_list("id", flat=True))
         self._run(
             request,
@@ -579,7 +600,9 @@ class ProductAdmin(SimpleHistoryAdmin):
         )
 
     @admin.action(description="Approve (catalog approvers)", permissions=["approve"])
-    def approve(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+    def approve(self, request: HttpRequest, queryset: QuerySet[Product]) -> Any:
+        if job := governance_in_background(self, request, queryset, action="approve"):
+            return job
         ids = list(queryset.values_list("id", flat=True))
         self._run(
             request,
@@ -606,8 +629,10 @@ class ProductAdmin(SimpleHistoryAdmin):
         return code
 
     @admin.action(description="Publish to the chosen channel", permissions=["publish"])
-    def publish(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+    def publish(self, request: HttpRequest, queryset: QuerySet[Product]) -> Any:
         code = self._channel(request)
+        if code and (job := governance_in_background(self, request, queryset, action="publish")):
+            return job
         if code:
             ids = list(queryset.values_list("id", flat=True))
             self._run(
@@ -619,8 +644,10 @@ class ProductAdmin(SimpleHistoryAdmin):
             )
 
     @admin.action(description="Unpublish from the chosen channel", permissions=["publish"])
-    def unpublish(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Product]) -> Any:
         code = self._channel(request)
+        if code and (job := governance_in_background(self, request, queryset, action="unpublish")):
+            return job
         if code:
             ids = list(queryset.values_list("id", flat=True))
             self._run(
@@ -665,11 +692,13 @@ class ProductAdmin(SimpleHistoryAdmin):
             lambda: services.product_archive(product_ids=ids, user=request.user),
         )
 
-    def _export(self, queryset: QuerySet[Product], fmt: str) -> HttpResponse:
+    def _export(self, request: HttpRequest, queryset: QuerySet[Product], fmt: str) -> HttpResponse:
         from catalog.resources import catalog_native_export
 
         ids = list(queryset.values_list("id", flat=True))
-        data = catalog_native_export(fmt=fmt, product_ids=ids)
+        language = request.POST.get("language", "")  # the action bar's: translation columns
+        languages = [language] if language in OTHER_LANGUAGES else []
+        data = catalog_native_export(fmt=fmt, product_ids=ids, languages=languages)
         content_type = (
             "text/csv; charset=utf-8"
             if fmt == "csv"
@@ -681,11 +710,11 @@ class ProductAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Export products and variants (CSV)", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse:
-        return self._export(queryset, "csv")
+        return self._export(request, queryset, "csv")
 
     @admin.action(description="Export products and variants (XLSX)", permissions=["view"])
     def export_xlsx(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse:
-        return self._export(queryset, "xlsx")
+        return self._export(request, queryset, "xlsx")
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("catalog.approve_product")
@@ -702,12 +731,14 @@ class PriceInline(admin.TabularInline):
 
 
 @admin.register(Variant)
-class VariantAdmin(SimpleHistoryAdmin):
+class VariantAdmin(BulkEditActionsMixin, VariantAxesAdminMixin, SimpleHistoryAdmin):
     list_display = ["sku", "gtin", "product", "options", "weight_grams", "cost_price"]
     search_fields = ["sku"]  # shows the search box; get_search_results does the searching
     search_help_text = "SKU or GTIN (exact or the start), or product name and brand words."
     list_select_related = ["product"]
     show_full_result_count = False
+    bulk_target = "variant"
+    actions = ["bulk_set_attribute", "bulk_change_prices", "bulk_schedule_price"]
     fields = [
         "product",
         "sku",

@@ -4,15 +4,17 @@ action form (channel, category), and variant option editing validated by the cat
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+import json
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
-from catalog.attributes import attribute_values_clean
+from catalog.attributes import attribute_values_clean, type_attributes
 from catalog.exceptions import AttributeValuesInvalid
+from catalog.locales import OTHER_LANGUAGES
 from catalog.models import Attribute, Price, Product, ProductType, ProductTypeAttribute, Variant
 from core.models import Channel
 
@@ -135,28 +137,142 @@ class ProductAdminForm(forms.ModelForm):
         return cleaned
 
 
-class VariantInlineForm(forms.ModelForm):
-    class Meta:
-        model = Variant
-        fields = ["sku", "gtin", "options", "weight_grams", "cost_price", "position"]
+# --- variant options: one field per axis of the product type ---------------------------------
+
+OPTION_PREFIX = "option__"
+
+
+def variant_axes(product_type: ProductType | None) -> list[Attribute]:
+    """The product type's variant axes, in the type's order, with their options prefetched."""
+    return [ta.attribute for ta in type_attributes(product_type, "variant") if ta.is_variant_axis]
+
+
+def axis_form_field(attribute: Attribute) -> forms.Field:
+    """A select of the axis's options (other kinds: the attribute's typed field). A value the
+    axis does not know is refused naming the axis and the value."""
+    if attribute.kind != Attribute.Kind.SELECT:
+        return attribute_form_field(attribute)
+    options = [(option.code, option.label) for option in attribute.options.all()]
+    known = ", ".join(code for code, _ in options) or "none yet"
+    name = attribute.name.replace("%", "%%")
+    return forms.ChoiceField(
+        choices=[("", "---------"), *options],
+        required=False,
+        label=attribute.name,
+        error_messages={
+            "invalid_choice": f"{name}: “%(value)s” is not an option of this axis "
+            f"(options: {known.replace('%', '%%')})."
+        },
+    )
+
+
+def _option_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, bool, list)):
+        return value
+    return str(value)
+
+
+class VariantOptionsForm(forms.ModelForm):
+    """A variant form whose options are one field per variant axis of the product's type
+    (``option__<code>``), never raw JSON. ``variant_form_class`` declares the fields per type;
+    ``clean`` puts the assembled, validated options in ``cleaned_data["options"]``."""
+
+    axis_codes: ClassVar[list[str]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cost_price"].label = f"Cost price ({settings.BASE_CURRENCY})"
+        if "cost_price" in self.fields:
+            self.fields["cost_price"].label = f"Cost price ({settings.BASE_CURRENCY})"
+        stored = self.instance.options or {}
+        for code in self.axis_codes:
+            self.fields[f"{OPTION_PREFIX}{code}"].initial = _stored_to_initial(stored.get(code))
+
+    def _product(self) -> Product | None:
+        return self.instance.product if self.instance.product_id else None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        product = self.instance.product if self.instance.product_id else None
-        if product is not None and cleaned.get("options") is not None and not self.errors:
-            from catalog.services import variant_values_clean
+        product = self._product()
+        if product is None or product.product_type_id is None or not self.axis_codes:
+            # no axes to choose from: the options stay as they are
+            cleaned["options"] = dict(self.instance.options or {})
+            return cleaned
+        options = {
+            code: _option_value(cleaned.get(f"{OPTION_PREFIX}{code}"))
+            for code in self.axis_codes
+            if cleaned.get(f"{OPTION_PREFIX}{code}") not in (None, "", [])
+        }
+        if any(f"{OPTION_PREFIX}{code}" in self.errors for code in self.axis_codes):
+            return cleaned
+        attributes = cleaned.get("attributes", self.instance.attributes) or {}
+        from catalog.services import variant_values_clean
 
-            try:
-                cleaned["options"], _ = variant_values_clean(
-                    product=product, options=cleaned["options"], attributes=self.instance.attributes
-                )
-            except AttributeValuesInvalid as invalid:
-                raise ValidationError(invalid.message) from invalid
+        try:
+            cleaned["options"], _ = variant_values_clean(
+                product=product, options=options, attributes=attributes
+            )
+        except AttributeValuesInvalid as invalid:
+            for error in invalid.errors:
+                where, _, code = error["field"].partition(".")
+                field = f"{OPTION_PREFIX}{code}" if where == "options" else where
+                self.add_error(field if field in self.fields else None, error["message"])
+            return cleaned
+        self.instance.options = cleaned["options"]
         return cleaned
+
+
+class VariantInlineForm(VariantOptionsForm):
+    """A variant row on the product page."""
+
+    class Meta:
+        model = Variant
+        fields = ["sku", "gtin", "weight_grams", "cost_price", "position"]
+
+
+class VariantAdminForm(VariantOptionsForm):
+    """The variant's own page."""
+
+    class Meta:
+        model = Variant
+        fields = ["sku", "gtin", "attributes", "weight_grams", "cost_price", "position"]
+
+
+def variant_form_class(
+    base: type[VariantOptionsForm], product_type: ProductType | None
+) -> type[VariantOptionsForm]:
+    """``base`` with one declared field per variant axis of ``product_type`` (declared, so the
+    admin's form factories accept the names in ``fields``)."""
+    axes = variant_axes(product_type)
+    attrs: dict[str, Any] = {
+        f"{OPTION_PREFIX}{attribute.code}": axis_form_field(attribute) for attribute in axes
+    }
+    attrs["axis_codes"] = [attribute.code for attribute in axes]
+    attrs["__module__"] = base.__module__
+    return type(base.__name__, (base,), attrs)
+
+
+class VariantInlineFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """The product page's variant rows: two rows may not carry the same options (the database
+    would refuse the second halfway through saving)."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: dict[str, str] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or form.errors or not data.get("sku"):
+                continue
+            key = json.dumps(data.get("options") or {}, sort_keys=True)
+            if key in seen:
+                form.add_error(
+                    None,
+                    f"{data['sku']} has the same options as {seen[key]}: "
+                    "each variant needs its own combination of axis values.",
+                )
+            else:
+                seen[key] = data["sku"]
 
 
 class CatalogActionForm(ActionForm):
@@ -170,6 +286,13 @@ class CatalogActionForm(ActionForm):
         widget=forms.TextInput(
             attrs={"placeholder": "Category: Google id or full name", "size": 28}
         ),
+    )
+
+    language = forms.ChoiceField(
+        required=False,
+        label="Language",
+        help_text="Exports: add this language's name and description columns",
+        choices=[("", "Language…")] + [(code, code) for code in OTHER_LANGUAGES],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

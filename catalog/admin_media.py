@@ -1,9 +1,12 @@
 """Back-office pieces for product media, plugged into the product and variant admins.
 
-``ProductMediaInline`` lists a product's images in order with a thumbnail; new images are uploaded
-or given by URL, existing ones get their alt text, variant and position edited, and deleting removes
-the files too. Every write goes through ``catalog.media`` (validation, EXIF stripping, review
-workflow), never through ``Model.save``: the inline's formset overrides ``save``.
+``ProductMediaInline`` lists a product's media in order with a thumbnail and what each is (size,
+frame count, page count); a new row picks its kind: an image (upload or URL), a video (an MP4/WebM
+upload or a URL on an allowed host), a 360° view (its frames, several files at once, ordered by
+file name) or a PDF document. Existing rows get their alt text, variant and position edited, and
+deleting removes the files too. Every write goes through ``catalog.media`` (validation, EXIF
+stripping, review workflow), never through ``Model.save``: the inline's formset overrides
+``save``.
 """
 
 from __future__ import annotations
@@ -12,30 +15,84 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from catalog import media as media_services
 from catalog.exceptions import ImageInvalid
-from catalog.models import ProductMedia, Variant
+from catalog.media_files import video_link, video_url_hosts
+from catalog.models import ProductMedia, SpinFrame, Variant
 
 THUMBNAIL_PIXELS = 80
+Kind = ProductMedia.Kind
+
+
+def _first_frame(media: ProductMedia) -> SpinFrame | None:
+    """A 360° view's first frame, from the prefetched frames when the inline loaded them."""
+    if media.kind != Kind.SPIN or not media.pk:
+        return None
+    frames = list(media.frames.all())  # prefetched by the inline: no query per row
+    return frames[0] if frames else None
 
 
 def thumbnail_url(media: ProductMedia) -> str:
-    """The smallest picture of ``media``: its thumb rendition, else the image, else ''."""
-    path = (media.renditions or {}).get("thumb")
+    """The smallest picture of ``media``: its thumb rendition, else the image (a 360° view's
+    first frame's), else ''."""
+    frame = _first_frame(media)
+    source: ProductMedia | SpinFrame = frame if frame is not None else media
+    path = (source.renditions or {}).get("thumb")
     if path:
-        return str(media.image.storage.url(path))
-    if media.image:
-        return str(media.image.url)
+        return str(source.image.storage.url(path))
+    if source.image:
+        return str(source.image.url)
+    return ""
+
+
+def _megabytes(size: int | None) -> str:
+    if not size:
+        return ""
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
+
+
+def media_summary(media: ProductMedia) -> str:
+    """What a media is, for people: '1200 x 800 px', '360° view, 36 frames', 'PDF, 4 pages,
+    1.2 MB' or 'MP4 video, 3.4 MB' / 'YouTube video', with a link to the file or the video."""
+    if not media.pk:
+        return ""
+    if media.kind == Kind.SPIN:
+        return f"360° view, {len(media.frames.all())} frames"
+    if media.kind == Kind.DOCUMENT:
+        pages = f"{media.page_count} page{'s' if media.page_count != 1 else ''}"
+        text = ", ".join(p for p in ("PDF", pages, _megabytes(media.size_bytes)) if p)
+        return format_html('<a href="{}" target="_blank">{}</a>', media.file.url, text)
+    if media.kind == Kind.VIDEO:
+        if media.file:
+            kind = media.content_type.removeprefix("video/").upper() or "Video"
+            text = f"{kind} video, {_megabytes(media.size_bytes)}"
+            return format_html('<a href="{}" target="_blank">{}</a>', media.file.url, text)
+        provider = {"youtube": "YouTube", "vimeo": "Vimeo"}.get(media.provider, media.provider)
+        link = video_link(media.source_url)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{} video</a>',
+            link.embed_url or media.source_url,
+            provider,
+        )
+    if media.width and media.height:
+        return f"{media.width} x {media.height} px"
     return ""
 
 
 def thumbnail_html(media: ProductMedia) -> str:
-    """An ``<img>`` of the smallest picture, or the media's status when there is no file yet
-    (pending fetch, failed fetch)."""
+    """An ``<img>`` of the smallest picture, a badge for a video or a document, or the media's
+    status when there is no file yet (pending fetch, failed fetch)."""
+    if media.kind in (Kind.VIDEO, Kind.DOCUMENT):
+        return format_html(
+            '<span class="media-kind media-{}">{}</span>',
+            media.kind,
+            "▶ Video" if media.kind == Kind.VIDEO else "PDF",
+        )
     url = thumbnail_url(media)
     if not url:
         return format_html(
@@ -53,31 +110,57 @@ def thumbnail_html(media: ProductMedia) -> str:
     )
 
 
-class ProductMediaInlineForm(forms.ModelForm):
-    """One image row. A new row takes a file or a URL; the file is checked with the same rules as
-    the service (so a bad image is a form error, not a server error). Existing rows keep their
-    file and URL."""
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
 
-    # a plain file field: the media service, not Django's ImageField, decides what is an image
-    image = forms.FileField(required=False, help_text="JPEG, PNG, WEBP or GIF.")
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (a 360° view's frames); cleans to a list, maybe empty."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(one, initial) for one in files]
+
+
+class ProductMediaInlineForm(forms.ModelForm):
+    """One media row. A new row says its kind and takes a file, a URL or (a 360° view) frames;
+    they are checked with the same rules as the services (so a bad file is a form error, not a
+    server error). Existing rows keep their kind, file and URL."""
+
+    # a plain file field: the media services, not Django's ImageField, decide what a file is
+    image = forms.FileField(
+        required=False,
+        label="File",
+        help_text="Image: JPEG, PNG, WEBP or GIF. Video: MP4 or WebM. Document: PDF.",
+    )
+    frames = MultipleFileField(
+        required=False,
+        label="360° frames",
+        help_text="Every frame at once, named in turning order (frame-01.jpg, frame-02.jpg...).",
+    )
     source_url = forms.URLField(
         required=False,
         max_length=1000,
         assume_scheme="https",
         label="URL",
-        help_text="Or an http(s) URL to fetch the image from.",
+        help_text="Or an http(s) URL: an image to fetch, or a video (YouTube, Vimeo...).",
     )
 
     class Meta:
         model = ProductMedia
-        fields = ["image", "source_url", "alt_text", "variant", "position"]
+        fields = ["kind", "image", "frames", "source_url", "alt_text", "variant", "position"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["position"].required = False
+        self.fields["kind"].required = False
         if self.instance.pk:
-            self.fields["image"].disabled = True
-            self.fields["source_url"].disabled = True
+            for name in ("kind", "image", "frames", "source_url"):
+                self.fields[name].disabled = True
         else:
             self.fields["position"].initial = None  # blank: after the others
 
@@ -85,19 +168,45 @@ class ProductMediaInlineForm(forms.ModelForm):
         data = super().clean() or {}
         if self.instance.pk or not self.has_changed() or data.get("DELETE"):
             return data
+        kind = data.get("kind") or Kind.IMAGE
+        data["kind"] = kind
         upload, url = data.get("image"), (data.get("source_url") or "").strip()
+        frames = media_services.spin_files_ordered(data.get("frames") or [])
+        data["frames"] = frames
+        if kind == Kind.SPIN:
+            if upload or url:
+                raise forms.ValidationError("A 360° view takes its frames only, no file or URL.")
+            self._check("frames", media_services.spin_frames_check, frames)
+            return data
+        if frames:
+            raise forms.ValidationError("Frames are for a 360° view: choose that kind.")
         if upload and url:
             raise forms.ValidationError("Give a file or a URL, not both.")
-        if not upload and not url:
-            raise forms.ValidationError("Choose an image file or give its URL.")
-        try:
+        if kind == Kind.DOCUMENT:
+            if url or not upload:
+                raise forms.ValidationError("Choose the PDF file of the document.")
+            self._check("image", media_services.document_upload_check, upload)
+        elif not upload and not url:
+            what = "a video file" if kind == Kind.VIDEO else "an image file"
+            raise forms.ValidationError(f"Choose {what} or give its URL.")
+        elif kind == Kind.VIDEO:
             if upload:
-                media_services.image_clean(media_services.read_upload(upload))
+                self._check("image", media_services.video_upload_check, upload)
             else:
-                media_services.url_clean(url)
-        except ImageInvalid as exc:
-            self.add_error("image" if upload else "source_url", exc.message)
+                self._check("source_url", media_services.media_files.video_url_check, url)
+        elif upload:
+            self._check(
+                "image", lambda f: media_services.image_clean(media_services.read_upload(f)), upload
+            )
+        else:
+            self._check("source_url", media_services.url_clean, url)
         return data
+
+    def _check(self, field: str, check: Any, value: Any) -> None:
+        try:
+            check(value)
+        except ImageInvalid as exc:
+            self.add_error(field, exc.message)
 
     def _post_clean(self) -> None:
         # The instance is written by the media services; skip ModelForm's model validation (it
@@ -166,10 +275,7 @@ class ProductMediaFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
                 "position": data.get("position"),
                 "user": user,
             }
-            if data.get("image"):
-                created = media_services.media_create_from_upload(file=data["image"], **common)
-            else:
-                created = media_services.media_create_from_url(url=data["source_url"], **common)
+            created = _media_create(data, common)
             self.new_objects.append(created)
         if wanted_positions:
             current = list(
@@ -190,18 +296,38 @@ class ProductMediaFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         return [*self.new_objects, *(media for media, _ in self.changed_objects)]
 
 
+def _media_create(data: dict[str, Any], common: dict[str, Any]) -> ProductMedia:
+    """Create one new row's media through the service of its kind."""
+    kind = data.get("kind") or Kind.IMAGE
+    if kind == Kind.SPIN:
+        return media_services.media_create_spin(files=data["frames"], **common)
+    if kind == Kind.DOCUMENT:
+        return media_services.media_create_document(file=data["image"], **common)
+    if kind == Kind.VIDEO:
+        if data.get("image"):
+            return media_services.media_create_video_upload(file=data["image"], **common)
+        return media_services.media_create_video_url(url=data["source_url"], **common)
+    if data.get("image"):
+        return media_services.media_create_from_upload(file=data["image"], **common)
+    return media_services.media_create_from_url(url=data["source_url"], **common)
+
+
 class ProductMediaInline(admin.TabularInline):
-    """A product's images in display order: thumbnail, file or URL, alt text, variant, position,
-    and the fetch status with its error (read-only)."""
+    """A product's media in display order: thumbnail, what it is, kind, file, frames or URL, alt
+    text, variant, position, and the fetch status with its error (read-only)."""
 
     model = ProductMedia
     form = ProductMediaInlineForm
     formset = ProductMediaFormSet
+    template = "admin/catalog/productmedia/tabular.html"
     extra = 0
     ordering = ["position", "id"]
     fields = [
         "thumbnail",
+        "summary",
+        "kind",
         "image",
+        "frames",
         "source_url",
         "alt_text",
         "variant",
@@ -209,9 +335,20 @@ class ProductMediaInline(admin.TabularInline):
         "status",
         "error",
     ]
-    readonly_fields = ["thumbnail", "status", "error"]
-    verbose_name = "image"
-    verbose_name_plural = "images (first one is the main image)"
+    readonly_fields = ["thumbnail", "summary", "status", "error"]
+    verbose_name = "media"
+    verbose_name_plural = (
+        "media: images, videos, 360° views and PDF documents (the first image is the main image)"
+    )
+
+    @property
+    def video_hosts(self) -> list[str]:
+        """The hosts video URLs may come from (the template's help line)."""
+        return video_url_hosts()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductMedia]:
+        frames = Prefetch("frames", queryset=SpinFrame.objects.order_by("position"))
+        return super().get_queryset(request).prefetch_related(frames)
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
@@ -222,6 +359,10 @@ class ProductMediaInline(admin.TabularInline):
     def thumbnail(self, obj: ProductMedia) -> str:
         return thumbnail_html(obj) if obj.pk else ""
 
+    @admin.display(description="what it is")
+    def summary(self, obj: ProductMedia) -> str:
+        return media_summary(obj)
+
 
 class VariantMediaInline(admin.TabularInline):
     """The images shown for one variant (read-only: images are managed on the product)."""
@@ -231,10 +372,14 @@ class VariantMediaInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["position", "id"]
-    fields = ["thumbnail", "alt_text", "position", "status"]
-    readonly_fields = ["thumbnail", "alt_text", "position", "status"]
-    verbose_name = "image"
-    verbose_name_plural = "images of this variant (edit them on the product)"
+    fields = ["thumbnail", "kind", "alt_text", "position", "status"]
+    readonly_fields = ["thumbnail", "kind", "alt_text", "position", "status"]
+    verbose_name = "media"
+    verbose_name_plural = "media of this variant (edit them on the product)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductMedia]:
+        frames = Prefetch("frames", queryset=SpinFrame.objects.order_by("position"))
+        return super().get_queryset(request).prefetch_related(frames)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,10 +1,12 @@
-"""Completeness of products per channel, computed in bulk.
+"""Completeness of products per channel and language, computed in bulk.
 
 For each channel a product needs: a description, a category, at least one variant, at least one
 ready image, every attribute its product type requires for that channel (product-level on the
 product, variant-level on every variant), a current price in the channel's currency for every
 variant, and a title within the channel's length limit. The percentage is the share of those items
-that are filled in; ``missing`` lists the rest in words a merchandiser can act on.
+that are filled in; ``missing`` lists the rest in words a merchandiser can act on. A channel
+that sells in other languages than English (``catalog.locales.channel_languages``) also needs a
+name and a description in each (``_locales_check``); ``locales`` has the figure per language.
 
 ``completeness_compute`` runs a fixed number of queries whatever the number of products.
 """
@@ -19,6 +21,13 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.locales import (
+    DEFAULT_LANGUAGE,
+    OTHER_LANGUAGES,
+    channel_languages,
+    translation_column,
+    translation_columns,
+)
 from catalog.models import (
     ChannelContent,
     ChannelContentRule,
@@ -39,6 +48,8 @@ class ChannelInfo:
     currency: str
     title_template: str = ""
     title_max_length: int = 150
+    # the languages the channel sells in, its default first (catalog.locales.channel_languages)
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
 
 @dataclass
@@ -48,6 +59,8 @@ class Completeness:
     filled: int = 0
     total: int = 0
     missing: list[str] = field(default_factory=list)
+    # per language the channel sells in: the checks in that language (English: the checks above)
+    locales: dict[str, Completeness] = field(default_factory=dict)
 
     @property
     def percent(self) -> int:
@@ -60,14 +73,27 @@ class Completeness:
         else:
             self.missing.append(what)
 
+    def locales_dict(self) -> dict[str, dict[str, Any]]:
+        """``{language: {"percent", "missing"}}`` as ``ProductCompleteness.locales`` stores it."""
+        return {
+            language: {"percent": c.percent, "missing": c.missing}
+            for language, c in self.locales.items()
+        }
 
-def channel_infos(codes: Iterable[str] | None = None) -> list[ChannelInfo]:
+
+def channel_infos(
+    codes: Iterable[str] | None = None, *, languages: bool = True
+) -> list[ChannelInfo]:
+    """The active channels (of ``codes``) with their title rule and, with ``languages``, the
+    languages they sell in (one query more, for the countries)."""
     channels = Channel.objects.filter(is_active=True).order_by("code")
     if codes is not None:
         channels = channels.filter(code__in=list(codes))
+    if languages:
+        channels = channels.prefetch_related("countries")
     rules = {rule.channel_id: rule for rule in ChannelContentRule.objects.all()}
     infos = []
-    for channel in channels.only("id", "code", "currency"):
+    for channel in channels.only("id", "code", "currency", "locale"):
         rule = rules.get(channel.id)
         infos.append(
             ChannelInfo(
@@ -76,6 +102,7 @@ def channel_infos(codes: Iterable[str] | None = None) -> list[ChannelInfo]:
                 currency=channel.currency,
                 title_template=rule.title_template if rule else "",
                 title_max_length=rule.title_max_length if rule else 150,
+                languages=tuple(channel_languages(channel)) if languages else (DEFAULT_LANGUAGE,),
             )
         )
     return infos
@@ -96,6 +123,7 @@ def completeness_compute(
             "id",
             "name",
             "description",
+            *translation_columns(("name", "description"), OTHER_LANGUAGES),
             "brand",
             "category_id",
             "category__name",
@@ -110,7 +138,9 @@ def completeness_compute(
         variants[v["product_id"]].append(dict(v))
     with_images = set(
         ProductMedia.objects.filter(
-            product_id__in=product_ids, status=ProductMedia.Status.READY
+            product_id__in=product_ids,
+            status=ProductMedia.Status.READY,
+            kind=ProductMedia.Kind.IMAGE,
         ).values_list("product_id", flat=True)
     )
     priced: set[tuple[int, int, str]] = set(
@@ -186,5 +216,50 @@ def completeness_compute(
                 len(title) <= channel.title_max_length,
                 f"a title of at most {channel.title_max_length} characters (it has {len(title)})",
             )
+            _locales_check(c, product, channel.languages)
             result[(product_id, channel.code)] = c
     return result
+
+
+def _locales_check(c: Completeness, product: dict[str, Any], languages: Sequence[str]) -> None:
+    """Per language the channel sells in: English has the checks made so far; another language
+    has them too, with its own name and description instead of the English ones (no fallback:
+    a Dutch shopper would read English). The channel's own figure then counts every language's
+    name and description (the English description only when the channel sells in English), so a
+    product complete in English but without a Dutch name is incomplete on a channel that sells
+    in Dutch."""
+    english_description_missing = "description" in c.missing
+    shared_filled = c.filled - (0 if english_description_missing else 1)
+    shared_missing = [item for item in c.missing if item != "description"]
+    for language in languages:
+        if language == DEFAULT_LANGUAGE:
+            c.locales[language] = Completeness(
+                product_id=c.product_id,
+                channel_code=c.channel_code,
+                filled=c.filled,
+                total=c.total,
+                missing=list(c.missing),
+            )
+            continue
+        local = Completeness(
+            product_id=c.product_id,
+            channel_code=c.channel_code,
+            filled=shared_filled,
+            total=c.total - 1,
+            missing=list(shared_missing),
+        )
+        name = product.get(translation_column("name", language)) or ""
+        description = product.get(translation_column("description", language)) or ""
+        local.check(bool(name.strip()), f"a {language} name")
+        local.check(bool(description.strip()), f"a {language} description")
+        c.locales[language] = local
+    if DEFAULT_LANGUAGE not in languages:  # a channel that does not sell in English
+        c.total -= 1
+        if english_description_missing:
+            c.missing.remove("description")
+        else:
+            c.filled -= 1
+    for language in languages:
+        if language != DEFAULT_LANGUAGE:
+            for what in (f"a {language} name", f"a {language} description"):
+                c.check(what not in c.locales[language].missing, what)

@@ -51,3 +51,28 @@ class ImportFileInvalid(DomainError):
 class ImageInvalid(DomainError):
     code = "invalid_image"
     status = 400
+
+
+class VariantMatrixInvalid(DomainError):
+    """Generating a variant matrix was refused whole; ``errors`` names each axis, value or row."""
+
+    code = "variant_matrix_invalid"
+    status = 400
+
+
+class MediaInvalid(ImageInvalid):
+    """A video, 360° view or document was refused (``code`` says why: ``invalid_video``,
+    ``video_host_not_allowed``, ``invalid_video_url``, ``invalid_document``,
+    ``document_encrypted``, ``invalid_spin``). A subclass of ``ImageInvalid``, so code that handles
+    refused media handles every kind."""
+
+    code = "invalid_media"
+    status = 400
+
+
+class LocaleUnsupported(DomainError):
+    """A locale the channel does not sell in (``?locale=``, a translation for a language content
+    is not written in); ``extra`` carries ``locales``: the languages the channel sells in."""
+
+    code = "unsupported_locale"
+    status = 400

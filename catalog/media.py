@@ -1,4 +1,6 @@
-"""Product media: images uploaded or fetched by URL, validated, cleaned, ordered, with renditions.
+"""Product media: images uploaded or fetched by URL, validated, cleaned, ordered, with renditions;
+videos (an MP4/WebM upload or a URL on an allowed host), 360° views (ordered frames, each cleaned
+like an image) and PDF documents (see ``catalog.media_files`` for what each must be).
 
 Every image is checked with Pillow before anything is stored: it must be a real JPEG, PNG, WEBP or
 GIF that decodes completely, within ``CATALOG_IMAGE_MAX_BYTES`` and ``CATALOG_IMAGE_MAX_PIXELS``
@@ -6,6 +8,9 @@ GIF that decodes completely, within ``CATALOG_IMAGE_MAX_BYTES`` and ``CATALOG_IM
 without being expanded). The stored file is re-encoded from the decoded pixels: EXIF, XMP, GPS and
 comments are dropped, the EXIF orientation is applied to the pixels first so the photo stays
 upright. Animated images keep their first frame (channels show still images).
+
+A refused video, view or document raises ``MediaInvalid`` and leaves no row and no file: files are
+checked before they are stored, and a stored file is deleted again when anything after it fails.
 
 Media are customer-visible, so every change here calls ``product_content_changed``: an approved
 product goes back to review and completeness is recomputed. Renditions are made after commit by
@@ -16,15 +21,18 @@ fail because one image URL is down).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
+import re
 import socket
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from struct import error as struct_error  # raised by some Pillow decoders on garbage
 from typing import IO, Any, Final
@@ -32,14 +40,16 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import Storage
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import Storage, default_storage
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils.text import slugify
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from catalog.exceptions import ImageInvalid, NotAllowed
-from catalog.models import Product, ProductMedia, Variant
+from catalog import media_files
+from catalog.exceptions import ImageInvalid, MediaInvalid, NotAllowed
+from catalog.models import Product, ProductMedia, SpinFrame, Variant
 from catalog.services import product_content_changed
 
 # A logged-in user (permission checks apply) or None for system callers (imports, tasks, tests).
@@ -70,6 +80,22 @@ def image_max_pixels(image_format: str = "") -> int:
     if image_format == "WEBP":
         return int(getattr(settings, "CATALOG_IMAGE_MAX_PIXELS_WEBP", 4_000_000))
     return int(getattr(settings, "CATALOG_IMAGE_MAX_PIXELS", 16_000_000))
+
+
+def video_max_bytes() -> int:
+    return int(getattr(settings, "CATALOG_VIDEO_MAX_BYTES", 200 * 1024 * 1024))
+
+
+def document_max_bytes() -> int:
+    return int(getattr(settings, "CATALOG_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024))
+
+
+def spin_frame_limits() -> tuple[int, int]:
+    """The fewest and the most frames a 360° view may have."""
+    return (
+        int(getattr(settings, "CATALOG_SPIN_MIN_FRAMES", 8)),
+        int(getattr(settings, "CATALOG_SPIN_MAX_FRAMES", 72)),
+    )
 
 
 def image_fetch_timeout() -> float:
@@ -381,7 +407,9 @@ def media_create_from_url(
     alt = _alt_text_clean(alt_text)
     _product_locked(product_id)
     existing = (
-        ProductMedia.objects.filter(product_id=product_id, source_url=source_url)
+        ProductMedia.objects.filter(
+            product_id=product_id, source_url=source_url, kind=ProductMedia.Kind.IMAGE
+        )
         .order_by("id")
         .first()
     )
@@ -401,6 +429,295 @@ def media_create_from_url(
         status=ProductMedia.Status.PENDING,
     )
     transaction.on_commit(lambda: _fetch_enqueue(media.id))
+    return media
+
+
+# --- videos, 360° views and documents ------------------------------------------------------------
+
+
+def _product_exists(product_id: int) -> None:
+    """Refuse an unknown product before any file is written (checked again, locked, later)."""
+    if not Product.objects.filter(id=product_id).exists():
+        raise ImageInvalid(f"There is no product {product_id}.", code="unknown_product")
+
+
+def _file_name(original: str, extension: str) -> str:
+    """A stored name that keeps the uploader's words (``spec-sheet-3f9a1c2e.pdf``): shoppers
+    download documents and videos by it."""
+    stem = slugify(str(original or "").rsplit("/", 1)[-1].rsplit(".", 1)[0])[:60]
+    return f"{stem or 'file'}-{uuid.uuid4().hex[:8]}.{extension}"
+
+
+def _spooled(file: IO[bytes] | Any, limit: int, what: str, code: str) -> tuple[IO[bytes], int]:
+    """The upload as a seekable file and its size, refusing it (``MediaInvalid``) when empty or
+    over ``limit`` bytes. An uploaded file (it knows its size) is used as it is; any other file
+    object is copied into a temporary file, stopping one chunk past the limit."""
+    size = getattr(file, "size", None)
+    if isinstance(size, int) and hasattr(file, "seek"):
+        media_files.size_check(size, limit, what, code)
+        file.seek(0)
+        return file, size
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    total = 0
+    while chunk := file.read(_CHUNK):
+        if not isinstance(chunk, bytes):
+            raise MediaInvalid("The upload could not be read as a binary file.", code=code)
+        total += len(chunk)
+        if total > limit:
+            media_files.size_check(total, limit, what, code)
+        spool.write(chunk)
+    media_files.size_check(total, limit, what, code)
+    spool.seek(0)
+    return spool, total
+
+
+@contextlib.contextmanager
+def _upload_opened(
+    file: IO[bytes] | Any, limit: int, what: str, code: str
+) -> Iterator[tuple[IO[bytes], int]]:
+    """``_spooled`` for a ``with`` block: a temporary copy is closed (and gone) at its end."""
+    handle, size = _spooled(file, limit, what, code)
+    try:
+        yield handle, size
+    finally:
+        if handle is not file:
+            handle.close()
+
+
+def _media_add(media: ProductMedia, stored: Sequence[str], user: User | None) -> ProductMedia:
+    """Save a new ready media whose files (``stored``) are already in storage: lock the product,
+    check the variant, place it, record the change; any failure deletes the files again."""
+    storage = media.file.storage
+    try:
+        with transaction.atomic():
+            _product_locked(media.product_id)
+            media.variant_id = _variant_of(media.product_id, media.variant_id)
+            if media.position is None:
+                media.position = _next_position(media.product_id)
+            media.status = ProductMedia.Status.READY
+            media.save()
+            product_content_changed(product_id=media.product_id, fields={"media"}, user=user)
+    except BaseException:
+        _files_delete(storage, list(stored))
+        raise
+    return media
+
+
+def video_upload_check(file: IO[bytes] | Any) -> str:
+    """The content type of an uploaded video, or ``MediaInvalid`` (size, signature, structure);
+    stores nothing (forms call it to show the error next to the field)."""
+    with _upload_opened(file, video_max_bytes(), "video", "invalid_video") as (handle, size):
+        return media_files.video_file_check(handle, size)
+
+
+def document_upload_check(file: IO[bytes] | Any) -> int:
+    """The page count of an uploaded PDF, or ``MediaInvalid``; stores nothing."""
+    with _upload_opened(file, document_max_bytes(), "document", "invalid_document") as opened:
+        return media_files.pdf_check(opened[0].read())
+
+
+def spin_frames_check(files: Sequence[IO[bytes] | Any]) -> None:
+    """Check a 360° view's frames as ``media_create_spin`` will (count, each a good image);
+    ``MediaInvalid`` naming the first bad frame. Stores nothing."""
+    fewest, most = spin_frame_limits()
+    if not fewest <= len(files) <= most:
+        raise MediaInvalid(
+            f"A 360° view needs {fewest} to {most} frames; {len(files)} were given.",
+            code="invalid_spin",
+        )
+    for number, file in enumerate(files, start=1):
+        _spin_frame_clean(number, file)
+
+
+def _spin_frame_clean(number: int, file: IO[bytes] | Any) -> CleanImage:
+    try:
+        return image_clean(read_upload(file))
+    except ImageInvalid as exc:
+        label = getattr(file, "name", "") or f"#{number}"
+        raise MediaInvalid(
+            f"Frame {number} ({label}): {exc.message}", code="invalid_spin"
+        ) from None
+
+
+def media_create_video_upload(
+    *,
+    product_id: int,
+    file: IO[bytes] | Any,
+    alt_text: str = "",
+    variant_id: int | None = None,
+    position: int | None = None,
+    user: User | None = None,
+) -> ProductMedia:
+    """Store an uploaded MP4 or WebM video of a product (or of one of its variants).
+
+    The bytes decide (``media_files.video_file_check``), not the name or the browser's type; the
+    size is at most ``CATALOG_VIDEO_MAX_BYTES``. The file is stored before the transaction (a
+    large upload does not hold the product lock) and deleted again if the row cannot be saved.
+    A refusal raises ``MediaInvalid`` (``invalid_video``) and leaves no row and no file."""
+    _require(user, "catalog.add_productmedia", "add product media")
+    alt = _alt_text_clean(alt_text)
+    _product_exists(product_id)
+    with _upload_opened(file, video_max_bytes(), "video", "invalid_video") as (handle, size):
+        content_type = media_files.video_file_check(handle, size)
+        media = ProductMedia(
+            product_id=product_id,
+            variant_id=variant_id,
+            kind=ProductMedia.Kind.VIDEO,
+            alt_text=alt,
+            position=position,  # type: ignore[misc]  # None: after the others (_media_add)
+            content_type=content_type,
+            size_bytes=size,
+        )
+        name = _file_name(getattr(file, "name", ""), media_files.EXTENSIONS[content_type])
+        media.file.save(name, File(handle, name=name), save=False)
+    return _media_add(media, [str(media.file.name)], user)
+
+
+@transaction.atomic
+def media_create_video_url(
+    *,
+    product_id: int,
+    url: str,
+    alt_text: str = "",
+    variant_id: int | None = None,
+    position: int | None = None,
+    user: User | None = None,
+) -> ProductMedia:
+    """Record a video that plays at ``url``, on a host of ``CATALOG_VIDEO_URL_HOSTS``; nothing
+    is fetched, the media is ready at once. Idempotent per (product, URL): a repeated call
+    returns the existing video unchanged. Refusals raise ``MediaInvalid``
+    (``video_host_not_allowed``, ``invalid_video_url``). Locks the product row."""
+    _require(user, "catalog.add_productmedia", "add product media")
+    limit = ProductMedia._meta.get_field("source_url").max_length or 1000
+    link = media_files.video_url_check(url, max_length=limit)
+    alt = _alt_text_clean(alt_text)
+    _product_locked(product_id)
+    existing = (
+        ProductMedia.objects.filter(
+            product_id=product_id, source_url=link.url, kind=ProductMedia.Kind.VIDEO
+        )
+        .order_by("id")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    media = ProductMedia.objects.create(
+        product_id=product_id,
+        variant_id=_variant_of(product_id, variant_id),
+        kind=ProductMedia.Kind.VIDEO,
+        source_url=link.url,
+        provider=link.provider,
+        alt_text=alt,
+        position=_next_position(product_id) if position is None else position,
+        status=ProductMedia.Status.READY,
+    )
+    product_content_changed(product_id=product_id, fields={"media"}, user=user)
+    return media
+
+
+def media_create_document(
+    *,
+    product_id: int,
+    file: IO[bytes] | Any,
+    alt_text: str = "",
+    variant_id: int | None = None,
+    position: int | None = None,
+    user: User | None = None,
+) -> ProductMedia:
+    """Store a PDF document (a spec sheet, a manual) of a product; ``alt_text`` is its title.
+
+    At most ``CATALOG_DOCUMENT_MAX_BYTES``; pypdf must parse it, unencrypted, with at least one
+    page (``media_files.pdf_check``); the page count is recorded. A refusal raises
+    ``MediaInvalid`` (``invalid_document``, ``document_encrypted``) and leaves no row and no
+    file."""
+    _require(user, "catalog.add_productmedia", "add product media")
+    alt = _alt_text_clean(alt_text)
+    _product_exists(product_id)
+    with _upload_opened(file, document_max_bytes(), "document", "invalid_document") as opened:
+        data, size = opened[0].read(), opened[1]
+    pages = media_files.pdf_check(data)
+    media = ProductMedia(
+        product_id=product_id,
+        variant_id=variant_id,
+        kind=ProductMedia.Kind.DOCUMENT,
+        alt_text=alt,
+        position=position,  # type: ignore[misc]  # None: after the others (_media_add)
+        content_type=media_files.PDF,
+        size_bytes=size,
+        page_count=pages,
+    )
+    name = _file_name(getattr(file, "name", ""), "pdf")
+    media.file.save(name, ContentFile(data), save=False)
+    return _media_add(media, [str(media.file.name)], user)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def spin_files_ordered(files: Sequence[Any]) -> list[Any]:
+    """Uploaded frames in turning order: by file name, numbers compared as numbers
+    (``frame-2`` before ``frame-10``), as cameras and turntables name them."""
+    return sorted(files, key=lambda file: _natural_key(str(getattr(file, "name", ""))))
+
+
+def media_create_spin(
+    *,
+    product_id: int,
+    files: Sequence[IO[bytes] | Any],
+    alt_text: str = "",
+    variant_id: int | None = None,
+    position: int | None = None,
+    user: User | None = None,
+) -> ProductMedia:
+    """Make a 360° view of a product from its frames, in the order given.
+
+    Between ``CATALOG_SPIN_MIN_FRAMES`` and ``CATALOG_SPIN_MAX_FRAMES`` frames; each is checked
+    and cleaned exactly like an uploaded image (``image_clean``), and a frame that is not a good
+    image refuses the whole view (``MediaInvalid``, ``invalid_spin``, naming the frame) with
+    nothing left behind. Cleaned frames are stored one by one before the transaction (memory
+    holds one frame at a time); their renditions are made after commit."""
+    _require(user, "catalog.add_productmedia", "add product media")
+    alt = _alt_text_clean(alt_text)
+    fewest, most = spin_frame_limits()
+    if not fewest <= len(files) <= most:
+        raise MediaInvalid(
+            f"A 360° view needs {fewest} to {most} frames; {len(files)} were given.",
+            code="invalid_spin",
+        )
+    _product_exists(product_id)
+    storage = default_storage
+    stored: list[str] = []
+    frames: list[SpinFrame] = []
+    try:
+        for number, file in enumerate(files, start=1):
+            clean = _spin_frame_clean(number, file)
+            name = storage.save(
+                f"products/{product_id}/spins/{uuid.uuid4().hex}.{clean.extension}",
+                ContentFile(clean.content),
+            )
+            stored.append(name)
+            frames.append(
+                SpinFrame(position=number - 1, image=name, width=clean.width, height=clean.height)
+            )
+        media = ProductMedia(
+            product_id=product_id,
+            variant_id=variant_id,
+            kind=ProductMedia.Kind.SPIN,
+            alt_text=alt,
+            position=position,  # type: ignore[misc]  # None: after the others (_media_add)
+            width=frames[0].width,
+            height=frames[0].height,
+        )
+        with transaction.atomic():
+            _media_add(media, stored, user)
+            for frame in frames:
+                frame.media = media
+            SpinFrame.objects.bulk_create(frames)
+            transaction.on_commit(lambda: _renditions_enqueue(media.id))
+    except BaseException:
+        _files_delete(storage, stored)
+        raise
     return media
 
 
@@ -565,27 +882,16 @@ def _rendition_name(image_name: str, rendition: str, extension: str) -> str:
     return f"{folder}/renditions/{stem}_{rendition}.{extension}"
 
 
-def media_renditions_generate(*, media_id: int) -> dict[str, str]:
-    """Make the thumb/medium/large renditions of a ready image (longest side 160/600/1200 pixels,
-    never enlarged), WEBP when Pillow supports it, JPEG otherwise; record them in
-    ``ProductMedia.renditions`` as {name: storage path}.
-
-    Idempotent: renditions already recorded and present in storage are kept; a missing one is
-    (re)made. Returns the renditions (empty when the media is gone or not ready).
-    """
-    media = ProductMedia.objects.filter(id=media_id).first()
-    if media is None or media.status != ProductMedia.Status.READY or not media.image:
-        return {}
-    storage = media.image.storage
-    image_name = str(media.image.name)
-    recorded = dict(media.renditions or {})
+def _renditions_make(storage: Storage, image_name: str, recorded: dict[str, str]) -> list[str]:
+    """Write the renditions of ``image_name`` missing from ``recorded`` (updated in place);
+    returns the names made."""
     missing = {
         name: size
         for name, size in RENDITION_SIZES.items()
         if not (recorded.get(name) and storage.exists(recorded[name]))
     }
     if not missing:
-        return recorded
+        return []
     webp = features.check("webp")
     extension, image_format = ("webp", "WEBP") if webp else ("jpg", "JPEG")
     with storage.open(image_name, "rb") as handle, Image.open(handle) as source:
@@ -601,9 +907,52 @@ def media_renditions_generate(*, media_id: int) -> dict[str, str]:
         if storage.exists(path):
             storage.delete(path)
         recorded[name] = storage.save(path, ContentFile(out.getvalue()))
+    return list(missing)
+
+
+def _spin_renditions_generate(media: ProductMedia) -> dict[str, str]:
+    """The renditions of every frame of a 360° view; returns the first frame's."""
+    first: dict[str, str] = {}
+    storage = default_storage
+    for frame in SpinFrame.objects.filter(media_id=media.id).order_by("position"):
+        recorded = dict(frame.renditions or {})
+        made = _renditions_make(storage, str(frame.image.name), recorded)
+        if made and not SpinFrame.objects.filter(id=frame.id, image=frame.image.name).update(
+            renditions=recorded
+        ):
+            _files_delete(storage, [recorded[name] for name in made])
+            return {}
+        if frame.position == 0:
+            first = recorded
+    return first
+
+
+def media_renditions_generate(*, media_id: int) -> dict[str, str]:
+    """Make the thumb/medium/large renditions of a ready image (longest side 160/600/1200 pixels,
+    never enlarged), WEBP when Pillow supports it, JPEG otherwise; record them in
+    ``ProductMedia.renditions`` as {name: storage path}. For a 360° view, every frame gets its
+    own (``SpinFrame.renditions``) and the first frame's are returned; videos and documents have
+    none.
+
+    Idempotent: renditions already recorded and present in storage are kept; a missing one is
+    (re)made. Returns the renditions (empty when the media is gone or not ready).
+    """
+    media = ProductMedia.objects.filter(id=media_id).first()
+    if media is None or media.status != ProductMedia.Status.READY:
+        return {}
+    if media.kind == ProductMedia.Kind.SPIN:
+        return _spin_renditions_generate(media)
+    if media.kind != ProductMedia.Kind.IMAGE or not media.image:
+        return {}
+    storage = media.image.storage
+    image_name = str(media.image.name)
+    recorded = dict(media.renditions or {})
+    made = _renditions_make(storage, image_name, recorded)
+    if not made:
+        return recorded
     updated = ProductMedia.objects.filter(id=media_id, image=image_name).update(renditions=recorded)
     if not updated:  # the media was deleted or replaced meanwhile: do not leave files behind
-        _files_delete(storage, [recorded[name] for name in missing])
+        _files_delete(storage, [recorded[name] for name in made])
         return {}
     return recorded
 
@@ -678,14 +1027,21 @@ def media_update(
 
 @transaction.atomic
 def media_delete(*, media_id: int, user: User | None = None) -> None:
-    """Delete an image and, once the transaction commits, its file and renditions. Deleting an
-    image that is already gone does nothing."""
+    """Delete a media and, once the transaction commits, its files: the image and renditions,
+    the video or document file, a 360° view's frames and theirs. Deleting a media that is
+    already gone does nothing."""
     _require(user, "catalog.delete_productmedia", "delete product images")
     media = ProductMedia.objects.select_for_update().filter(id=media_id).first()
     if media is None:
         return
     storage = media.image.storage
     files = [media.image.name, *(media.renditions or {}).values()] if media.image else []
+    if media.file:
+        files.append(media.file.name)
+    for name, renditions in SpinFrame.objects.filter(media_id=media.id).values_list(
+        "image", "renditions"
+    ):
+        files += [name, *(renditions or {}).values()]
     product_id = media.product_id
     media.delete()
     product_content_changed(product_id=product_id, fields={"media"}, user=user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
@@ -60,6 +60,18 @@ def validate_gtin(value: str) -> None:
         raise ValidationError(
             "Enter a GTIN-8, -12, -13 or -14 with a correct check digit.", code="invalid_gtin"
         )
+
+
+class SkuValidator(RegexValidator):
+    """A SKU is part of URLs (``/api/v1/catalog/variants/{sku}/``, ``/prices/{channel}/{sku}/``):
+    no ``/``, no control characters, and not ``.`` or ``..`` (which clients resolve away). The
+    pattern is anchored with ``\\A``/``\\Z`` so the API schema states it too (as ``^``/``$``)."""
+
+    regex = r"\A(?!\.{1,2}\Z)[^/\x00-\x1f\x7f-\x9f]+\Z"
+    message = (
+        "A SKU may not contain “/” or control characters, nor be “.” or “..”: it is part of URLs."
+    )
+    code = "invalid"
 
 
 class Attribute(Timestamped):
@@ -220,7 +232,11 @@ class Product(SyncTimestamped):
     history = HistoricalRecords(excluded_fields=["approved_snapshot", "updated_at"])
 
     class Meta:
-        ordering = ["name", "id"]
+        # An expression, not "name": django-modeltranslation rewrites a default ordering by
+        # field name to the active language's column (name_en), which would order through
+        # another index than the one the search queries plan with; the original column holds
+        # the same English text (catalog/translation.py).
+        ordering = [models.F("name").asc(), "id"]
         permissions = [
             ("approve_product", "Can approve products"),
             ("publish_product", "Can publish products to channels"),
@@ -238,7 +254,7 @@ class Variant(SyncTimestamped):
     """A SKU: one purchasable option combination of a product (e.g. size 10, colour navy)."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
-    sku = models.CharField(max_length=64, unique=True)
+    sku = models.CharField(max_length=64, unique=True, validators=[SkuValidator()])
     gtin = models.CharField(
         max_length=14,
         blank=True,
@@ -286,8 +302,19 @@ def media_upload_to(instance: ProductMedia, filename: str) -> str:
 
 
 class ProductMedia(Timestamped):
-    """An image of a product, or of one variant. Uploaded or fetched from ``source_url``; stored
-    only after Pillow validated it and EXIF was stripped; renditions are made by a Celery task."""
+    """A picture, video, 360° view or PDF document of a product, or of one variant.
+
+    ``kind`` says which. Images are uploaded or fetched from ``source_url``, stored only after
+    Pillow validated them and EXIF was stripped; renditions are made by a Celery task. A video is
+    an MP4/WebM ``file`` or a ``source_url`` on an allowed host (``provider``); a document is a PDF
+    ``file`` with its ``page_count``; a 360° view is its ordered ``frames`` (``SpinFrame``). Every
+    check lives in ``catalog.media``; ``size_bytes`` and ``content_type`` describe ``file``."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        SPIN = "spin", "360° view"
+        DOCUMENT = "document", "Document (PDF)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (not fetched yet)"
@@ -311,6 +338,31 @@ class ProductMedia(Timestamped):
     renditions = models.JSONField(
         default=dict, blank=True, editable=False, help_text="Rendition name -> storage path."
     )
+    # Media kinds (catalog 0011): database defaults, so rows written by older code are images.
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.IMAGE, db_default=Kind.IMAGE
+    )
+    file = models.FileField(
+        upload_to=media_upload_to,
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The video (MP4, WebM) or document (PDF) file.",
+    )
+    content_type = models.CharField(
+        max_length=40, blank=True, default="", db_default="", editable=False
+    )
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    page_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    provider = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="Where a video URL plays: youtube, vimeo, or the allowed host's name.",
+    )
     history = HistoricalRecords(excluded_fields=["updated_at", "renditions"])
 
     class Meta:
@@ -319,7 +371,41 @@ class ProductMedia(Timestamped):
         indexes = [models.Index(fields=["product", "status"])]
 
     def __str__(self) -> str:
-        return self.alt_text or self.source_url or str(self.image.name or f"#{self.pk}")
+        return (
+            self.alt_text
+            or self.source_url
+            or str(self.image.name or self.file.name or f"#{self.pk}")
+        )
+
+
+def spin_frame_upload_to(instance: SpinFrame, filename: str) -> str:
+    return f"products/{instance.media.product_id}/spins/{filename}"
+
+
+class SpinFrame(models.Model):
+    """One frame of a 360° view (``ProductMedia`` of kind spin), in turning order. Checked and
+    cleaned like an uploaded image, with the same renditions. Frames are written once, with their
+    spin, and go with it; the spin's own history records when it was added or removed."""
+
+    media = models.ForeignKey(ProductMedia, on_delete=models.CASCADE, related_name="frames")
+    position = models.PositiveIntegerField()
+    image = models.ImageField(upload_to=spin_frame_upload_to, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    renditions = models.JSONField(
+        default=dict, blank=True, help_text="Rendition name -> storage path."
+    )
+
+    class Meta:
+        ordering = ["media_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["media", "position"], name="catalog_spinframe_position_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.media_id} frame {self.position}"
 
 
 class Price(SyncTimestamped):
@@ -437,6 +523,13 @@ class ProductCompleteness(models.Model):
     channel = models.ForeignKey("core.Channel", on_delete=models.CASCADE, related_name="+")
     percent = models.PositiveSmallIntegerField()
     missing = models.JSONField(default=list, blank=True)
+    locales = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="Per language the channel sells in: {language: {percent, missing}}; the "
+        "channel's percent counts every language.",
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -490,3 +583,86 @@ class ImportJob(models.Model):
     @property
     def progress_percent(self) -> int:
         return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0
+
+
+class BulkEditJob(models.Model):
+    """A bulk edit of a selection of products or variants (``catalog.bulk_edit``), with one
+    ``BulkEditJobRow`` per row of the selection: up to ``CATALOG_BULK_EDIT_INLINE_MAX`` rows it runs
+    in the request, beyond that as a Celery task, in batches. Each row succeeds or fails on its
+    own; the counters are the progress the admin shows."""
+
+    class Action(models.TextChoices):
+        SET_ATTRIBUTE = "set_attribute", "Set an attribute"
+        PRICE_CHANGE = "price_change", "Change prices"
+        PRICE_SCHEDULE = "price_schedule", "Schedule a price"
+        SUBMIT = "submit", "Submit for review"
+        APPROVE = "approve", "Approve"
+        PUBLISH = "publish", "Publish"
+        UNPUBLISH = "unpublish", "Unpublish"
+
+    class Target(models.TextChoices):
+        PRODUCT = "product", "Products"
+        VARIANT = "variant", "Variants"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        PARTIAL = "partial", "Done, some rows failed"
+        FAILED = "failed", "Stopped"
+
+    action = models.CharField(max_length=20, choices=Action.choices)
+    target = models.CharField(
+        max_length=10, choices=Target.choices, help_text="What each row of the job is."
+    )
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0, help_text="Rows changed or already as asked.")
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the whole job stopped, if it did.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int((self.done + self.failed) * 100 / self.total) if self.total else 100
+
+
+class BulkEditJobRow(models.Model):
+    """One product or variant of a bulk edit: its outcome, and its values before and after (the
+    history that lets a change be checked or undone row by row)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CHANGED = "changed", "Changed"
+        UNCHANGED = "unchanged", "Already so"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(BulkEditJob, on_delete=models.CASCADE, related_name="rows")
+    object_id = models.PositiveBigIntegerField(help_text="The product or variant (job.target).")
+    label = models.CharField(max_length=255, blank=True, help_text="SKU or product name.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_id"], name="bulk_edit_row_unique")
+        ]
+        indexes = [models.Index(fields=["job", "status", "id"], name="bulk_edit_row_job_status")]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.object_id}: {self.status}"

@@ -20,6 +20,25 @@ an amount of 0 or more with at most two decimals (``12.50``), empty for unknown.
 optional column: a file without it imports and leaves every cost as it is. A changed cost alone
 does not send an approved product back to review (customers never see it).
 
+Prices: per channel, ``price[<channel code>]`` is the variant's base price and
+``compare_at_price[<channel code>]`` its "was" price, in the channel's currency (the file never
+names a currency), both amounts such as ``19.99``. The export has both columns for every active
+channel, ordered by code. On import every price column is optional: a file without a channel's
+columns leaves its prices alone, as does an empty ``price[...]`` cell; an empty
+``compare_at_price[...]`` cell next to a price removes the was-price. A changed price takes effect
+at once through ``price_set`` (history, ``price.changed``, no review), like a price edit in the
+admin, and needs the permission to change prices. A bad amount, a was-price not above the price
+or without one, a price on a row without a SKU, or a column naming an unknown channel is reported
+as {row, column, message} like any other bad cell, and nothing is written.
+
+Translations: ``product_name[<language>]`` and ``description[<language>]`` (``nl``, ``de``,
+``fr``) hold the product's texts in another language; the export has them for the languages
+asked for (``languages=``; the admin's export actions take the *Language* of the action bar).
+On import they are optional; an empty cell removes that text (it then falls back to the
+channel's language, then English), a changed one is written through
+``product_translation_save`` and sends an approved product back to review. A column naming a
+language content is not translated into, or a text too long for its field, is a bad cell.
+
 Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
 or CR) are exported with a leading apostrophe (``core.spreadsheet.cell_safe``); the importer takes
 exactly that apostrophe off again, so our own file round-trips unchanged.
@@ -38,13 +57,16 @@ from typing import Any, Final
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from import_export import fields, resources
 from import_export.results import Error, Result, RowResult
 
 from catalog import services
 from catalog.exceptions import ImportFileInvalid, NotAllowed
-from catalog.models import Category, Product, ProductType, Variant, gtin_is_valid
+from catalog.locales import OTHER_LANGUAGES, translation_column
+from catalog.models import Category, Price, Product, ProductType, Variant, gtin_is_valid
 from core.errors import DomainError
+from core.models import Channel
 from core.spreadsheet import cell_safe, cell_unescape
 
 User = Any
@@ -78,6 +100,13 @@ FORMATS: Final = ("csv", "xlsx")
 GTIN_MESSAGE: Final = "Enter a GTIN-8, -12, -13 or -14 with a correct check digit."
 AMOUNT_MESSAGE: Final = "Enter an amount of 0 or more with at most 2 decimals, such as 12.50."
 _AMOUNT: Final = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?", re.ASCII)
+PRICE_COLUMN: Final = re.compile(r"(?P<kind>price|compare_at_price)\[(?P<channel>[^\]]*)\]")
+"""``price[<channel code>]`` and ``compare_at_price[<channel code>]`` (see the module docstring)."""
+TRANSLATION_COLUMN: Final = re.compile(
+    r"(?P<column>product_name|description)\[(?P<language>[^\]]*)\]"
+)
+"""``product_name[nl]`` and ``description[nl]``: the product's texts in another language."""
+_TRANSLATED_FIELD: Final = {"product_name": "name", "description": "description"}
 CONTENT_TYPES: Final = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -233,11 +262,24 @@ def native_export_rows(*, product_ids: Sequence[int] | None = None) -> list[Vari
     return rows
 
 
-def catalog_native_export(*, fmt: str, product_ids: Sequence[int] | None = None) -> bytes:
-    """The native file of ``product_ids`` (all products when None) as CSV (UTF-8) or XLSX bytes."""
+def catalog_native_export(
+    *, fmt: str, product_ids: Sequence[int] | None = None, languages: Sequence[str] = ()
+) -> bytes:
+    """The native file of ``product_ids`` (all products when None) as CSV (UTF-8) or XLSX bytes;
+    with ``languages`` (``nl``...), ``product_name[nl]`` and ``description[nl]`` columns too."""
     if fmt not in FORMATS:
         raise ImportFileInvalid(f"Unknown format {fmt!r}; use csv or xlsx.", code="unknown_format")
-    dataset = VariantResource().export(native_export_rows(product_ids=product_ids))
+    unknown = [lang for lang in languages if lang not in OTHER_LANGUAGES]
+    if unknown:
+        raise ImportFileInvalid(
+            f"Not a language content is translated into: {', '.join(unknown)} "
+            f"(one of {', '.join(OTHER_LANGUAGES)}).",
+            code="unsupported_locale",
+        )
+    rows = native_export_rows(product_ids=product_ids)
+    dataset = VariantResource().export(rows)
+    _price_columns_export(dataset, rows, product_ids=product_ids)
+    _translation_columns_export(dataset, rows, languages)
     if fmt == "csv":
         return str(dataset.export("csv")).encode("utf-8")
     return bytes(dataset.export("xlsx"))
@@ -288,7 +330,14 @@ def _headers(dataset: tablib.Dataset) -> list[str]:
     headers = [_cell(h) for h in (dataset.headers or [])]
     problems = _Errors()
     missing = [c for c in NATIVE_COLUMNS if c not in headers and c not in OPTIONAL_COLUMNS]
-    unknown = [h for h in headers if h and h not in NATIVE_COLUMNS]
+    unknown = [
+        h
+        for h in headers
+        if h
+        and h not in NATIVE_COLUMNS
+        and not PRICE_COLUMN.fullmatch(h)
+        and not TRANSLATION_COLUMN.fullmatch(h)
+    ]
     for column in missing:
         problems.add(1, column, "This column is missing.")
     for column in unknown:
@@ -296,6 +345,16 @@ def _headers(dataset: tablib.Dataset) -> list[str]:
     duplicates = sorted({h for h in headers if h and headers.count(h) > 1})
     for column in duplicates:
         problems.add(1, column, "This column appears more than once.")
+    _price_headers_check(headers, problems)
+    for header in headers:
+        match = TRANSLATION_COLUMN.fullmatch(header) if header else None
+        if match and match["language"] not in OTHER_LANGUAGES:
+            problems.add(
+                1,
+                header,
+                f"Not a language content is translated into: {match['language']!r} "
+                f"(one of {', '.join(OTHER_LANGUAGES)}).",
+            )
     if problems.items:
         raise ImportFileInvalid(_message(problems.items), errors=problems.items)
     return headers
@@ -537,8 +596,7 @@ def _variant_write(
         and all(getattr(existing, n) == v for n, v in wanted.items() if n != "cost_price")
     ):
         # only the cost changed: not customer-visible, so no review and no completeness
-        existing.cost_price = cost
-        existing.save(update_fields=["cost_price", "updated_at"])
+        services.variant_cost_price_set(variant_id=existing.pk, cost_price=cost, user=user)
         return "updated"
     try:
         with transaction.atomic():
@@ -557,8 +615,200 @@ def _variant_write(
     return "created" if existing is None else "updated"
 
 
+# --- prices per channel ------------------------------------------------------------------------
+
+
+def _price_columns_export(
+    dataset: tablib.Dataset, rows: Sequence[Variant], *, product_ids: Sequence[int] | None
+) -> None:
+    """Append ``price[c]`` and ``compare_at_price[c]`` for every active channel ``c`` (by code):
+    the base price in the channel's currency, empty without one. Two queries."""
+    codes = list(
+        Channel.objects.filter(is_active=True).order_by("code").values_list("code", flat=True)
+    )
+    if not codes:
+        return
+    base = Price.objects.filter(
+        channel__code__in=codes, starts_at=None, ends_at=None, currency=F("channel__currency")
+    )
+    if product_ids is not None:
+        base = base.filter(variant__product_id__in=product_ids)
+    found = {
+        (variant_id, code): (amount, compare_at)
+        for variant_id, code, amount, compare_at in base.values_list(
+            "variant_id", "channel__code", "amount", "compare_at_amount"
+        )
+    }
+    for code in codes:
+        cells = [found.get((variant.pk, code)) if variant.sku else None for variant in rows]
+        dataset.append_col(
+            [f"{cell[0]:.2f}" if cell else "" for cell in cells], header=f"price[{code}]"
+        )
+        dataset.append_col(
+            [f"{cell[1]:.2f}" if cell and cell[1] is not None else "" for cell in cells],
+            header=f"compare_at_price[{code}]",
+        )
+
+
+def _translation_columns_export(
+    dataset: tablib.Dataset, rows: Sequence[Variant], languages: Sequence[str]
+) -> None:
+    """Append ``product_name[l]`` and ``description[l]`` for each language ``l``: the product's
+    own text in that language, empty when it has none (no fallback). No query."""
+    for language in languages:
+        for column, field_name in _TRANSLATED_FIELD.items():
+            dataset.append_col(
+                [
+                    cell_safe(
+                        getattr(variant.product, translation_column(field_name, language)) or ""
+                    )
+                    for variant in rows
+                ],
+                header=f"{column}[{language}]",
+            )
+
+
+def _translations_write(
+    product: Product, rows: list[_Row], headers: Sequence[str], user: User | None, errors: _Errors
+) -> None:
+    """The file's translation columns of one product (from its first row; later rows leave them
+    blank or repeat them), through ``product_translation_save``: an empty cell removes that
+    text, an unchanged one writes nothing, a change sends an approved product to review."""
+    first = rows[0]
+    by_language: dict[str, dict[str, str]] = {}
+    for header in headers:
+        match = TRANSLATION_COLUMN.fullmatch(header) if header else None
+        if not match:
+            continue
+        for row in rows[1:]:
+            value = row.cells[header]
+            if value and value != first.cells[header]:
+                errors.add(
+                    row.number,
+                    header,
+                    f"Differs from row {first.number} of the same handle "
+                    f"({first.cells[header]!r}); leave it blank or repeat it.",
+                )
+        field_name = _TRANSLATED_FIELD[match["column"]]
+        by_language.setdefault(match["language"], {})[field_name] = first.cells[header]
+    for language, values in by_language.items():
+        try:
+            with transaction.atomic():
+                services.product_translation_save(
+                    product=product, language=language, values=values, user=user
+                )
+        except DomainError as exc:
+            columns = {
+                "name": f"product_name[{language}]",
+                "description": f"description[{language}]",
+            }
+            _service_errors(exc, first.number, columns, f"product_name[{language}]", errors)
+
+
+def _price_headers_check(headers: Sequence[str], problems: _Errors) -> None:
+    """Price columns must name existing channels, and a was-price column needs its price
+    column."""
+    named = {h: match for h in headers if h and (match := PRICE_COLUMN.fullmatch(h))}
+    codes = {match["channel"] for match in named.values()}
+    known = set(Channel.objects.filter(code__in=codes).values_list("code", flat=True))
+    for header, match in named.items():
+        if match["channel"] not in known:
+            problems.add(1, header, f"There is no channel {match['channel']!r}.")
+        elif match["kind"] == "compare_at_price" and f"price[{match['channel']}]" not in headers:
+            problems.add(1, header, f"A was-price column needs price[{match['channel']}] too.")
+
+
+def _price_channels(headers: Sequence[str]) -> list[str]:
+    """The channels whose ``price[...]`` column the file has (checked by ``_headers``)."""
+    return [
+        match["channel"]
+        for h in headers
+        if (match := PRICE_COLUMN.fullmatch(h)) and match["kind"] == "price"
+    ]
+
+
+@dataclass
+class _PriceCell:
+    row: int
+    sku: str
+    channel: str
+    amount: Decimal
+    compare_at: Decimal | None
+    keep_compare_at: bool  # the file has no compare_at_price column for the channel
+
+
+def _price_cells(row: _Row, channels: Sequence[str], errors: _Errors) -> list[_PriceCell]:
+    """The row's prices to set; an empty price cell leaves that channel's price alone."""
+    cells = []
+    for code in channels:
+        column, was_column = f"price[{code}]", f"compare_at_price[{code}]"
+        has_was = was_column in row.cells
+        before = len(errors.items)
+        amount = _amount(row, column, errors)
+        compare_at = _amount(row, was_column, errors) if has_was else None
+        if len(errors.items) > before:
+            continue
+        if amount is None:
+            if compare_at is not None:
+                errors.add(row.number, was_column, f"A was-price needs a price in {column}.")
+            continue
+        if compare_at is not None and compare_at <= amount:
+            errors.add(
+                row.number, was_column, f"The was-price must be above the price in {column}."
+            )
+            continue
+        cells.append(
+            _PriceCell(row.number, row.cells["sku"], code, amount, compare_at, not has_was)
+        )
+    return cells
+
+
+def _prices_write(cells: Sequence[_PriceCell], user: User | None, errors: _Errors) -> int:
+    """Set the prices that differ from the current base prices (``price_set``: history,
+    ``price.changed``); returns how many were set. A few queries per 500 cells, plus the
+    writes."""
+    changed = 0
+    for start in range(0, len(cells), 500):
+        chunk = cells[start : start + 500]
+        ids = dict(Variant.objects.filter(sku__in={c.sku for c in chunk}).values_list("sku", "id"))
+        current = {
+            (variant_id, code): (amount, compare_at)
+            for variant_id, code, amount, compare_at in Price.objects.filter(
+                variant_id__in=ids.values(),
+                channel__code__in={c.channel for c in chunk},
+                starts_at=None,
+                ends_at=None,
+                currency=F("channel__currency"),
+            ).values_list("variant_id", "channel__code", "amount", "compare_at_amount")
+        }
+        for cell in chunk:
+            variant_id = ids[cell.sku]
+            now = current.get((variant_id, cell.channel))
+            compare_at = (now[1] if now else None) if cell.keep_compare_at else cell.compare_at
+            if now == (cell.amount, compare_at):
+                continue
+            column = f"price[{cell.channel}]"
+            try:
+                with transaction.atomic():
+                    services.price_set(
+                        variant_id=variant_id,
+                        channel_code=cell.channel,
+                        amount=cell.amount,
+                        compare_at_amount=compare_at,
+                        user=user,
+                    )
+            except DomainError as exc:
+                fields = {"amount": column, "compare_at_amount": f"compare_at_{column}"}
+                _service_errors(exc, cell.row, fields, column, errors)
+                continue
+            changed += 1
+    return changed
+
+
 def _error_order(error: dict[str, Any]) -> tuple[int, int]:
     column = error["column"]
+    if PRICE_COLUMN.fullmatch(column or ""):
+        return error["row"], len(NATIVE_COLUMNS)
     return error["row"], NATIVE_COLUMNS.index(column) if column in NATIVE_COLUMNS else -1
 
 
@@ -593,12 +843,18 @@ def native_dataset_import(*, dataset: tablib.Dataset, user: User | None = None) 
     _require(user)
     headers = _headers(dataset)
     with_cost = "cost_price" in headers
+    price_channels = _price_channels(headers)
+    if price_channels and user is not None and not user.has_perm("catalog.change_price"):
+        raise NotAllowed("You may not change prices: import the file without its price columns.")
+    price_headers = [h for h in headers if PRICE_COLUMN.fullmatch(h)]
+    translation_headers = [h for h in headers if h and TRANSLATION_COLUMN.fullmatch(h)]
     rows = []
     for number, values in enumerate(dataset, start=2):
         cells = {header: _cell(value) for header, value in zip(headers, values, strict=False)}
         if not any(cells.values()):
             continue
-        rows.append(_Row(number=number, cells={c: cells.get(c, "") for c in NATIVE_COLUMNS}))
+        columns = (*NATIVE_COLUMNS, *price_headers, *translation_headers)
+        rows.append(_Row(number=number, cells={c: cells.get(c, "") for c in columns}))
     errors = _Errors()
     by_handle: dict[str, list[_Row]] = {}
     for row in rows:
@@ -621,6 +877,7 @@ def native_dataset_import(*, dataset: tablib.Dataset, user: User | None = None) 
     summary["rows"] = len(rows)
     lookups = _Lookups(rows)
     seen_skus: dict[str, int] = {}
+    prices: list[_PriceCell] = []
     with transaction.atomic():
         for handle, product_rows in by_handle.items():
             first = product_rows[0]
@@ -631,14 +888,22 @@ def native_dataset_import(*, dataset: tablib.Dataset, user: User | None = None) 
             if product is None:
                 continue
             summary[f"products_{outcome}"] += 1
+            if translation_headers:
+                _translations_write(product, product_rows, translation_headers, user, errors)
             for row in product_rows:
                 if not row.cells["sku"]:
                     if any(row.cells[c] for c in ("gtin", "options", "variant_attributes")):
                         errors.add(row.number, "sku", "A variant row needs a SKU.")
+                    for column in price_headers:
+                        if row.cells[column]:
+                            errors.add(row.number, column, "A price needs a variant (a SKU).")
                     continue
                 outcome = _variant_write(product, row, user, errors, seen_skus, with_cost)
                 if outcome != "failed":
                     summary[f"variants_{outcome}"] += 1
+                prices.extend(_price_cells(row, price_channels, errors))
+        if price_channels and not errors.items:
+            summary["prices_changed"] = _prices_write(prices, user, errors)
         if errors.items:
             errors.items.sort(key=_error_order)
             raise ImportFileInvalid(_message(errors.items), errors=errors.items)

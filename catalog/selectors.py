@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from catalog.completeness import ChannelInfo, channel_infos
+from catalog.locales import snapshot_localize, translated_value, translation_columns
 from catalog.models import (
     AttributeOption,
     Category,
@@ -157,6 +158,8 @@ class ProductView:
     attributes: dict[str, Any]
     media: list[dict[str, Any]]
     variants: list[VariantView] = field(default_factory=list)
+    # every kind of media in display order (images, videos, 360° views, documents)
+    media_all: list[dict[str, Any]] = field(default_factory=list)
     version: datetime | None = None
     updated_at: datetime | None = None
     published_at: datetime | None = None
@@ -169,9 +172,14 @@ def _labelled(values: dict[str, Any], labels: dict[str, dict[str, str]]) -> dict
 
 
 def _product_view(
-    product: dict[str, Any], channel: ChannelInfo, prices: dict[int, VariantPrice]
+    product: dict[str, Any],
+    channel: ChannelInfo,
+    prices: dict[int, VariantPrice],
+    languages: Sequence[str] = (),
 ) -> ProductView:
     snap = product["approved_snapshot"]
+    if languages:  # the texts in the first language of the chain that has them
+        snap = snapshot_localize(snap, languages)
     labels = snap.get("option_labels", {})
     content = snap.get("channel_content", {}).get(channel.code, {})
     category = snap.get("category")
@@ -192,6 +200,8 @@ def _product_view(
         category=category,
         attributes=_labelled(snap["attributes"], labels),
         media=snap["media"],
+        # snapshots approved before media kinds have images only
+        media_all=snap.get("media_all", [{"kind": "image", **m} for m in snap["media"]]),
         version=product["approved_at"],
         updated_at=product.get("publication_updated_at"),
         published_at=product.get("published_at"),
@@ -218,7 +228,7 @@ def _product_view(
 
 
 def channel_info(channel_code: str) -> ChannelInfo | None:
-    infos = channel_infos([channel_code])
+    infos = channel_infos([channel_code], languages=False)
     return infos[0] if infos else None
 
 
@@ -235,9 +245,14 @@ def published_product_list(*, channel_code: str) -> QuerySet[ProductPublication]
 
 
 def product_views(
-    *, channel_code: str, product_ids: Sequence[int], at: datetime | None = None
+    *,
+    channel_code: str,
+    product_ids: Sequence[int],
+    at: datetime | None = None,
+    languages: Sequence[str] = (),
 ) -> list[ProductView]:
-    """The channel view of published products, in the order of ``product_ids``. Three queries."""
+    """The channel view of published products, in the order of ``product_ids``. Three queries.
+    ``languages``: a fallback chain (``catalog.locales.locale_resolve``); empty: English."""
     channel = channel_info(channel_code)
     if channel is None:
         return []
@@ -271,18 +286,21 @@ def product_views(
             "publication_updated_at": row["updated_at"],
             "published_at": row["published_at"],
         }
-        views.append(_product_view(product, channel, prices))
+        views.append(_product_view(product, channel, prices, languages))
     return views
 
 
-def approved_views(*, channel: ChannelInfo, product_ids: Sequence[int]) -> dict[int, ProductView]:
+def approved_views(
+    *, channel: ChannelInfo, product_ids: Sequence[int], languages: Sequence[str] = ()
+) -> dict[int, ProductView]:
     """The channel view of each product's approved snapshot, without prices (``price`` None):
     what only changes with a new approval (``version``) or the channel's title rule. Products
-    never approved are absent. One query; publication is the caller's check."""
+    never approved are absent. One query; publication is the caller's check. ``languages``: a
+    fallback chain (``catalog.locales.locale_resolve``); empty: English."""
     rows = Product.objects.filter(id__in=list(product_ids), approved_snapshot__isnull=False).values(
         "id", "approved_snapshot", "approved_at"
     )
-    return {row["id"]: _product_view(dict(row), channel, {}) for row in rows}
+    return {row["id"]: _product_view(dict(row), channel, {}, languages) for row in rows}
 
 
 def channel_variant_offers(
@@ -434,15 +452,17 @@ def product_with_variants(*, product_id: int) -> Product | None:
     return Product.objects.prefetch_related("variants").filter(pk=product_id).first()
 
 
-def option_labels(*, product: Product) -> dict[str, dict[str, str]]:
+def option_labels(*, product: Product, languages: Sequence[str] = ()) -> dict[str, dict[str, str]]:
     """Per axis of the product's variants (``size``), the label of each option code (``m`` ->
-    ``M``); the product's variants must be prefetched. One query."""
+    ``M``); the product's variants must be prefetched. One query. ``languages``: a fallback
+    chain (``catalog.locales.fallback_chain``); empty: English."""
     codes = {code for variant in product.variants.all() for code in variant.options}
     labels: dict[str, dict[str, str]] = {}
-    for attribute, code, label in AttributeOption.objects.filter(
-        attribute__code__in=codes
-    ).values_list("attribute__code", "code", "label"):
-        labels.setdefault(attribute, {})[code] = label
+    for row in AttributeOption.objects.filter(attribute__code__in=codes).values(
+        "attribute__code", "code", "label", *translation_columns(("label",), languages)
+    ):
+        label = translated_value(row, "label", languages) if languages else row["label"]
+        labels.setdefault(row["attribute__code"], {})[row["code"]] = label
     return labels
 
 
@@ -482,3 +502,25 @@ def variant_channel_price(
         "compare_at_amount": base["compare_at_amount"] if base else None,
         "overrides": [r for r in rows if r is not base],
     }
+
+
+# --- the product write API (issue 19) ------------------------------------------------------------
+
+
+def product_for_edit(*, handle: str, for_update: bool = False) -> Product | None:
+    """The product with this handle as it is being edited (not the approved snapshot), its
+    product type and variants loaded (three queries). ``for_update`` locks the product's row in
+    the caller's transaction, so an ``If-Match`` check and the write see the same state."""
+    products = Product.objects.select_related("product_type")
+    if for_update:
+        products = products.select_for_update(of=("self",))
+    return products.prefetch_related("variants").filter(handle=handle).first()
+
+
+def variant_for_edit(*, sku: str, for_update: bool = False) -> Variant | None:
+    """The variant with this SKU and its product (one query); ``for_update`` locks the variant's
+    row, as ``product_for_edit`` does the product's."""
+    variants = Variant.objects.select_related("product", "product__product_type")
+    if for_update:
+        variants = variants.select_for_update(of=("self",))
+    return variants.filter(sku=sku).first()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -217,10 +217,13 @@ def _full_clean(obj: Any, exclude: Iterable[str] = ()) -> None:
     except ValidationError as exc:
         from catalog.exceptions import AttributeValuesInvalid
 
+        # Django's own codes (``unique``, ``invalid_gtin``, ``max_length``...) tell API callers
+        # why; a rule without one is ``invalid``.
         errors = [
-            {"field": name, "code": "invalid", "message": str(message)}
-            for name, messages in exc.message_dict.items()
-            for message in messages
+            {"field": name, "code": error.code or "invalid", "message": str(message)}
+            for name, items in exc.error_dict.items()
+            for error in items
+            for message in error.messages
         ]
         raise AttributeValuesInvalid(
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -274,6 +277,7 @@ def variant_save(
     cleaned_options, cleaned_attributes = variant_values_clean(
         product=product, options=options or {}, attributes=attributes or {}
     )
+    before = _variant_content(variant.pk) if variant is not None and variant.pk else None
     variant = variant or Variant(product=product)
     variant.sku = sku.strip()
     variant.options = cleaned_options
@@ -282,7 +286,40 @@ def variant_save(
         setattr(variant, name, value)
     _full_clean(variant)
     variant.save()
-    product_content_changed(product_id=product.id, fields={"variants"}, user=user)
+    if before is None or before != {name: getattr(variant, name) for name in before}:
+        product_content_changed(product_id=product.id, fields={"variants"}, user=user)
+    return variant
+
+
+# What a variant carries that customers never see: changing only these (the cost price) leaves an
+# approved product approved, on every path (the product page, the native file, the write API).
+VARIANT_INTERNAL_FIELDS: Final = frozenset({"cost_price"})
+_VARIANT_NOT_COMPARED: Final = VARIANT_INTERNAL_FIELDS | {"id", "created_at", "updated_at"}
+
+
+def _variant_content(variant_id: int) -> dict[str, Any] | None:
+    """The stored customer-visible values of a variant, to tell a content change from a change of
+    internal fields only."""
+    names = [
+        f.attname for f in Variant._meta.concrete_fields if f.name not in _VARIANT_NOT_COMPARED
+    ]
+    return Variant.objects.filter(pk=variant_id).values(*names).first()
+
+
+@transaction.atomic
+def variant_cost_price_set(
+    *, variant_id: int, cost_price: Decimal | None, user: User | None = None
+) -> Variant:
+    """Set what one unit of a variant costs us (``settings.BASE_CURRENCY``; None: unknown).
+    Customers never see it, so an approved product stays approved and completeness is left
+    alone; the change is kept in the variant's history. Locks the variant."""
+    _require(user, "catalog.change_variant", "change cost prices")
+    variant = Variant.objects.select_for_update(of=("self",)).filter(id=variant_id).first()
+    if variant is None:
+        raise PriceInvalid(f"There is no variant {variant_id}.", code="unknown_variant")
+    variant.cost_price = cost_price
+    _full_clean(variant, exclude=[f.name for f in Variant._meta.fields if f.name != "cost_price"])
+    variant.save(update_fields=["cost_price", "updated_at"])
     return variant
 
 
@@ -531,10 +568,16 @@ def price_set(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     user: User | None = None,
+    current_check: Callable[[Decimal | None], None] | None = None,
+    record_event: bool = True,
 ) -> Price:
     """Set a variant's base price on a channel (no dates: replaces the base price), or add a
     promotion (with dates). The currency defaults to the channel's. Records ``price.changed``
-    with the product's current prices on that channel (absolute values)."""
+    with the product's current prices on that channel (absolute values); with
+    ``record_event=False`` the caller records it once itself (``price_changed_record``) after
+    setting several prices. Locks the variant. ``current_check``, for a base price, is called
+    under that lock with the current base amount (None: none yet) before anything is written;
+    it raises to refuse a price that changed since the caller read it."""
     _require(user, "catalog.change_price", "change prices")
     channel = _channel(channel_code)
     currency = (currency or channel.currency).upper()
@@ -570,6 +613,8 @@ def price_set(
             .values_list("amount", flat=True)
             .first()
         )
+        if current_check is not None:
+            current_check(previous)
         price, _ = Price.objects.update_or_create(
             variant=variant,
             channel=channel,
@@ -588,7 +633,8 @@ def price_set(
             starts_at=starts_at,
             ends_at=ends_at,
         )
-    price_changed_record(product_id=variant.product_id, channel_code=channel_code)
+    if record_event:
+        price_changed_record(product_id=variant.product_id, channel_code=channel_code)
     completeness_refresh(product_ids=[variant.product_id])
     audit_record(
         action=SensitiveAction.PRICE_CHANGE,
@@ -712,6 +758,113 @@ def channel_content_set(
     return content
 
 
+# --- translations -------------------------------------------------------------------------------
+
+TRANSLATED_PRODUCT_FIELDS = ("name", "description")
+TRANSLATED_CONTENT_FIELDS = ("title", "description")
+
+
+@transaction.atomic
+def product_translation_save(
+    *,
+    product: Product,
+    language: str,
+    values: Mapping[str, str],
+    channel_content: Mapping[str, Mapping[str, str]] | None = None,
+    user: User | None = None,
+) -> set[str]:
+    """Write a product's texts in one language: ``values`` by field (``name``, ``description``)
+    and ``channel_content`` by channel code (``title``, ``description``). English writes the
+    original columns as well. Like any content edit, a change puts an approved product back in
+    review (its approved snapshot, with its texts in every language, stays live) and recomputes
+    completeness. Lengths are the fields' and the channel's limits; a refusal names each field
+    and writes nothing. Returns the columns changed (empty: nothing written, no review)."""
+    from catalog.exceptions import AttributeValuesInvalid, LocaleUnsupported
+    from catalog.locales import content_languages, translation_column
+
+    _require(user, "catalog.change_product", "edit products")
+    if language not in content_languages():
+        raise LocaleUnsupported(
+            f"{language!r} is not a content language ({', '.join(content_languages())}).",
+            extra={"locales": content_languages()},
+        )
+    unknown = sorted(set(values) - set(TRANSLATED_PRODUCT_FIELDS))
+    errors: list[dict[str, Any]] = [
+        {"field": name, "code": "not_translated", "message": "Not a translated field."}
+        for name in unknown
+    ]
+    changed: set[str] = set()
+    for name in TRANSLATED_PRODUCT_FIELDS:
+        if name not in values:
+            continue
+        column = translation_column(name, language)
+        text = str(values[name]).strip()
+        limit = getattr(Product._meta.get_field(name), "max_length", None)
+        if limit and len(text) > limit:
+            errors.append(
+                {"field": name, "code": "too_long", "message": f"At most {limit} characters."}
+            )
+            continue
+        if name == "name" and language == "en" and not text:
+            errors.append({"field": name, "code": "required", "message": "English needs a name."})
+            continue
+        if (getattr(product, column) or "") != text:
+            setattr(product, column, text or None)
+            changed.add(column)
+            if language == "en":  # the original column holds English too
+                product.__dict__[name] = text
+                changed.add(name)
+    contents: list[ChannelContent] = []
+    for channel_code, texts in (channel_content or {}).items():
+        channel = _channel(channel_code)
+        from catalog.models import ChannelContentRule
+
+        rule = ChannelContentRule.objects.filter(channel=channel).first()
+        limits = {
+            "title": rule.title_max_length if rule else 150,
+            "description": rule.description_max_length if rule else 5000,
+        }
+        content = ChannelContent.objects.filter(product=product, channel=channel).first()
+        content = content or ChannelContent(product=product, channel=channel)
+        touched = False
+        for name in TRANSLATED_CONTENT_FIELDS:
+            if name not in texts:
+                continue
+            text = str(texts[name]).strip()
+            if len(text) > limits[name]:
+                errors.append(
+                    {
+                        "field": f"channel_content.{channel_code}.{name}",
+                        "code": "too_long",
+                        "message": f"At most {limits[name]} characters on {channel_code}.",
+                    }
+                )
+                continue
+            column = translation_column(name, language)
+            if (getattr(content, column) or "") != text:
+                setattr(content, column, text or None)
+                if language == "en":
+                    content.__dict__[name] = text
+                touched = True
+        if touched:
+            contents.append(content)
+            changed.add(f"channel_content.{channel_code}")
+    if errors:
+        raise AttributeValuesInvalid(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            code="validation_error",
+            errors=errors,
+        )
+    product_columns = sorted(c for c in changed if not c.startswith("channel_content."))
+    if product_columns:
+        product.save(update_fields=[*product_columns, "updated_at"])
+    for content in contents:
+        content.save()
+    if changed:
+        product_content_changed(product_id=product.id, fields=changed, user=user)
+    return changed
+
+
 # --- completeness ------------------------------------------------------------------------------
 
 
@@ -739,6 +892,7 @@ def completeness_refresh(
                 channel_id=by_code[c.channel_code],
                 percent=c.percent,
                 missing=c.missing,
+                locales=c.locales_dict(),
             )
             for c in computed.values()
         ]
@@ -746,7 +900,7 @@ def completeness_refresh(
             rows,
             update_conflicts=True,
             unique_fields=["product", "channel"],
-            update_fields=["percent", "missing", "computed_at"],
+            update_fields=["percent", "missing", "locales", "computed_at"],
         )
         written += len(rows)
     return written

@@ -1,7 +1,7 @@
 """Catalog background work: thin Celery tasks that take ids, re-fetch and call one service.
 
-Media tasks run on the default queue (see ``CELERY_TASK_ROUTES``); the product import task lives in
-``catalog.imports.tasks`` and runs on the ``imports`` queue.
+Media tasks run on the default queue (see ``CELERY_TASK_ROUTES``), bulk edits on the ``imports``
+queue beside the product import task, which lives in ``catalog.imports.tasks``.
 """
 
 from __future__ import annotations
@@ -43,3 +43,16 @@ def promotions_announce() -> int:
     count = services.promotions_announce(since=since, until=now)
     cache.set("catalog:promotions_announced_until", now, timeout=None)
     return count
+
+
+@shared_task(name="catalog.bulk_edit_run", ignore_result=True)
+def bulk_edit_run(job_id: int) -> str:
+    """Run a bulk edit job (``catalog.bulk_edit``) for up to ``CATALOG_BULK_EDIT_TASK_SECONDS``,
+    then queue the rest as a new run, so that no run reaches Celery's time limit. A run that was
+    lost (worker killed) is redelivered and goes on from the first pending row."""
+    from catalog import bulk_edit
+
+    job = bulk_edit.bulk_edit_job_run(job_id=job_id, seconds=bulk_edit.task_seconds())
+    if job is not None and bulk_edit.bulk_edit_job_has_pending(job_id=job_id):
+        bulk_edit_run.delay(job_id)
+    return job.status if job is not None else "missing"

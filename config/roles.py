@@ -51,6 +51,8 @@ _CATALOG_EDIT = [
     "catalog.view_productcompleteness",
     "catalog.view_importjob",
     "catalog.add_importjob",
+    "catalog.view_bulkeditjob",  # the progress and row results of their bulk edits
+    "catalog.view_bulkeditjobrow",
 ]
 
 # What store staff read in the back office: locations, the stock and the orders.

@@ -1,7 +1,8 @@
 """Hooks between apps that the layer contract keeps apart, registered once at start-up.
 
-``catalog`` may not import ``inventory``; an import's inventory quantities reach the stock ledger
-through the hook registered here (``config`` sits above every domain app).
+``catalog`` may not import ``inventory``; an import's inventory quantities reach the stock ledger,
+and the product page reaches the prices-and-stock grid, through the hooks registered here
+(``config`` sits above every domain app).
 """
 
 from __future__ import annotations
@@ -49,3 +50,9 @@ def hooks_register() -> None:
     from catalog.imports.hooks import stock_hook_register
 
     stock_hook_register(import_stock_apply)
+
+    # the product page's prices-and-stock grid writes stock, so it lives in inventory
+    from catalog.admin_variants import variant_grid_register
+    from inventory.admin_grid import variant_grid_view
+
+    variant_grid_register(variant_grid_view)

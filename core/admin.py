@@ -181,7 +181,13 @@ class CountryCodeFormMixin(forms.ModelForm):  # type: ignore[type-arg]
 class ChannelCountryForm(CountryCodeFormMixin):
     class Meta:
         model = ChannelCountry
-        fields = ["country", "position"]
+        fields = ["country", "position", "languages"]
+
+    def clean_languages(self) -> str:
+        """``NL,fr-BE`` is kept as ``nl, fr``; the model's validator refuses other languages."""
+        from core.models.channels import languages_parse
+
+        return ", ".join(languages_parse(str(self.cleaned_data.get("languages") or "")))
 
 
 class ChannelCountryInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -31,6 +31,7 @@ from demo.inventory import seed_stock
 from demo.money import seed_money
 from demo.orders import seed_orders
 from demo.shipping import seed_shipping
+from demo.translations import seed_translations
 from inventory.models import Location
 from inventory.services import location_upsert, staff_member_assign
 from reports.tasks import rollups_kicks_paused
@@ -365,6 +366,7 @@ def demo_steps(
         ("locations", lambda: seed_locations(size)),
         ("opening stock", lambda: seed_stock(max_variants=None if size == "small" else 5_000)),
         ("channels", seed_channels),
+        ("translations (Dutch) and the channels' languages", seed_translations),
         ("shipping methods, holidays and cut-offs", seed_shipping),
         ("catalog: pictures, prices, approval, publication", catalog_live),
         ("staff and roles", seed_staff),

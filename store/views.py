@@ -33,6 +33,7 @@ from orders.pricing import DisplayPrice, display_prices
 from store import forms
 from store import permissions as perm
 from store.access import store_view
+from store.locale import product_texts, store_languages
 
 NEARBY_STORES = 5
 
@@ -54,6 +55,10 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('store:product', args=[exact.product_id])}#v{exact.pk}")
     products, corrected = catalog_selectors.product_search(term) if term else ([], "")
     store: Location = request.store  # type: ignore[attr-defined]
+    if products:
+        languages = store_languages(store, channel_code=_store_channel())
+        for found in products:  # the name in the store channel's language
+            found.local_name = product_texts(found, languages)["name"]  # type: ignore[attr-defined]
     holds = stock.walk_in_hold_list(location=store) if request.user.has_perm(perm.HOLD) else []
     incoming = stock.incoming_transfer_list(location_id=store.pk)[:10]
     return render(
@@ -78,7 +83,8 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such product.")
     store: Location = request.store  # type: ignore[attr-defined]
     variants = list(item.variants.all())
-    labels = catalog_selectors.option_labels(product=item)
+    languages = store_languages(store, channel_code=_store_channel())
+    labels = catalog_selectors.option_labels(product=item, languages=languages)
     axes = list(dict.fromkeys(code for v in variants for code in v.options))
     nearby: list[tuple[Location, float]] = []
     if store.latitude is not None and store.longitude is not None:
@@ -129,6 +135,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
         "store/product.html",
         {
             "product": item,
+            "texts": product_texts(item, languages),
             "rows": rows,
             "grid": grid,
             "axes": axes,

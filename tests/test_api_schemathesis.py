@@ -56,9 +56,16 @@ BEYOND_SCHEMA_CODES = frozenset(
         # Nor that a compare-at ("was") price is above the price: two body fields a schema
         # cannot tie together either (catalog.api.price_serializers).
         "not_above_amount",
+        # Nor which languages a channel sells in (its locale and its countries' languages, in
+        # the database): a well-formed ``?locale=`` the channel does not sell in.
+        "unsupported_locale",
         # Nor that a report's end is not before its start and at most 1,096 days after it: two
         # query parameters a schema cannot tie together either (reports.api.views).
         "invalid_range",
+        # A handle or SKU that another product or variant already has, and an attribute code
+        # that the product's type (stored data) does not define (catalog.api.product_views).
+        "unique",
+        "unknown_attribute",
         # A NUL character is refused everywhere (below); the generator leaves it out of strings
         # but not out of the names of the extra properties an object may carry.
         "null_character",
@@ -137,10 +144,13 @@ def positive_data_acceptance_but_data(ctx: Any, response: Any, case: Any) -> boo
 def _number_for_text(failure: AcceptedNegativeData, case: Any) -> bool:
     """The one schema violation the API accepts on purpose: a JSON number where the body has
     text (``"external_id": 12345``), read as its decimal text like DRF does (``docs/api.md``)."""
-    found = re.search(r"in body - ([\w.]+): Incorrect type", failure.message)
+    found = re.search(r"in body - ([\w.]+): Incorrect type", failure.message) or re.search(
+        r"in body - violates `type` at ([\w/]+) \(was string, became (?:number|integer)\)",
+        failure.message,
+    )
     if not found:
         return False
-    name = found.group(1).rsplit(".", 1)[-1]
+    name = re.split(r"[./]", found.group(1))[-1]
 
     def numbers(value: Any) -> Iterator[Any]:
         if isinstance(value, dict):

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from catalog.api import prices_views, views
+from catalog.api import media_views, prices_views, product_views, views
 
 urlpatterns = [
     path("categories/", views.CategoryListView.as_view(), name="category-list"),
@@ -9,5 +9,26 @@ urlpatterns = [
         "prices/<slug:channel_code>/<str:sku>/",
         prices_views.PriceDetailView.as_view(),
         name="price-detail",
+    ),
+    path(
+        "catalog/products/",
+        product_views.CatalogProductCreateView.as_view(),
+        name="catalog-product-create",
+    ),
+    path(
+        "catalog/products/<slug:handle>/",
+        product_views.CatalogProductDetailView.as_view(),
+        name="catalog-product-detail",
+    ),
+    path(
+        "catalog/products/<slug:handle>/variants/",
+        product_views.CatalogVariantCreateView.as_view(),
+        name="catalog-variant-create",
+    ),
+    path("catalog/products/<slug:handle>/media/", include(media_views.urlpatterns)),
+    path(
+        "catalog/variants/<str:sku>/",
+        product_views.CatalogVariantDetailView.as_view(),
+        name="catalog-variant-detail",
     ),
 ]

@@ -25,7 +25,7 @@ from django.core.validators import URLValidator
 from django.utils.text import slugify
 
 from catalog.imports.plan import ImageRow, ImportPlan, ProductRow, RowError, VariantRow
-from catalog.models import gtin_is_valid
+from catalog.models import SkuValidator, gtin_is_valid
 
 REQUIRED_COLUMNS = ("Handle", "Title", "Option1 Name", "Option1 Value", "Variant Price")
 INVENTORY_POLICIES = frozenset({"", "deny", "continue"})
@@ -191,6 +191,11 @@ def _variant(product: ProductRow, row: dict[str, str], cells: _Cells, skus: dict
     sku = _text(row, "Variant SKU") or derived_sku(product.handle, list(options.values()))
     if len(sku) > 64:
         cells.error("Variant SKU", "At most 64 characters.")
+        return
+    try:
+        SkuValidator()(sku)
+    except ValidationError as refused:
+        cells.error("Variant SKU", refused.messages[0])
         return
     if sku in skus:
         cells.error("Variant SKU", f"SKU {sku!r} is already used on line {skus[sku]}.")

@@ -9,6 +9,10 @@
 3. A dirty file is written again from the stored items alone, no catalog query, at most every
    ``CHANNELS_FEED_MIN_SECONDS``; it is stored whole with its ETag, so a request never builds
    anything (but for the very first one of a channel).
+
+An item holds the channel's default country and language, and every other country and language
+the channel sells in under ``fields["locales"]`` (``channels.feeds.locales``): each has its own
+file, written with the plain one from the same items (``feed_locale_render``).
 """
 
 from __future__ import annotations
@@ -26,14 +30,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from catalog.locales import DEFAULT_LANGUAGE
 from catalog.selectors import VariantPrice
 from channels.feeds import render, spec
+from channels.feeds.locales import FeedLocale, feed_locales
 from channels.models import Feed, FeedItem, FeedStale
 from core.events import EventType
 from core.models import ChangeEvent, Channel
@@ -179,63 +187,128 @@ def feed_price(
     )
 
 
+def _locale_views(
+    channel: Channel, english: list[catalog_selectors.ProductView], chain: Sequence[str]
+) -> dict[int, catalog_selectors.ProductView]:
+    """``english`` read in ``chain`` (one query), with the English views' prices."""
+    if list(chain) == [DEFAULT_LANGUAGE]:
+        return {view.id: view for view in english}
+    info = catalog_selectors.channel_info(channel.code)
+    if info is None:
+        return {}
+    views = catalog_selectors.approved_views(
+        channel=info, product_ids=[view.id for view in english], languages=chain
+    )
+    prices = {variant.id: variant.price for view in english for variant in view.variants}
+    for view in views.values():
+        for variant in view.variants:
+            variant.price = prices.get(variant.id)
+    return views
+
+
 def _items_for(
     channel: Channel, product_ids: Sequence[int], *, country: str | None = None
 ) -> dict[int, FeedItem]:
-    """The feed items of ``product_ids`` as they should be now, by variant id, for shoppers in
-    ``country`` (default: the channel's default country, its first ``ChannelCountry``)."""
-    country = (country or channel.default_country or "").upper()
+    """The feed items of ``product_ids`` as they should be now, by variant id: for shoppers in
+    ``country`` (default: the channel's default country, its first ``ChannelCountry``) in the
+    channel's language, and under ``fields["locales"]["BE:fr"]`` (``{"fields", "problems"}``)
+    for each other country and language the channel sells in (``feed_locales``), so every file
+    is written from the stored items alone. Texts follow the fallback chain (the locale's
+    language, the channel's, English)."""
+    locales = feed_locales(channel)
+    default = FeedLocale((country or locales[0].country or "").upper(), channel.language)
+    locales = [default] + [locale for locale in locales[1:] if locale != default]
     now = timezone.now()
-    views = catalog_selectors.product_views(
+    english = catalog_selectors.product_views(
         channel_code=channel.code, product_ids=product_ids, at=now
     )
-    skus = [variant.sku for view in views for variant in view.variants]
+    skus = [variant.sku for view in english for variant in view.variants]
     available: dict[str, int] = {}
     if skus:
         results, _unknown = channel_availability(channel=channel, skus=skus)
         available = {result.sku: result.available for result in results}
     prices = {
         variant.id: variant.price
-        for view in views
+        for view in english
         for variant in view.variants
         if variant.price is not None
     }
-    shown = (
-        display_prices(
-            channel=channel, variant_ids=list(prices), country=country, at=now, prices=prices
-        )
-        if prices
-        else {}
-    )
-    items = {}
-    for view in views:
-        for variant in view.variants:
-            quantity = available.get(variant.sku, 0)
-            display = shown.get(variant.id)
-            google = spec.google_fields(
-                product=view,
-                variant=variant,
-                available=quantity,
-                link_template=channel.product_url_template,
-                image_url=public_url,
-                price=None
-                if display is None or variant.price is None
-                else feed_price(
-                    price=variant.price,
-                    shown=display,
-                    country=country,
-                    prices_include_tax=channel.prices_include_tax,
-                ),
+    shown_in: dict[str, dict[int, DisplayPrice]] = {}
+    # per fallback chain: variant id -> (product view, variant view) in that chain's texts
+    views_in: dict[tuple[str, ...], dict[int, tuple[Any, Any]]] = {}
+    for locale in locales:
+        if locale.country not in shown_in:
+            shown_in[locale.country] = (
+                display_prices(
+                    channel=channel,
+                    variant_ids=list(prices),
+                    country=locale.country,
+                    at=now,
+                    prices=prices,
+                )
+                if prices
+                else {}
             )
-            if channel.kind == Channel.Kind.META_FEED:
-                fields = spec.meta_fields(google, available=quantity)
-                problems = spec.meta_problems(fields)
-            else:
-                fields, problems = google, spec.google_problems(google)
-            items[variant.id] = FeedItem(
+        chain = tuple(locale.chain(channel))
+        if chain not in views_in:
+            views_in[chain] = {
+                variant.id: (view, variant)
+                for view in _locale_views(channel, english, chain).values()
+                for variant in view.variants
+            }
+
+    def item_fields(
+        locale: FeedLocale, view_en: catalog_selectors.ProductView, variant_en: Any
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        found = views_in[tuple(locale.chain(channel))].get(variant_en.id)
+        if found is None:
+            return None
+        view, variant = found
+        quantity = available.get(variant.sku, 0)
+        display = shown_in[locale.country].get(variant.id)
+        google = spec.google_fields(
+            product=view,
+            variant=variant,
+            available=quantity,
+            link_template=channel.product_url_template,
+            image_url=public_url,
+            price=None
+            if display is None or variant.price is None
+            else feed_price(
+                price=variant.price,
+                shown=display,
+                country=locale.country,
+                prices_include_tax=channel.prices_include_tax,
+            ),
+            english=(view_en, variant_en),
+        )
+        if channel.kind == Channel.Kind.META_FEED:
+            fields = spec.meta_fields(
+                google,
+                available=quantity,
+                video_url=spec.meta_video_url(view, variant, public_url),
+            )
+            return fields, spec.meta_problems(fields)
+        return google, spec.google_problems(google)
+
+    items = {}
+    for view_en in english:
+        for variant_en in view_en.variants:
+            made = item_fields(default, view_en, variant_en)
+            if made is None:
+                continue
+            fields, problems = made
+            others: dict[str, Any] = {}
+            for locale in locales[1:]:
+                other = item_fields(locale, view_en, variant_en)
+                if other is not None:
+                    others[locale.key] = {"fields": other[0], "problems": other[1]}
+            if others:
+                fields["locales"] = others
+            items[variant_en.id] = FeedItem(
                 channel=channel,
-                product_id=view.id,
-                variant_id=variant.id,
+                product_id=view_en.id,
+                variant_id=variant_en.id,
                 fields=fields,
                 problems=problems,
             )
@@ -352,7 +425,87 @@ def feed_render(channel: Channel) -> list[Feed]:
         if old_path and old_path != name:
             default_storage.delete(old_path)
         feeds.append(feed)
+    for locale in feed_locales(channel)[1:]:
+        for feed in feeds:
+            feed_locale_render(channel, locale, feed)
     return feeds
+
+
+# --- 3b. files per country and language --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """The written file of one country and language other than the channel's default (its plain
+    file's ``Feed`` row is per channel and format only, so what is known of the file is kept in
+    the cache; a lost entry only means the file is written again from the stored items)."""
+
+    path: str
+    format: str
+    etag: str
+    generated_at: datetime
+    item_count: int
+    excluded_count: int
+    size_bytes: int
+    basis: tuple[int, str]  # the plain file's Feed row and its generated_at when this was written
+
+
+def _locale_cache_key(channel: Channel, locale: FeedLocale, fmt: str) -> str:
+    return f"channels.feed:{channel.pk}:{locale.key}:{fmt}"
+
+
+def _basis(feed: Feed) -> tuple[int, str]:
+    return (feed.pk, feed.generated_at.isoformat() if feed.generated_at else "")
+
+
+def feed_locale_render(channel: Channel, locale: FeedLocale, feed: Feed) -> FeedFile:
+    """Write the file of ``locale`` in ``feed``'s format from the stored items (their
+    ``fields["locales"]``), as the plain file is written: constant memory, a new name, the
+    previous files of the locale deleted after the switch."""
+    fmt = feed.format
+    entries = (
+        FeedItem.objects.filter(channel=channel)
+        .order_by("product_id", "variant_id")
+        .annotate(entry=KeyTransform(locale.key, KeyTransform("locales", "fields")))
+        .values_list("entry", flat=True)
+    )
+    excluded = 0
+
+    def items() -> Iterator[dict[str, Any]]:
+        nonlocal excluded
+        for entry in entries.iterator(chunk_size=2000):
+            if not entry:
+                continue
+            if entry["problems"]:
+                excluded += 1
+                continue
+            yield entry["fields"]
+
+    prefix = f"{channel.code}.{locale.country}.{locale.language}."
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        sink = _HashingWriter(spool)
+        count = _write(channel, fmt, items(), sink)
+        spool.seek(0)
+        name = default_storage.save(f"feeds/{prefix}{uuid.uuid4().hex[:12]}.{fmt}", File(spool))
+    file = FeedFile(
+        path=name,
+        format=fmt,
+        etag=sink.digest.hexdigest()[:32],
+        generated_at=timezone.now(),
+        item_count=count,
+        excluded_count=excluded,
+        size_bytes=sink.size,
+        basis=_basis(feed),
+    )
+    cache.set(_locale_cache_key(channel, locale, fmt), file, timeout=None)
+    try:
+        _dirs, names = default_storage.listdir("feeds")
+    except (FileNotFoundError, NotImplementedError):
+        names = []
+    for other in names:
+        if other.startswith(prefix) and other.endswith(f".{fmt}") and f"feeds/{other}" != name:
+            default_storage.delete(f"feeds/{other}")
+    return file
 
 
 def feed_open(feed: Feed, *, attempts: int = 3) -> tuple[Feed, Any]:
@@ -434,16 +587,24 @@ def feed_rebuild(channel: Channel) -> RefreshResult:
     return feed_refresh(channel, force_render=True)
 
 
+def feed_channel_get(*, code: str, fmt: str) -> Channel | None:
+    """The active feed channel ``code`` when it serves files of format ``fmt``, else None."""
+    channel = (
+        Channel.objects.filter(code=code, is_active=True, kind__in=FEED_KINDS)
+        .prefetch_related("locations", "countries")
+        .first()
+    )
+    if channel is None or fmt not in FORMATS.get(channel.kind, ()):
+        return None
+    return channel
+
+
 def feed_for_request(*, code: str, fmt: str) -> Feed | None:
     """The feed file to serve for ``/channels/{code}/feed.{fmt}``, or None when the channel is
     not an active feed channel of that format. A channel's very first request builds it; later
     ones serve the stored file, written again first only if it is dirty and due."""
-    channel = (
-        Channel.objects.filter(code=code, is_active=True, kind__in=FEED_KINDS)
-        .prefetch_related("locations")
-        .first()
-    )
-    if channel is None or fmt not in FORMATS.get(channel.kind, ()):
+    channel = feed_channel_get(code=code, fmt=fmt)
+    if channel is None:
         return None
     feed = Feed.objects.filter(channel=channel, format=fmt).first()
     if feed is None or not feed.path:
@@ -451,6 +612,47 @@ def feed_for_request(*, code: str, fmt: str) -> Feed | None:
     elif feed.dirty or FeedStale.objects.filter(channel=channel).exists():
         feed_refresh(channel)
     return Feed.objects.filter(channel=channel, format=fmt).first()
+
+
+def feed_locale_for_request(*, channel: Channel, locale: FeedLocale, fmt: str) -> FeedFile | None:
+    """The file of ``locale`` (not the channel's default) for ``/channels/{code}/feed.{fmt}
+    ?country=&language=``, or None when the channel has no file of that format. The plain file
+    is brought up to date first (``feed_for_request``); the locale's file is the one written
+    with it, or is written now from the stored items when the cache does not know it (another
+    process wrote it, the cache was emptied). Items that do not carry the locale yet (a country
+    or language added to the channel since they were computed) are all computed again first."""
+    feed = feed_for_request(code=channel.code, fmt=fmt)
+    if feed is None or not feed.path:
+        return None
+    key = _locale_cache_key(channel, locale, fmt)
+    file = cache.get(key)
+    if isinstance(file, FeedFile) and file.basis == _basis(feed):
+        return file
+    items = FeedItem.objects.filter(channel=channel)
+    if items.count() != items.filter(fields__locales__has_key=locale.key).count():
+        feed_rebuild(channel)  # writes every file, this locale's too
+        feed = Feed.objects.get(pk=feed.pk)
+        file = cache.get(key)
+        if isinstance(file, FeedFile) and file.basis == _basis(feed):
+            return file
+    return feed_locale_render(channel, locale, feed)
+
+
+def feed_locale_open(
+    file: FeedFile, *, channel: Channel, locale: FeedLocale
+) -> tuple[FeedFile, Any]:
+    """Open ``file``; when a render has just replaced (and deleted) it, open the file of the
+    locale as it is now instead (see ``feed_open``)."""
+    try:
+        return file, default_storage.open(file.path, "rb")
+    except FileNotFoundError:
+        current = feed_locale_for_request(channel=channel, locale=locale, fmt=file.format)
+        if current is None:
+            raise
+        if current.path == file.path:
+            feed = Feed.objects.get(channel=channel, format=file.format)
+            current = feed_locale_render(channel, locale, feed)
+        return current, default_storage.open(current.path, "rb")
 
 
 def feed_problem_summary(channel: Channel) -> dict[str, int]:

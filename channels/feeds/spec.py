@@ -95,6 +95,7 @@ META_COLUMNS: tuple[str, ...] = (
     "additional_image_link",
     "gtin",
     "mpn",
+    "video[0].url",
 )
 META_REQUIRED = (
     "id",
@@ -175,6 +176,21 @@ def _images(product: ProductView, variant: VariantView, image_url: Any) -> tuple
     return (urls[0] if urls else ""), urls[1:]
 
 
+def meta_video_url(product: ProductView, variant: VariantView, file_url: Any) -> str:
+    """The variant's first uploaded video file, else the product's, as Meta's ``video[0].url``.
+
+    Meta fetches catalog videos from a downloadable file URL (MP4 and WebM among its formats, at
+    most 200 MB, ``CATALOG_VIDEO_MAX_BYTES``' default), so a YouTube or Vimeo page is left out.
+    Google's product data has no video attribute: its feeds carry images only, and the frames of
+    a 360° view are left out of both feeds (they would crowd the additional images with near
+    copies of one picture)."""
+    videos = [m for m in product.media_all if m.get("kind") == "video" and m.get("path")]
+    own = [m for m in videos if m.get("variant_id") == variant.id]
+    shared = [m for m in videos if not m.get("variant_id")]
+    chosen = (own + shared)[:1]
+    return str(file_url(chosen[0]["path"])) if chosen else ""
+
+
 # The European Union's member states (ISO 3166-1 alpha-2): Google shows prices to shoppers in
 # these countries with VAT included, whatever the channel's own prices do.
 EU_COUNTRIES = frozenset(
@@ -211,10 +227,16 @@ def google_fields(
     link_template: str,
     image_url: Any,
     price: FeedPrice | None,
+    english: tuple[ProductView, VariantView] | None = None,
 ) -> dict[str, Any]:
     """One variant in Google's attributes (strings; ``additional_image_link`` a list), at
-    ``price`` (None: no price on the channel)."""
+    ``price`` (None: no price on the channel). ``english``: the same product and variant read
+    in English, when ``product`` is in another language; ``gender`` and ``age_group`` are
+    Google's own English words whatever the feed's language, so they are read from it."""
     values = {**product.attributes, **variant.attributes, **variant.options}
+    neutral = values
+    if english is not None:
+        neutral = {**english[0].attributes, **english[1].attributes, **english[1].options}
     fields: dict[str, Any] = {
         "id": variant.sku,
         "title": _plain(variant.title),
@@ -265,10 +287,10 @@ def google_fields(
         value = _first(values, *codes)
         if value:
             fields[name] = value
-    gender = _first(values, "gender")
+    gender = _first(neutral, "gender")
     if gender:
         fields["gender"] = _normalised(gender, _GENDER_WORDS)
-    age_group = _first(values, "age_group", "age-group", "agegroup")
+    age_group = _first(neutral, "age_group", "age-group", "agegroup")
     if age_group:
         fields["age_group"] = _normalised(age_group, _AGE_WORDS)
     material = _first(values, "material")
@@ -340,9 +362,11 @@ def google_problems(fields: dict[str, Any]) -> list[str]:
     return problems
 
 
-def meta_fields(google: dict[str, Any], *, available: int) -> dict[str, Any]:
-    """Google's attributes as Meta's catalog columns."""
+def meta_fields(google: dict[str, Any], *, available: int, video_url: str = "") -> dict[str, Any]:
+    """Google's attributes as Meta's catalog columns, with the video (``meta_video_url``)."""
     fields = {name: google[name] for name in META_COLUMNS if name in google}
+    if video_url:
+        fields["video[0].url"] = video_url
     in_stock = google.get("availability") == "in_stock"
     fields["availability"] = "in stock" if in_stock else "out of stock"
     fields["quantity_to_sell_on_facebook"] = str(max(available, 0))
@@ -361,7 +385,9 @@ def meta_problems(fields: dict[str, Any]) -> list[str]:
     if fields.get("condition") not in (None, "new", "refurbished", "used"):
         problems.append(f"condition: '{fields['condition']}' is not new, refurbished or used")
     problems += _price_problems(fields)
-    problems += _url_problems(fields, ("link", "image_link", "additional_image_link"))
+    problems += _url_problems(
+        fields, ("link", "image_link", "additional_image_link", "video[0].url")
+    )
     if len(fields.get("additional_image_link") or []) > META_MAX_ADDITIONAL_IMAGES:
         problems.append(f"additional_image_link: at most {META_MAX_ADDITIONAL_IMAGES} images")
     if not (fields.get("brand") or fields.get("gtin") or fields.get("mpn")):

@@ -33,6 +33,8 @@ VAR_DIR = Path(env.str("OMNIHUB_VAR_DIR", default=str(BASE_DIR / "var")))
 # --- Applications ---------------------------------------------------------------------------
 
 INSTALLED_APPS = [
+    # before the admin: it registers the translated columns of catalog/translation.py
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -201,6 +203,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "channels.*": {"queue": "sync"},
     "catalog.import_*": {"queue": "imports"},
+    "catalog.bulk_edit_*": {"queue": "imports"},  # bulk edit jobs (catalog/bulk_edit.py)
     # the import task's old name, an alias until the next release (config/task_aliases.py)
     "catalog.tasks.import_*": {"queue": "imports"},
 }
@@ -335,6 +338,14 @@ AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_ip"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages catalog content is written in (django-modeltranslation adds a column per language
+# to each translated field, catalog/translation.py). Adding one is a settings change plus a
+# migration: see docs/catalog.md, "Translations". The project default is English: the original
+# columns (Product.name, ...) always hold the English text, and a missing translation falls back
+# to the channel's default language, then to English (catalog/locales.py).
+LANGUAGES = [("en", "English"), ("nl", "Dutch"), ("de", "German"), ("fr", "French")]
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 USE_TZ = True
 # The currency of cost prices (catalog.Variant.cost_price, snapshotted on orders.OrderLine)
 BASE_CURRENCY = env.str("BASE_CURRENCY", default="EUR")
@@ -362,6 +373,15 @@ CATALOG_IMAGE_FETCH_TIMEOUT = env.float("CATALOG_IMAGE_FETCH_TIMEOUT", default=1
 # URL images are fetched from public addresses only (no loopback, private or link-local hosts,
 # so no cloud metadata or internal services); allow private ones for a local image server.
 CATALOG_IMAGE_FETCH_ALLOW_PRIVATE = env.bool("CATALOG_IMAGE_FETCH_ALLOW_PRIVATE", default=False)
+# Media beyond images (docs/catalog.md, "Media"). 200 MB is also Meta's limit for catalog videos.
+CATALOG_VIDEO_MAX_BYTES = env.int("CATALOG_VIDEO_MAX_BYTES", default=200 * 1024 * 1024)
+# Video URLs are accepted from these hosts (and their subdomains) only; nothing is fetched.
+CATALOG_VIDEO_URL_HOSTS = env.list(
+    "CATALOG_VIDEO_URL_HOSTS", default=["youtube.com", "youtu.be", "vimeo.com"]
+)
+CATALOG_DOCUMENT_MAX_BYTES = env.int("CATALOG_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+CATALOG_SPIN_MIN_FRAMES = env.int("CATALOG_SPIN_MIN_FRAMES", default=8)
+CATALOG_SPIN_MAX_FRAMES = env.int("CATALOG_SPIN_MAX_FRAMES", default=72)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OmniHub <no-reply@omnihub.local>")
@@ -416,6 +436,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "FulfillmentStatusEnum": "orders.models.Fulfillment.Status",
+        # media kinds: all four (the read API's, the write API's uploads), the two a URL gives
+        "KindEnum": "catalog.api.media_serializers.UPLOAD_KINDS",
+        "MediaUrlKindEnum": "catalog.api.media_serializers.URL_KINDS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

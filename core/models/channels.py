@@ -7,10 +7,66 @@ channel is kept in step (listings, deliveries, feeds) is the ``channels`` app's.
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.countries import country_code_validate
 from core.models.mixins import SyncTimestamped
+
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"  # nl, nl-NL, nl_BE, zh-Hant-TW
+LOCALE_MAX_LENGTH = 35
+_LOCALE = re.compile(LOCALE_PATTERN)
+
+
+def locale_language(locale: str) -> str:
+    """The language of a locale code, as ``settings.LANGUAGES`` names it: ``nl-NL``, ``nl_nl``,
+    `` NL `` and ``nl`` are all ``nl``. The one place locale codes are normalised (channels
+    store ``nl-NL``, content columns and ``?locale=`` use the language). Does not say whether
+    the language is one the project writes content in (``language_supported``)."""
+    return re.split(r"[-_]", locale.strip(), maxsplit=1)[0].lower()
+
+
+def content_languages() -> list[str]:
+    """The languages content is written in (``settings.LANGUAGES``), the default first."""
+    return [code for code, _ in settings.LANGUAGES]
+
+
+def language_supported(language: str) -> bool:
+    return language in content_languages()
+
+
+def channel_locale_validate(value: str) -> None:
+    """A channel's locale: a well-formed code (``nl-NL``) whose language content is written in."""
+    if not _LOCALE.match(value.strip()) or not language_supported(locale_language(value)):
+        raise ValidationError(
+            "%(value)s is not a locale of one of the content languages (%(languages)s), "
+            "e.g. nl-NL.",
+            code="invalid_locale",
+            params={"value": value, "languages": ", ".join(content_languages())},
+        )
+
+
+def languages_parse(value: str) -> list[str]:
+    """``"nl, fr"`` (commas or spaces; locales such as ``fr-BE`` are taken as their language)
+    -> ``["nl", "fr"]``, in order, without repeats."""
+    languages: list[str] = []
+    for part in re.split(r"[,\s]+", value.strip()):
+        if part and locale_language(part) not in languages:
+            languages.append(locale_language(part))
+    return languages
+
+
+def languages_validate(value: str) -> None:
+    unknown = [lang for lang in languages_parse(value) if not language_supported(lang)]
+    if unknown:
+        raise ValidationError(
+            "Not a content language: %(unknown)s (content is written in %(languages)s).",
+            code="invalid_language",
+            params={"unknown": ", ".join(unknown), "languages": ", ".join(content_languages())},
+        )
 
 
 class Channel(SyncTimestamped):
@@ -30,7 +86,13 @@ class Channel(SyncTimestamped):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
-    locale = models.CharField(max_length=10, default="en-US")
+    locale = models.CharField(
+        max_length=10,
+        default="en-US",
+        validators=[channel_locale_validate],
+        help_text="The channel's default locale, e.g. nl-NL: its language is the one a product "
+        "is shown in when nothing else is asked (countries may add languages).",
+    )
 
     class BufferKind(models.TextChoices):
         NONE = "none", "No buffer"
@@ -104,6 +166,21 @@ class Channel(SyncTimestamped):
         countries = list(self.countries.all())  # ordered by position
         return countries[0].country if countries else None
 
+    @property
+    def language(self) -> str:
+        """The default language of the channel's content (``nl`` for ``nl-NL``)."""
+        return locale_language(self.locale)
+
+    @property
+    def languages(self) -> list[str]:
+        """Every language the channel sells in, its default first, then each country's in country
+        order (``catalog.locales.channel_languages`` is the read to use; this one walks
+        prefetched ``countries`` when there are)."""
+        languages = [self.language]
+        for country in self.countries.all():
+            languages.extend(lang for lang in country.language_list if lang not in languages)
+        return languages
+
 
 class ChannelCountry(models.Model):
     """A country a channel sells to. The first (lowest position) is the channel's default country.
@@ -115,6 +192,15 @@ class ChannelCountry(models.Model):
         max_length=2, validators=[country_code_validate], help_text="ISO 3166-1 alpha-2, e.g. NL."
     )
     position = models.PositiveIntegerField(default=0, help_text="The first is the default.")
+    languages = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[languages_validate],
+        help_text="Languages the channel sells in here, the country's default first, e.g. "
+        "'nl, fr' for BE. Empty: the channel's own language.",
+    )
 
     class Meta:
         ordering = ["channel_id", "position", "id"]
@@ -125,3 +211,8 @@ class ChannelCountry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}: {self.country}"
+
+    @property
+    def language_list(self) -> list[str]:
+        """The languages named here (``languages`` parsed), possibly none."""
+        return languages_parse(self.languages)

@@ -64,7 +64,7 @@ from storefront.api.serializers import ChannelProductSerializer
 
 logger = logging.getLogger("omnihub.storefront.channel_views")
 
-FORMAT = 1  # bump when the cached content's shape changes
+FORMAT = 2  # bump when the cached content's shape changes (2: media of every kind)
 DEFAULT_TITLE_MAX_LENGTH = 150  # a channel without a content rule (as catalog.completeness)
 _money = serializers.DecimalField(max_digits=12, decimal_places=2)
 _datetime = serializers.DateTimeField()
@@ -110,9 +110,10 @@ def listing(row: dict[str, Any]) -> Listing:
     )
 
 
-def _key(channel_code: str, item: Listing, origin: str) -> str:
+def _key(channel_code: str, item: Listing, origin: str, languages: Sequence[str] = ()) -> str:
     parts = [
         channel_code,
+        ",".join(languages),  # the fallback chain the texts were picked with
         item.title_template,
         str(item.title_max_length),
         origin,
@@ -297,14 +298,21 @@ def price_dict(display: DisplayPrice, *, channel: Channel) -> dict[str, Any]:
 
 
 def product_dicts(
-    *, request: Request, channel: Channel, listings: Sequence[Listing], at: datetime | None = None
+    *,
+    request: Request,
+    channel: Channel,
+    listings: Sequence[Listing],
+    at: datetime | None = None,
+    languages: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The channel view of each listed product, in order, as ``ChannelProductSerializer``
-    renders it. A listing whose product is no longer approved is left out."""
+    renders it. A listing whose product is no longer approved is left out. ``languages``: the
+    fallback chain of ``?locale=`` (``catalog.locales.locale_resolve``); each chain is cached
+    apart."""
     if not listings:
         return []
     origin = request.build_absolute_uri("/")
-    keys = {item.product_id: _key(channel.code, item, origin) for item in listings}
+    keys = {item.product_id: _key(channel.code, item, origin, languages) for item in listings}
     contents = _cache_get_many(list(keys.values()))
     missing = [item for item in listings if keys[item.product_id] not in contents]
     if missing:
@@ -317,7 +325,7 @@ def product_dicts(
             title_max_length=first.title_max_length,
         )
         views = catalog_selectors.approved_views(
-            channel=info, product_ids=[item.product_id for item in missing]
+            channel=info, product_ids=[item.product_id for item in missing], languages=languages
         )
         fresh = {}
         for item in missing:

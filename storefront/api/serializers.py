@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.models import Channel
@@ -64,6 +65,125 @@ class ImageSerializer(serializers.Serializer):
         return {name: self._url(path) for name, path in (image.get("renditions") or {}).items()}
 
 
+class _MediaFileUrls(serializers.Serializer):
+    def _url(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        request = self.context.get("request")
+        url = default_storage.url(path)
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class SpinFrameSerializer(_MediaFileUrls):
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    renditions = serializers.SerializerMethodField()
+
+    def get_url(self, frame: dict[str, Any]) -> str | None:
+        return self._url(frame.get("path"))
+
+    def get_renditions(self, frame: dict[str, Any]) -> dict[str, str]:
+        return {
+            name: str(self._url(path)) for name, path in (frame.get("renditions") or {}).items()
+        }
+
+
+class VideoInfoSerializer(serializers.Serializer):
+    provider = serializers.CharField(
+        help_text="Where a video URL plays (`youtube`, `vimeo`, or the host); empty for an "
+        "uploaded file."
+    )
+    embed_url = serializers.CharField(
+        help_text="The player URL to put in an iframe (YouTube, Vimeo); empty otherwise."
+    )
+    content_type = serializers.CharField(help_text="`video/mp4` or `video/webm` for a file.")
+    size_bytes = serializers.IntegerField(allow_null=True)
+
+
+class SpinInfoSerializer(serializers.Serializer):
+    frame_count = serializers.IntegerField()
+    frames = SpinFrameSerializer(many=True, help_text="In turning order.")
+
+
+class DocumentInfoSerializer(serializers.Serializer):
+    content_type = serializers.CharField(help_text="`application/pdf`.")
+    page_count = serializers.IntegerField(allow_null=True)
+    size_bytes = serializers.IntegerField(allow_null=True)
+
+
+class MediaSerializer(_MediaFileUrls):
+    """One media of any kind, in display order. ``url`` is what to link to: the image, the
+    video (its file, or its page on the provider), the PDF, or a 360° view's first frame; the
+    object named like the kind carries the rest and is null for the other kinds."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["image", "video", "spin", "document"])
+    url = serializers.SerializerMethodField()
+    alt_text = serializers.CharField(help_text="Alt text of a picture; title of a document.")
+    variant_id = serializers.IntegerField(allow_null=True)
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+    renditions = serializers.SerializerMethodField()
+    video = serializers.SerializerMethodField()
+    spin = serializers.SerializerMethodField()
+    document = serializers.SerializerMethodField()
+
+    def _picture(self, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("kind", "image") == "spin":
+            return (item.get("frames") or [{}])[0]
+        return item
+
+    def get_url(self, item: dict[str, Any]) -> str | None:
+        if item.get("kind") == "video" and not item.get("path"):
+            return str(item.get("url") or "") or None
+        return self._url(self._picture(item).get("path"))
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_width(self, item: dict[str, Any]) -> int | None:
+        return self._picture(item).get("width")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_height(self, item: dict[str, Any]) -> int | None:
+        return self._picture(item).get("height")
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_renditions(self, item: dict[str, Any]) -> dict[str, str]:
+        renditions = self._picture(item).get("renditions") or {}
+        return {name: str(self._url(path)) for name, path in renditions.items()}
+
+    @extend_schema_field(VideoInfoSerializer(allow_null=True))
+    def get_video(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        if item.get("kind") != "video":
+            return None
+        return {
+            "provider": item.get("provider") or "",
+            "embed_url": item.get("embed_url") or "",
+            "content_type": item.get("content_type") or "",
+            "size_bytes": item.get("size_bytes"),
+        }
+
+    @extend_schema_field(SpinInfoSerializer(allow_null=True))
+    def get_spin(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        if item.get("kind") != "spin":
+            return None
+        frames = item.get("frames") or []
+        return {
+            "frame_count": len(frames),
+            "frames": SpinFrameSerializer(frames, many=True, context=self.context).data,
+        }
+
+    @extend_schema_field(DocumentInfoSerializer(allow_null=True))
+    def get_document(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        if item.get("kind") != "document":
+            return None
+        return {
+            "content_type": item.get("content_type") or "",
+            "page_count": item.get("page_count"),
+            "size_bytes": item.get("size_bytes"),
+        }
+
+
 class CategoryRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -96,6 +216,12 @@ class ChannelProductSerializer(serializers.Serializer):
     category = CategoryRefSerializer(allow_null=True)
     attributes = serializers.DictField(child=serializers.CharField())
     images = ImageSerializer(many=True, source="media")
+    media = MediaSerializer(
+        many=True,
+        source="media_all",
+        help_text="Every media in display order: images, videos, 360° views and PDF documents "
+        "(`images` lists the images alone, as before).",
+    )
     variants = ChannelVariantSerializer(many=True)
     version = serializers.DateTimeField(
         allow_null=True, help_text="When this content was approved."

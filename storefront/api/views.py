@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors as catalog_selectors
+from catalog.locales import locale_resolve
 from catalog.models import ProductPublication
 from catalog.search import FACETS, product_facets, product_search_filter
 from core.api.filters import IntegerFilter, SyncFilterSet
@@ -32,6 +33,7 @@ from core.api.params import near_parameter, near_parse, sku_list_parameter, sku_
 from core.api.permissions import request_principal
 from core.api.problems import ApiError
 from core.models import Channel
+from core.models.channels import LOCALE_MAX_LENGTH, LOCALE_PATTERN
 from core.scopes import Scope
 from inventory import selectors as inventory_selectors
 from orders import pricing, shipping
@@ -148,6 +150,30 @@ def facets_parse(raw: str | None) -> list[str]:
     return [kind for kind in FACETS if kind in asked]
 
 
+_LOCALE_PARAM = OpenApiParameter(
+    "locale",
+    {"type": "string", "pattern": LOCALE_PATTERN, "maxLength": LOCALE_MAX_LENGTH},
+    required=False,
+    description=(
+        "The language of the texts (`nl`, `nl-BE`, `fr-BE`: only the language counts): one the "
+        "channel sells in. A text not written in it falls back to the channel's default "
+        "language, then English. Default: the channel's language. The answer's "
+        "`Content-Language` names the language asked for. Another language: "
+        "`400 unsupported_locale`, whose `locales` lists the channel's."
+    ),
+)
+_LOCALE_PROBLEM = OpenApiResponse(
+    description="`unsupported_locale`: the channel does not sell in that language; `locales` "
+    "lists the languages it sells in."
+)
+
+
+def request_languages(request: Request, channel: Channel) -> list[str]:
+    """The fallback chain for ``?locale=`` on ``channel`` (``catalog.locales.locale_resolve``;
+    a language the channel does not sell in is ``400 unsupported_locale``)."""
+    return locale_resolve(channel, request.query_params.get("locale"))
+
+
 class ProductPagination(CursorPagination):
     """The cursor page, with the optional ``facets`` member in its schema."""
 
@@ -179,9 +205,10 @@ class ProductListView(generics.ListAPIView):
     @extend_schema(
         operation_id="products_list",
         summary="Products as a channel shows them",
-        parameters=[_CHANNEL_PARAM, _FACETS_PARAM],
+        parameters=[_CHANNEL_PARAM, _FACETS_PARAM, _LOCALE_PARAM],
         responses={
             200: ChannelProductSerializer(many=True),
+            400: _LOCALE_PROBLEM,
             404: OpenApiResponse(description="No such channel for this caller."),
         },
     )
@@ -190,6 +217,7 @@ class ProductListView(generics.ListAPIView):
         # the page of listings, the cached content, then price and availability in one query.
         kinds = facets_parse(request.query_params.get("facets"))
         found = self.filter_queryset(self.get_queryset())
+        languages = request_languages(request, self.channel)
         queryset = channel_views.listing_rows(found)
         if "search_rank" in found.query.annotations:
             # listing_rows' columns and the rank: the cursor's position is the rank
@@ -205,12 +233,16 @@ class ProductListView(generics.ListAPIView):
         page = self.paginate_queryset(queryset)
         rows = list(page if page is not None else queryset)
         data = channel_views.product_dicts(
-            request=request, channel=self.channel, listings=[channel_views.listing(r) for r in rows]
+            request=request,
+            channel=self.channel,
+            listings=[channel_views.listing(r) for r in rows],
+            languages=languages,
         )
         response = self.get_paginated_response(data) if page is not None else Response(data)
         if kinds and isinstance(response.data, dict):
             facets = product_facets(product_ids=found.values("product_id"), kinds=kinds)
             response.data["facets"] = FacetsSerializer(facets).data
+        response["Content-Language"] = languages[0]
         return response
 
 
@@ -221,14 +253,16 @@ class ProductDetailView(generics.GenericAPIView):
     @extend_schema(
         operation_id="products_retrieve",
         summary="One product as a channel shows it",
-        parameters=[_CHANNEL_PARAM],
+        parameters=[_CHANNEL_PARAM, _LOCALE_PARAM],
         responses={
             200: ChannelProductSerializer,
+            400: _LOCALE_PROBLEM,
             404: OpenApiResponse(description="No such channel, or not published on it."),
         },
     )
     def get(self, request: Request, pk: int) -> Response:
         channel = channel_for_request(request)
+        languages = request_languages(request, channel)
         row = (
             channel_views.listing_rows(
                 catalog_selectors.published_product_list(channel_code=channel.code).filter(
@@ -240,7 +274,10 @@ class ProductDetailView(generics.GenericAPIView):
         )
         data = (
             channel_views.product_dicts(
-                request=request, channel=channel, listings=[channel_views.listing(row)]
+                request=request,
+                channel=channel,
+                listings=[channel_views.listing(row)],
+                languages=languages,
             )
             if row is not None
             else []
@@ -251,7 +288,7 @@ class ProductDetailView(generics.GenericAPIView):
                 code="not_found",
                 detail=f"Product {pk} is not published on {channel.code}.",
             )
-        return Response(data[0])
+        return Response(data[0], headers={"Content-Language": languages[0]})
 
 
 class VariantLookupView(generics.GenericAPIView):

@@ -69,7 +69,8 @@ def test_from_creation_to_published_in_the_admin(live_server, page) -> None:  # 
     page.fill("#id_attr__material", "Cotton")
     page.click("#variants-group .add-row a")
     page.fill("#id_variants-0-sku", "HARBOUR-M")
-    page.fill("#id_variants-0-options", '{"size": "m", "color": "navy"}')
+    page.select_option("#id_variants-0-option__size", "m")
+    page.select_option("#id_variants-0-option__color", "navy")
     page.click("#media-group .add-row a")
     page.set_input_files(
         "#id_media-0-image",

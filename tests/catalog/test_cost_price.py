@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -99,7 +98,8 @@ def _variant_form(product: Product, **cost_by_sku: str) -> dict[str, Any]:
                 f"variants-{i}-product": product.pk,
                 f"variants-{i}-sku": variant.sku,
                 f"variants-{i}-gtin": variant.gtin,
-                f"variants-{i}-options": json.dumps(variant.options),
+                f"variants-{i}-option__size": variant.options.get("size", ""),
+                f"variants-{i}-option__color": variant.options.get("color", ""),
                 f"variants-{i}-weight_grams": "",
                 f"variants-{i}-position": variant.position,
                 f"variants-{i}-cost_price": cost_by_sku.get(variant.sku, ""),
@@ -127,6 +127,30 @@ def test_the_product_page_shows_and_edits_the_cost_and_refuses_a_negative_one(
     good = client.post(change, _variant_form(product, **{"ORGANIC-TEE-S": "7.25"}))
     assert good.status_code == 302, good.content.decode()[:2000]
     assert _costs() == {"ORGANIC-TEE-M": None, "ORGANIC-TEE-S": Decimal("7.25")}
+
+
+def test_a_cost_edited_alone_on_the_product_page_keeps_an_approved_product_approved(
+    webshop: Any, merchandiser: User
+) -> None:
+    # given an approved product
+    product = complete_product(webshop)
+    Product.objects.filter(pk=product.pk).update(status=Product.Status.APPROVED)
+    client = Client()
+    client.force_login(merchandiser)
+    change = reverse("admin:catalog_product_change", args=[product.pk])
+    # when only a variant's cost is changed on its page
+    saved = client.post(change, _variant_form(product, **{"ORGANIC-TEE-S": "3.10"}))
+    # then the cost is set, and the product stays approved: customers never see a cost
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert _costs()["ORGANIC-TEE-S"] == Decimal("3.10")
+    product.refresh_from_db()
+    assert product.status == Product.Status.APPROVED
+    # while a customer-visible change on the same page still sends it back to review
+    form = _variant_form(product, **{"ORGANIC-TEE-S": "3.10"})
+    form["variants-0-weight_grams"] = "250"
+    assert client.post(change, form).status_code == 302
+    product.refresh_from_db()
+    assert product.status == Product.Status.IN_REVIEW
 
 
 def test_the_variant_list_shows_the_cost(webshop: Any, admin_client: Client) -> None:
