@@ -16,7 +16,12 @@ MAX_SKUS = 100
 
 # One way only to match an item (spaces, the first other character, the rest), so a list that
 # fails (101 SKUs) fails in linear time instead of backtracking through every split.
-_SKU = r"\s*[^\s,][^,]*"
+# Spaces are spelled out rather than ``\s``: Python's ``\s`` also matches the separators
+# \x1c-\x1f, which JSON Schema (ECMA) patterns do not, so a client checking the schema's pattern
+# and this parser would disagree about a SKU made of them.
+_SPACES = " \t\n\r\f\v"
+_SPACES_CLASS = r" \t\n\r\f\v"  # the same, as the pattern spells them
+_SKU = rf"[{_SPACES_CLASS}]*[^{_SPACES_CLASS},][^,]*"
 SKU_LIST_PATTERN = rf"^{_SKU}(,{_SKU}){{0,{MAX_SKUS - 1}}}$"
 """1 to 100 comma-separated SKUs, none of them blank."""
 
@@ -50,7 +55,7 @@ def sku_list_parse(raw: str | None) -> list[str]:
             detail=f"sku must list 1 to {MAX_SKUS} SKUs, comma-separated, none of them blank.",
             errors=[{"field": "sku", "code": "invalid", "message": f"1 to {MAX_SKUS} SKUs"}],
         )
-    return list(dict.fromkeys(sku.strip() for sku in raw.split(",")))
+    return list(dict.fromkeys(sku.strip(_SPACES) for sku in raw.split(",")))
 
 
 def near_parse(raw: str) -> tuple[float, float]:

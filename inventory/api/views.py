@@ -341,8 +341,11 @@ class LocationListView(generics.ListAPIView):
         return queryset
 
     def _pickup_only(self) -> bool:
-        raw = self.request.query_params.get("pickup", "").lower()
-        if raw in ("", "false", "0"):
+        raw = self.request.query_params.get("pickup")
+        if raw is None:
+            return False
+        raw = raw.lower()
+        if raw in ("false", "0"):
             return False
         if raw in ("true", "1"):
             return True

@@ -9,19 +9,18 @@ media file; an EBML header of DocType ``webm`` and a Segment), frames made with 
 from __future__ import annotations
 
 import io
-import struct
 from typing import Any, cast
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from pypdf import PdfWriter
 
 from catalog import media as media_services
 from catalog import services
 from catalog.exceptions import ImageInvalid, MediaInvalid
 from catalog.models import Product, ProductMedia, SpinFrame
 from tests.catalog.factories import ProductFactory, complete_product, png_bytes
+from tests.catalog.media_files import box, mp4_bytes, pdf_bytes, stored_files, webm_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -41,62 +40,13 @@ def a_product() -> Product:
     return cast(Product, ProductFactory())
 
 
-def stored_files(folder: str = "products") -> list[str]:
-    try:
-        dirs, files = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return []
-    found = [f"{folder}/{name}" for name in files]
-    for name in dirs:
-        found += stored_files(f"{folder}/{name}")
-    return sorted(found)
-
-
 def nothing_stored() -> None:
     assert not ProductMedia.objects.exists()
     assert not SpinFrame.objects.exists()
     assert stored_files() == []
 
 
-# --- real files of each kind ---------------------------------------------------------------------
-
-
-def _box(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(body)) + kind + body
-
-
-def mp4_bytes(brand: bytes = b"isom", payload: int = 2000) -> bytes:
-    """An ISO base media file as encoders write it: ftyp (brand, compatible brands), moov with a
-    movie header, mdat with the media data."""
-    ftyp = _box(b"ftyp", brand + struct.pack(">I", 0x200) + brand + b"mp41")
-    mvhd = _box(b"mvhd", bytes(4) + struct.pack(">IIII", 0, 0, 1000, 5000) + bytes(80))
-    return ftyp + _box(b"moov", mvhd) + _box(b"mdat", b"\x00\x01" * (payload // 2))
-
-
-def _ebml(element_id: bytes, body: bytes) -> bytes:
-    assert len(body) < 127
-    return element_id + bytes([0x80 | len(body)]) + body
-
-
-def webm_bytes(doctype: bytes = b"webm") -> bytes:
-    """An EBML header (version 1, DocType ``doctype``) and a Segment holding an Info element."""
-    header = _ebml(
-        b"\x1a\x45\xdf\xa3",
-        _ebml(b"\x42\x86", b"\x01") + _ebml(b"\x42\x82", doctype) + _ebml(b"\x42\x87", b"\x04"),
-    )
-    info = _ebml(b"\x15\x49\xa9\x66", _ebml(b"\x2a\xd7\xb1", b"\x0f\x42\x40"))
-    return header + _ebml(b"\x18\x53\x80\x67", info) + bytes(600)
-
-
-def pdf_bytes(pages: int = 3, password: str = "") -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    if password:
-        writer.encrypt(password)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+# --- frames ------------------------------------------------------------------------------------
 
 
 def frames(count: int = 4, name: str = "frame-{}.png") -> list[SimpleUploadedFile]:
@@ -154,7 +104,7 @@ def test_an_uploaded_video_is_stored_ready_with_its_type_and_size(
         ),
         (mp4_bytes()[:-10], "The video is truncated: its 'mdat' box needs 10 more bytes."),
         (
-            _box(b"ftyp", b"isom" + bytes(4) + b"isom") + _box(b"mdat", bytes(100)),
+            box(b"ftyp", b"isom" + bytes(4) + b"isom") + box(b"mdat", bytes(100)),
             "The MP4 has no 'moov' box (no track information): it cannot be played.",
         ),
         (

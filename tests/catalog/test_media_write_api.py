@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from catalog import services
 from catalog.models import Product, ProductMedia, SpinFrame, Variant
 from tests.catalog.factories import ProductFactory, complete_product, png_bytes
-from tests.catalog.test_media_kinds import mp4_bytes, pdf_bytes, stored_files
+from tests.catalog.media_files import mp4_bytes, pdf_bytes, stored_files
 
 pytestmark = pytest.mark.django_db
 
