@@ -16,6 +16,7 @@ from core.api.services import partner_api_key_create
 from core.scopes import ALL_SCOPES
 from tests import shards
 from tests.browser import browser, page  # noqa: F401  (fixtures for every test)
+from tests.cache import cache_clear
 from tests.factories import ChannelFactory, PartnerFactory
 from tests.shop import shop  # noqa: F401  (fixture for every test)
 
@@ -34,21 +35,9 @@ def _tasks_may_be_joined() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Throttle windows and health heartbeats live in the cache: start every test clean.
-
-    On Redis only this process's keys are deleted: ``cache.clear()`` would flush the whole
-    database, including the broker's queues and the other test processes' keys.
-    """
-    from django.conf import settings
-    from django.core.cache import cache
-
-    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
-        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-        prefix = settings.CACHES["default"]["KEY_PREFIX"]
-        for key in client.scan_iter(match=f"{prefix}:*", count=500):
-            client.delete(key)
-    else:
-        cache.clear()
+    """Throttle windows and health heartbeats live in the cache: start every test clean (only
+    this process's keys: ``tests.cache.cache_clear``)."""
+    cache_clear()
     yield
 
 

@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from channels.models import webhook_secret_generate
 from core.models import Channel
+from tests.cache import cache_clear
 from tests.channels.receiver import Receiver, running_receiver
 from tests.factories import ChannelFactory
 
@@ -21,7 +21,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def push_channel(db: Any, receiver: Receiver) -> Channel:
     """A webshop pushing to the local receiver, signed with the receiver's secret."""
-    cache.clear()
+    cache_clear()
     return ChannelFactory(
         code="shop",
         kind=Channel.Kind.WEBSHOP,

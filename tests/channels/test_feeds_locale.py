@@ -13,7 +13,6 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from catalog import services as catalog_services
@@ -23,6 +22,7 @@ from channels.feeds import services as feeds
 from channels.models import Feed, FeedItem
 from core import services as core_services
 from core.models import Channel, ChannelCountry
+from tests.cache import cache_clear
 from tests.channels.feed_world import (  # noqa: F401  (fixtures)
     G,
     _render_at_once,
@@ -71,7 +71,7 @@ def _translate_tee(shop: Shop) -> None:
 def dutch_shop(feed_shop: Shop) -> Shop:
     """Google and Meta sell in English by default (en-GB) in NL, and in Dutch in NL and BE,
     and in French in BE; the tee has Dutch texts, no French ones."""
-    cache.clear()
+    cache_clear()
     for code in ("google", "meta"):
         channel = Channel.objects.get(code=code)
         channel.locale = "en-GB"
@@ -209,7 +209,7 @@ def test_a_locale_file_lost_from_the_cache_is_written_again_from_the_items(
 ) -> None:
     first = client.get("/channels/google/feed.xml?country=BE&language=nl")
     first_body = _body(first)
-    cache.clear()
+    cache_clear()
     again = client.get("/channels/google/feed.xml?country=BE&language=nl")
     assert again.status_code == 200 and again["ETag"] == first["ETag"]
     assert _body(again) == first_body and DUTCH_NAME.encode() in first_body

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +15,7 @@ from core import services as core_services
 from core.models import Channel, ChannelCountry
 from inventory import services as stock
 from inventory.models import Location
+from tests.cache import cache_clear
 from tests.factories import ChannelFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def _client(user: Any) -> Client:
 def dutch(shop: dict[str, Any], settings: Any) -> dict[str, Any]:
     """The store channel sells in Dutch (nl-NL) in NL and in French then Dutch in BE; the tee
     has Dutch and French names, a Dutch description, a Dutch label for navy."""
-    cache.clear()  # the channel cache
+    cache_clear()  # the channel cache
     settings.STORE_CHANNEL_CODE = "pos"
     pos: Channel = ChannelFactory(code="pos", kind=Channel.Kind.POS, locale="nl-NL")  # type: ignore[assignment]
     core_services.channel_countries_set(channel=pos, countries=["NL", "BE"])
@@ -75,7 +75,7 @@ def test_a_be_store_shows_the_countrys_first_language_with_fallback(
 def test_without_a_store_channel_the_page_is_in_english(
     shop: dict[str, Any], settings: Any
 ) -> None:
-    cache.clear()
+    cache_clear()
     settings.STORE_CHANNEL_CODE = "no-such-channel"
     Product.objects.filter(pk=shop["product"].pk).update(name_nl="Haven shirt")
     page = (
