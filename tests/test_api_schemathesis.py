@@ -36,7 +36,7 @@ from tests.fuzz_count import FUZZ_CASES
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("OMNIHUB_FUZZ_EXAMPLES", "70"))
+EXAMPLES = int(os.environ.get("OMNIHUB_FUZZ_EXAMPLES", "40"))
 
 BEYOND_SCHEMA_CODES = frozenset(
     {
