@@ -3,8 +3,9 @@ dashboard and the reports have something to show (issue 18).
 
 ``seed_history(size)`` writes what the live services would have left behind after the period,
 in bulk (``core.bulk``: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere), because 200,000 orders
-placed one by one through ``orders.services`` would take hours. Rows are dated when they happened
-(``timestamps="given"``: the bulk writer keeps the ``created_at``/``updated_at`` given to it):
+placed one by one through ``orders.services`` would take hours. The rows are plain tuples
+(``bulk.create_rows``: no model instance per row) dated when they happened (the bulk writer keeps
+the ``created_at``/``updated_at`` given to it):
 
 - orders with their lines (channel price, discount, tax as ``orders.pricing`` computes it, the
   variant's cost price snapshotted), tax lines, one fulfilment each with its lines, the timeline
@@ -474,27 +475,28 @@ def _customers(
     people: dict[int, tuple[str, str]] = {}
     for customer_id, email, name in known:
         people.setdefault(customer_id, (email, name))
-    new: list[tuple[Customer, str]] = []
+    new: list[tuple[str, datetime, str]] = []  # name, joined, email
     for n in range(spec.customers - len(people)):
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         joined = now - timedelta(days=spec.days + rng.randint(1, 900), minutes=rng.randint(0, 1439))
-        customer = Customer(name=name, created_at=joined, updated_at=joined)
-        new.append((customer, f"shopper{n:06d}@example.com"))
-    bulk.create([c for c, _ in new], Customer, history=False, timestamps="given")
+        new.append((name, joined, f"shopper{n:06d}@example.com"))
+    ids = bulk.create_rows(
+        Customer,
+        ("name", "created_at", "updated_at"),
+        [(name, joined, joined) for name, joined, _ in new],
+    )
     online = [c for c in active if c != "pos"] or active
-    identifiers = [
-        CustomerIdentifier(
-            customer_id=c.pk,
-            kind="email",
-            value=email,
-            channel_code=online[c.pk % len(online)],
-            created_at=c.created_at,
-        )
-        for c, email in new
-    ]
-    bulk.create(identifiers, CustomerIdentifier, history=False, timestamps="given")
-    for c, email in new:
-        people[c.pk] = (email, c.name)
+    bulk.create_rows(
+        CustomerIdentifier,
+        ("customer_id", "kind", "value", "channel_code", "created_at"),
+        [
+            (pk, "email", email, online[pk % len(online)], joined)
+            for pk, (_, joined, email) in zip(ids, new, strict=True)
+        ],
+        pks=False,
+    )
+    for pk, (name, _, email) in zip(ids, new, strict=True):
+        people[pk] = (email, name)
     result.customers = len(new)
     home_codes = list(active)
     home_weights = [CHANNEL_SHARE[c] for c in home_codes]
@@ -744,6 +746,9 @@ def _returns(plan: OrderPlan, *, world: World, rng: random.Random) -> None:
 
 
 # --- rows ---------------------------------------------------------------------------------------
+#
+# Rows are built as tuples of the columns below and written by ``bulk.create_rows``: at 200,000
+# orders a model instance per row (about three million of them) cost more than all the rest.
 
 
 DONE: dict[str, str] = {
@@ -751,47 +756,325 @@ DONE: dict[str, str] = {
     FulfillmentMethod.PICKUP: Fulfillment.Status.PICKED_UP,
     FulfillmentMethod.CARRY_OUT: Fulfillment.Status.CARRIED_OUT,
 }
+TENDERS = {tender.value: tender.label.lower() for tender in Payment.Tender}
+ACTOR_FIELDS = tuple(ACTOR.fields())
+ACTOR_VALUES = tuple(ACTOR.fields().values())
+ORDER_FIELDS = (
+    *("number", "channel_id", "external_id", "status", "fulfillment_method", "customer_id"),
+    *("customer_email", "customer_name", "shipping_address", "currency", "subtotal"),
+    *("discount_total", "shipping_total", "tax_total", "total", "prices_include_tax"),
+    *("tax_country", "promotions", "payment_status", "amount_captured", "amount_refunded"),
+    *("placed_at", "created_at", "updated_at"),
+)
+LINE_FIELDS = (
+    *("order_id", "variant_id", "sku", "title", "options", "quantity", "unit_price"),
+    *("line_total", "discount_amount", "tax_rate", "tax_amount", "quantity_cancelled"),
+    *("quantity_refunded", "cost_price"),
+)
+TAX_LINE_FIELDS = ("order_id", "kind", "country", "rate", "net", "tax", "gross")
+FULFILLMENT_FIELDS = (
+    *("order_id", "location_id", "method", "status", "promised_at", "carrier"),
+    *("tracking_number", "created_at", "updated_at"),
+)
+FULFILLMENT_LINE_FIELDS = ("fulfillment_id", "order_line_id", "quantity")
+PAYMENT_FIELDS = (
+    *("order_id", "tender", "status", "amount_authorised", "amount_captured"),
+    *("amount_refunded", "provider_reference", "location_id", "created_at"),
+)
+RETURN_FIELDS = (
+    *("rma", "order_id", "customer_id", "status", "reason", "location_id", "received_at"),
+    *("created_at", "updated_at"),
+)
+RETURN_LINE_FIELDS = ("return_request_id", "order_line_id", "quantity", "reason", "disposition")
+REFUND_FIELDS = (
+    *("order_id", "return_request_id", "payment_id", "key", "amount", "tax_amount", "reason"),
+    "created_at",
+)
+REFUND_LINE_FIELDS = ("refund_id", "order_line_id", "quantity", "amount", "tax_amount")
+EVENT_FIELDS = (
+    *ACTOR_FIELDS,
+    "order_id",
+    "kind",
+    "message",
+    "fulfillment_id",
+    "data",
+    "created_at",
+)
+MOVEMENT_FIELDS = (
+    *ACTOR_FIELDS,
+    *("stock_id", "kind", "on_hand_delta", "damaged_delta", "reason", "reference_type"),
+    *("reference", "created_at"),
+)
+SHIP_PROMISE = timedelta(days=2)
+PICKUP_PROMISE = timedelta(hours=1)
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(slots=True)
+class RefundPlan:
+    """The refund of one received return: (line index, quantity, amount, tax) per line."""
+
+    amount: Decimal
+    tax: Decimal
+    lines: list[tuple[int, int, Decimal, Decimal]]
+
+
+@dataclass(slots=True)
+class Sums:
+    """An order's amounts, its refunds included, worked out before any of its rows is built, so
+    that every row is written once and final (no update after the refunds)."""
+
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+    captured: Decimal
+    updated_at: datetime
+    refunded: Decimal = ZERO
+    refunds: dict[int, RefundPlan] = field(default_factory=dict)  # by index of the return
+    line_refunded: list[int] = field(default_factory=list)  # units refunded, per line
+
+    @property
+    def paid(self) -> bool:
+        """Whether a payment was captured (and so can be refunded): never when cancelled."""
+        return self.captured > 0
 
 
 def _number(prefix: str, moment: datetime, n: int, width: int) -> str:
     return f"{prefix}{moment:%y%m%d}-{n:0{width}d}"
 
 
+def _week(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _sums(plan: OrderPlan, *, include: bool) -> Sums:
+    """The order's totals as ``orders.pricing`` adds them up (``include``: prices include tax),
+    what was captured (nothing when cancelled, less the cancelled lines) and the refunds."""
+    subtotal = sum((line.subtotal for line in plan.lines), ZERO)
+    discount = sum((line.discount for line in plan.lines), ZERO)
+    tax = sum((line.tax for line in plan.lines), ZERO) + plan.shipping_tax
+    total = subtotal - discount + plan.shipping + (ZERO if include else tax)
+    captured = ZERO
+    if plan.cancelled_at is None:
+        captured = total - sum(
+            (line.paid + (ZERO if include else line.tax) for line in plan.lines if line.cancelled),
+            ZERO,
+        )
+    last = max(
+        [plan.placed_at, plan.done_at or plan.placed_at, plan.cancelled_at or plan.placed_at]
+        + [r.refund_at or r.received_at or r.created_at for r in plan.returns]
+    )
+    sums = Sums(subtotal, discount, tax, total, captured, last, line_refunded=[0] * len(plan.lines))
+    if sums.paid:
+        _refunds_plan(plan, sums, include=include)
+    return sums
+
+
+def _refunds_plan(plan: OrderPlan, sums: Sums, *, include: bool) -> None:
+    """A refund per received return that is due, in the order of the returns, each of the paid
+    share of its lines and at most what is left of the capture."""
+    for n, r in enumerate(plan.returns):
+        if r.received_at is None or r.refund_at is None:
+            continue
+        lines = []
+        for index, qty, _reason in r.lines:
+            line = plan.lines[index]
+            gross = line.paid + (ZERO if include else line.tax)
+            lines.append(
+                (
+                    index,
+                    qty,
+                    money_round(gross * qty / line.quantity),
+                    money_round(line.tax * qty / line.quantity),
+                )
+            )
+        amount = sum((amount for _, _, amount, _ in lines), ZERO)
+        amount = min(amount, sums.captured - sums.refunded)
+        if amount <= 0:
+            continue
+        sums.refunds[n] = RefundPlan(amount, sum((tax for _, _, _, tax in lines), ZERO), lines)
+        sums.refunded += amount
+        for index, qty, _amount, _tax in lines:
+            sums.line_refunded[index] += qty
+
+
+def _payment_status(plan: OrderPlan, sums: Sums) -> str:
+    if plan.cancelled_at is not None:
+        return Order.PaymentStatus.AUTHORIZED
+    if not sums.refunded:
+        return Order.PaymentStatus.CAPTURED
+    if sums.refunded >= sums.captured:
+        return Order.PaymentStatus.REFUNDED
+    return Order.PaymentStatus.PARTIALLY_REFUNDED
+
+
+def _order_row(plan: OrderPlan, sums: Sums, world: World) -> tuple[Any, ...]:
+    channel = world.channels[plan.channel]
+    country = world.countries[plan.channel]
+    email, name = world.people.get(plan.customer_id or 0, ("", ""))
+    ship = plan.method == FulfillmentMethod.SHIP
+    return (
+        _number("H", plan.placed_at, plan.n, 7),
+        channel.pk,
+        f"{MARK}{plan.n:07d}",
+        Order.Status.COMPLETED if plan.cancelled_at is None else Order.Status.CANCELLED,
+        plan.method,
+        plan.customer_id,
+        email,
+        name,
+        {"country": country, "city": plan.city} if ship else {},
+        channel.currency,
+        sums.subtotal,
+        sums.discount,
+        plan.shipping,
+        sums.tax,
+        sums.total,
+        channel.prices_include_tax,
+        country,
+        [{"name": plan.discount_name, "amount": str(sums.discount)}] if plan.discount_name else [],
+        _payment_status(plan, sums),
+        sums.captured,
+        sums.refunded,
+        plan.placed_at,
+        plan.placed_at,
+        sums.updated_at,
+    )
+
+
+def _line_rows(plan: OrderPlan, sums: Sums, order_id: int) -> list[tuple[Any, ...]]:
+    cancelled = plan.cancelled_at is not None
+    return [
+        (
+            order_id,
+            line.item.variant_id,
+            line.item.sku,
+            line.item.title,
+            line.item.options,
+            line.quantity,
+            line.item.price,
+            line.subtotal,
+            line.discount,
+            line.item.tax_rate,
+            line.tax,
+            line.quantity if line.cancelled or cancelled else 0,
+            refunded,
+            line.item.cost,
+        )
+        for line, refunded in zip(plan.lines, sums.line_refunded, strict=True)
+    ]
+
+
+def _tax_rows(
+    plan: OrderPlan, order_id: int, *, include: bool, country: str
+) -> list[tuple[Any, ...]]:
+    """The order's tax lines: net, tax and gross per kind (goods, shipping) and rate."""
+    by_rate: dict[tuple[str, Decimal], list[Decimal]] = {}
+    parts = [("goods", line.item.tax_rate, line.paid, line.tax) for line in plan.lines]
+    if plan.shipping:
+        top = max(line.item.tax_rate for line in plan.lines)
+        parts.append(("shipping", top, plan.shipping, plan.shipping_tax))
+    for kind, rate, amount, tax in parts:
+        sums = by_rate.setdefault((kind, rate), [ZERO, ZERO, ZERO])
+        net = amount - tax if include else amount
+        sums[0] += net
+        sums[1] += tax
+        sums[2] += net + tax
+    return [(order_id, kind, country, rate, n, t, g) for (kind, rate), (n, t, g) in by_rate.items()]
+
+
+def _parcel(plan: OrderPlan) -> tuple[str, str]:
+    """The carrier and tracking number of a shipped order."""
+    return ("PostNL" if plan.n % 3 else "DHL"), f"3SHIST{plan.n:09d}"
+
+
+def _fulfillment_row(plan: OrderPlan, sums: Sums, order_id: int) -> tuple[Any, ...]:
+    ship = plan.method == FulfillmentMethod.SHIP
+    carrier, tracking = _parcel(plan) if ship and plan.cancelled_at is None else ("", "")
+    return (
+        order_id,
+        plan.location_id,
+        plan.method,
+        Fulfillment.Status.CANCELLED if plan.cancelled_at is not None else DONE[plan.method],
+        plan.placed_at + (SHIP_PROMISE if ship else PICKUP_PROMISE),
+        carrier,
+        tracking,
+        plan.placed_at,
+        sums.updated_at,
+    )
+
+
+def _payment_row(plan: OrderPlan, sums: Sums, order_id: int) -> tuple[Any, ...]:
+    till = plan.method == FulfillmentMethod.CARRY_OUT
+    return (
+        order_id,
+        plan.tender,
+        Payment.Status.CAPTURED,
+        None if till else sums.total,
+        sums.captured,
+        sums.refunded,
+        f"{MARK}{plan.n:07d}",
+        plan.location_id if till else None,
+        plan.placed_at,
+    )
+
+
 def _event(
-    order: Order,
+    order_id: int,
     kind: str,
     message: str,
     at: datetime,
-    fulfillment: Fulfillment | None = None,
+    fulfillment_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    return TimelineEvent(
-        order=order,
-        kind=kind,
-        message=message,
-        fulfillment=fulfillment,
-        data=data or {},
-        created_at=at,
-        **ACTOR.fields(),
-    )
+) -> tuple[Any, ...]:
+    return (*ACTOR_VALUES, order_id, kind, message, fulfillment_id, data or {}, at)
 
 
 def _movement(
-    stock_id: int, kind: str, delta: int, at: datetime, reference: str, **extra: Any
-) -> StockMovement:
-    fields = {"on_hand_delta": delta, "damaged_delta": 0, **extra}
-    return StockMovement(
-        stock_id=stock_id,
-        kind=kind,
-        reference=reference,
-        created_at=at,
-        **fields,
-        **ACTOR.fields(),
+    stock_id: int,
+    kind: str,
+    delta: int,
+    at: datetime,
+    reference: str,
+    *,
+    reference_type: str,
+    damaged_delta: int = 0,
+    reason: str = "",
+) -> tuple[Any, ...]:
+    return (
+        *ACTOR_VALUES,
+        stock_id,
+        kind,
+        delta,
+        damaged_delta,
+        reason,
+        reference_type,
+        reference,
+        at,
     )
 
 
-def _week(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+@dataclass(slots=True)
+class Returned:
+    """A return of the chunk with the keys its rows point at."""
+
+    rma: str
+    plan: ReturnPlan
+    order: OrderPlan
+    refund: RefundPlan | None
+    order_id: int
+    line_ids: list[int]  # the order's lines, in the plan's order
+    payment_id: int | None
+
+
+@dataclass
+class Chunk:
+    """The rows of one chunk of orders that are written last (they point at everything else),
+    and the returns waiting for their keys."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    movements: list[tuple[Any, ...]] = field(default_factory=list)
+    returns: list[Returned] = field(default_factory=list)
 
 
 def _write(
@@ -805,439 +1088,336 @@ def _write(
     """One chunk of orders and everything hanging on them, one bulk insert per table."""
     if not plans:
         return
-    K = TimelineEvent.Kind
-    S = Fulfillment.Status
-    orders = []
-    for plan in plans:
-        channel = world.channels[plan.channel]
-        include = channel.prices_include_tax
-        subtotal = sum((line.subtotal for line in plan.lines), ZERO)
-        discount = sum((line.discount for line in plan.lines), ZERO)
-        tax = sum((line.tax for line in plan.lines), ZERO) + plan.shipping_tax
-        total = subtotal - discount + plan.shipping + (ZERO if include else tax)
-        cancelled = plan.cancelled_at is not None
-        captured = ZERO
-        if not cancelled:
-            captured = total - sum(
-                (
-                    line.paid + (ZERO if include else line.tax)
-                    for line in plan.lines
-                    if line.cancelled
-                ),
-                ZERO,
-            )
-        email, name = world.people.get(plan.customer_id or 0, ("", ""))
-        last = max(
-            [plan.placed_at, plan.done_at or plan.placed_at, plan.cancelled_at or plan.placed_at]
-            + [r.refund_at or r.received_at or r.created_at for r in plan.returns]
-        )
-        orders.append(
-            Order(
-                number=_number("H", plan.placed_at, plan.n, 7),
-                channel=channel,
-                external_id=f"{MARK}{plan.n:07d}",
-                status=Order.Status.CANCELLED if cancelled else Order.Status.COMPLETED,
-                fulfillment_method=plan.method,
-                customer_id=plan.customer_id,
-                customer_email=email,
-                customer_name=name,
-                shipping_address=(
-                    {"country": world.countries[plan.channel], "city": plan.city}
-                    if plan.method == FulfillmentMethod.SHIP
-                    else {}
-                ),
-                currency=channel.currency,
-                subtotal=subtotal,
-                discount_total=discount,
-                shipping_total=plan.shipping,
-                tax_total=tax,
-                total=total,
-                prices_include_tax=include,
-                tax_country=world.countries[plan.channel],
-                promotions=(
-                    [{"name": plan.discount_name, "amount": str(discount)}]
-                    if plan.discount_name
-                    else []
-                ),
-                payment_status=(
-                    Order.PaymentStatus.AUTHORIZED if cancelled else Order.PaymentStatus.CAPTURED
-                ),
-                amount_captured=captured,
-                placed_at=plan.placed_at,
-                created_at=plan.placed_at,
-                updated_at=last,
-            )
-        )
-        if plan.customer_id is not None:
-            key = (plan.customer_id, plan.channel)
-            seen.setdefault(key, plan.placed_at)
-    bulk.create(orders, Order, history=False, timestamps="given")
-
-    lines: list[OrderLine] = []
-    line_rows: list[list[OrderLine]] = []
-    for plan, order in zip(plans, orders, strict=True):
-        rows = [
-            OrderLine(
-                order=order,
-                variant_id=line.item.variant_id,
-                sku=line.item.sku,
-                title=line.item.title,
-                options=line.item.options,
-                quantity=line.quantity,
-                unit_price=line.item.price,
-                line_total=line.subtotal,
-                discount_amount=line.discount,
-                tax_rate=line.item.tax_rate,
-                tax_amount=line.tax,
-                quantity_cancelled=(
-                    line.quantity if line.cancelled or plan.cancelled_at is not None else 0
-                ),
-                cost_price=line.item.cost,
-            )
-            for line in plan.lines
-        ]
-        line_rows.append(rows)
-        lines.extend(rows)
-    bulk.create(lines, OrderLine, history=False)
-    result.lines += len(lines)
-
-    tax_lines: list[OrderTaxLine] = []
-    for plan, order in zip(plans, orders, strict=True):
-        include = order.prices_include_tax
-        by_rate: dict[tuple[str, Decimal], list[Decimal]] = {}
-        parts = [("goods", line.item.tax_rate, line.paid, line.tax) for line in plan.lines]
-        if plan.shipping:
-            top = max(line.item.tax_rate for line in plan.lines)
-            parts.append(("shipping", top, plan.shipping, plan.shipping_tax))
-        for kind, rate, amount, tax in parts:
-            sums = by_rate.setdefault((kind, rate), [ZERO, ZERO, ZERO])
-            net = amount - tax if include else amount
-            sums[0] += net
-            sums[1] += tax
-            sums[2] += net + tax
-        tax_lines.extend(
-            OrderTaxLine(
-                order=order, kind=kind, country=order.tax_country, rate=rate, net=n, tax=t, gross=g
-            )
-            for (kind, rate), (n, t, g) in by_rate.items()
-        )
-    bulk.create(tax_lines, OrderTaxLine, history=False)
-
-    fulfillments = []
-    for plan, order in zip(plans, orders, strict=True):
-        status = DONE[plan.method]
-        shipped = plan.method == FulfillmentMethod.SHIP and plan.cancelled_at is None
-        fulfillments.append(
-            Fulfillment(
-                order=order,
-                location_id=plan.location_id,
-                method=plan.method,
-                status=S.CANCELLED if plan.cancelled_at is not None else status,
-                promised_at=plan.placed_at
-                + (
-                    timedelta(days=2)
-                    if plan.method == FulfillmentMethod.SHIP
-                    else timedelta(hours=1)
-                ),
-                carrier=("PostNL" if plan.n % 3 else "DHL") if shipped else "",
-                tracking_number=f"3SHIST{plan.n:09d}" if shipped else "",
-                created_at=plan.placed_at,
-                updated_at=order.updated_at,
-            )
-        )
-    bulk.create(fulfillments, Fulfillment, history=False, timestamps="given")
-    bulk.create(
-        [
-            FulfillmentLine(fulfillment=f, order_line=row, quantity=row.quantity)
-            for f, rows in zip(fulfillments, line_rows, strict=True)
-            for row in rows
-        ],
-        FulfillmentLine,
-        history=False,
+    sums = [_sums(p, include=world.channels[p.channel].prices_include_tax) for p in plans]
+    order_ids = bulk.create_rows(
+        Order, ORDER_FIELDS, [_order_row(p, s, world) for p, s in zip(plans, sums, strict=True)]
     )
-
-    payments = []
-    paid_orders = []
-    for plan, order in zip(plans, orders, strict=True):
-        if plan.cancelled_at is not None or order.amount_captured <= 0:
-            continue
-        till = plan.method == FulfillmentMethod.CARRY_OUT
-        payments.append(
-            Payment(
-                order=order,
-                tender=plan.tender,
-                status=Payment.Status.CAPTURED,
-                amount_authorised=None if till else order.total,
-                amount_captured=order.amount_captured,
-                provider_reference=order.external_id,
-                location_id=plan.location_id if till else None,
-                created_at=plan.placed_at,
-            )
-        )
-        paid_orders.append(order.pk)
-    payment_of = dict(zip(paid_orders, payments, strict=True))
-
-    events: list[TimelineEvent] = []
-    movements: list[StockMovement] = []
-    returns: list[tuple[Return, ReturnPlan, OrderPlan, Order, list[OrderLine]]] = []
-    for plan, order, f, rows in zip(plans, orders, fulfillments, line_rows, strict=True):
-        location = world.locations[plan.location_id]
-        events.append(
-            _event(
-                order,
-                K.PLACED,
-                f"Order placed on {plan.channel}: {len(rows)} line(s), "
-                f"{order.total} {order.currency}.",
-                plan.placed_at,
-                data={"fulfillments": 1},
-            )
-        )
-        if plan.ready_at is not None and plan.method == FulfillmentMethod.PICKUP:
-            events.append(
-                _event(
-                    order,
-                    K.READY_FOR_PICKUP,
-                    f"Ready for pickup at {location.name}.",
-                    plan.ready_at,
-                    f,
-                )
-            )
+    for plan in plans:
+        if plan.customer_id is not None:
+            seen.setdefault((plan.customer_id, plan.channel), plan.placed_at)
+    lines_of = _lines_write(plans, sums, order_ids, world=world)
+    result.lines += sum(len(ids) for ids in lines_of)
+    fulfillment_ids = _fulfillments_write(plans, sums, order_ids, lines_of)
+    paid = [i for i, s in enumerate(sums) if s.paid]
+    payment_ids = bulk.create_rows(
+        Payment, PAYMENT_FIELDS, [_payment_row(plans[i], sums[i], order_ids[i]) for i in paid]
+    )
+    payment_of = dict(zip(paid, payment_ids, strict=True))
+    chunk = Chunk()
+    for i, (plan, s, order_id, f_id, ids) in enumerate(
+        zip(plans, sums, order_ids, fulfillment_ids, lines_of, strict=True)
+    ):
+        _order_events(plan, s, order_id, f_id, world=world, chunk=chunk)
         if plan.cancelled_at is not None:
-            events.append(
-                _event(
-                    order,
-                    K.FULFILLMENT_CANCELLED,
-                    f"Fulfilment at {location.code} cancelled"
-                    + (": not collected in time." if plan.ready_at else ": cancelled on request."),
-                    plan.cancelled_at,
-                    f,
-                )
-            )
             result.cancelled += 1
             continue
-        assert plan.done_at is not None and plan.ready_at is not None
-        if plan.line_cancelled_at is not None:
-            for line, row in zip(plan.lines, rows, strict=True):
-                if line.cancelled:
-                    events.append(
-                        _event(
-                            order,
-                            K.LINE_CANCELLED,
-                            f"{row.quantity} x {row.sku} cancelled: none to be had.",
-                            plan.line_cancelled_at,
-                        )
-                    )
-        if plan.method == FulfillmentMethod.SHIP:
-            events.append(
-                _event(
-                    order,
-                    K.SHIPPED,
-                    f"Shipped from {location.code} with {f.carrier}, {f.tracking_number}.",
-                    plan.ready_at,
-                    f,
-                )
+        _sales(plan, world=world, sold=sold, chunk=chunk)
+        for n, r in enumerate(plan.returns):
+            rma = _number("HR", r.created_at, result.returns + len(chunk.returns), 6)
+            chunk.returns.append(
+                Returned(rma, r, plan, s.refunds.get(n), order_id, ids, payment_of.get(i))
             )
-            events.append(_event(order, K.DELIVERED, "Delivered.", plan.done_at, f))
-        elif plan.method == FulfillmentMethod.PICKUP:
-            events.append(
-                _event(order, K.PICKED_UP, f"Picked up at {location.code}.", plan.done_at, f)
-            )
-        else:
-            events.append(
-                _event(
-                    order,
-                    K.CARRIED_OUT,
-                    f"Sold at {location.name} ({location.code}) and carried out.",
-                    plan.done_at,
-                    f,
-                )
-            )
-        # the stock left when it was handed over
-        sold_at = plan.done_at if plan.method != FulfillmentMethod.SHIP else plan.ready_at
-        for line, row in zip(plan.lines, rows, strict=True):
-            if line.cancelled:
-                continue
-            stock_id = world.stock[(row.variant_id, plan.location_id)]
-            movements.append(
-                _movement(
-                    stock_id,
-                    StockMovement.Kind.SALE,
-                    -row.quantity,
-                    sold_at,
-                    order.number,
-                    reference_type=StockMovement.ReferenceType.ORDER,
-                )
-            )
-            sold[(stock_id, max(_week(sold_at.date()), world.start))] += row.quantity
-        for r in plan.returns:
-            returns.append(
-                (
-                    Return(
-                        rma=_number("HR", r.created_at, result.returns + len(returns), 6),
-                        order=order,
-                        customer_id=order.customer_id,
-                        status=Return.Status.RECEIVED
-                        if r.received_at
-                        else Return.Status.AUTHORIZED,
-                        reason=r.reason,
-                        location_id=r.location_id,
-                        received_at=r.received_at,
-                        created_at=r.created_at,
-                        updated_at=r.received_at or r.created_at,
-                    ),
-                    r,
-                    plan,
-                    order,
-                    rows,
-                )
-            )
-    bulk.create(payments, Payment, history=False, timestamps="given")
-    bulk.create([item[0] for item in returns], Return, history=False, timestamps="given")
+    refunds = _returns_write(chunk, world=world)
+    bulk.create_rows(TimelineEvent, EVENT_FIELDS, chunk.events, pks=False)
+    bulk.create_rows(StockMovement, MOVEMENT_FIELDS, chunk.movements, pks=False)
+    result.orders += len(order_ids)
+    result.returns += len(chunk.returns)
+    result.refunds += refunds
+    result.movements += len(chunk.movements)
 
-    return_lines = []
-    refunds: list[tuple[Refund, list[RefundLine]]] = []
-    for rma, r, plan, order, rows in returns:
-        where = world.locations[r.location_id]
+
+def _lines_write(
+    plans: list[OrderPlan], sums: list[Sums], order_ids: list[int], *, world: World
+) -> list[list[int]]:
+    """The orders' lines and tax lines; returns the line ids of each order."""
+    line_ids = bulk.create_rows(
+        OrderLine,
+        LINE_FIELDS,
+        [
+            row
+            for p, s, order_id in zip(plans, sums, order_ids, strict=True)
+            for row in _line_rows(p, s, order_id)
+        ],
+    )
+    bulk.create_rows(
+        OrderTaxLine,
+        TAX_LINE_FIELDS,
+        [
+            row
+            for p, order_id in zip(plans, order_ids, strict=True)
+            for row in _tax_rows(
+                p,
+                order_id,
+                include=world.channels[p.channel].prices_include_tax,
+                country=world.countries[p.channel],
+            )
+        ],
+        pks=False,
+    )
+    starts = accumulate((len(p.lines) for p in plans), initial=0)  # one more: the end
+    return [line_ids[a : a + len(p.lines)] for p, a in zip(plans, starts, strict=False)]
+
+
+def _fulfillments_write(
+    plans: list[OrderPlan], sums: list[Sums], order_ids: list[int], lines_of: list[list[int]]
+) -> list[int]:
+    """One fulfilment per order with all its lines; returns their ids."""
+    fulfillment_ids = bulk.create_rows(
+        Fulfillment,
+        FULFILLMENT_FIELDS,
+        [_fulfillment_row(p, s, o) for p, s, o in zip(plans, sums, order_ids, strict=True)],
+    )
+    bulk.create_rows(
+        FulfillmentLine,
+        FULFILLMENT_LINE_FIELDS,
+        [
+            (fulfillment_id, line_id, line.quantity)
+            for p, fulfillment_id, ids in zip(plans, fulfillment_ids, lines_of, strict=True)
+            for line, line_id in zip(p.lines, ids, strict=True)
+        ],
+        pks=False,
+    )
+    return fulfillment_ids
+
+
+def _order_events(
+    plan: OrderPlan, sums: Sums, order_id: int, f_id: int, *, world: World, chunk: Chunk
+) -> None:
+    """The order's timeline up to its hand-over (or its cancellation)."""
+    K = TimelineEvent.Kind
+    location = world.locations[plan.location_id]
+    events = chunk.events
+    events.append(
+        _event(
+            order_id,
+            K.PLACED,
+            f"Order placed on {plan.channel}: {len(plan.lines)} line(s), "
+            f"{sums.total} {world.channels[plan.channel].currency}.",
+            plan.placed_at,
+            data={"fulfillments": 1},
+        )
+    )
+    if plan.ready_at is not None and plan.method == FulfillmentMethod.PICKUP:
         events.append(
             _event(
-                order,
-                K.RETURN_CREATED,
-                f"Return {rma.rma} authorised, to be received at {where.code}.",
-                r.created_at,
-                data={"rma": rma.rma},
+                order_id,
+                K.READY_FOR_PICKUP,
+                f"Ready for pickup at {location.name}.",
+                plan.ready_at,
+                f_id,
             )
         )
-        damaged = r.reason == "damaged"
-        for index, qty, reason in r.lines:
-            return_lines.append(
-                ReturnLine(
-                    return_request=rma,
-                    order_line=rows[index],
-                    quantity=qty,
-                    reason=reason,
-                    disposition=(
-                        ReturnLine.Disposition.PENDING
-                        if r.received_at is None
-                        else ReturnLine.Disposition.DAMAGED
-                        if damaged
-                        else ReturnLine.Disposition.RESTOCK
-                    ),
+    if plan.cancelled_at is not None:
+        events.append(
+            _event(
+                order_id,
+                K.FULFILLMENT_CANCELLED,
+                f"Fulfilment at {location.code} cancelled"
+                + (": not collected in time." if plan.ready_at else ": cancelled on request."),
+                plan.cancelled_at,
+                f_id,
+            )
+        )
+        return
+    assert plan.done_at is not None and plan.ready_at is not None
+    if plan.line_cancelled_at is not None:
+        for line in plan.lines:
+            if line.cancelled:
+                events.append(
+                    _event(
+                        order_id,
+                        K.LINE_CANCELLED,
+                        f"{line.quantity} x {line.item.sku} cancelled: none to be had.",
+                        plan.line_cancelled_at,
+                    )
+                )
+    if plan.method == FulfillmentMethod.SHIP:
+        carrier, tracking = _parcel(plan)
+        events.append(
+            _event(
+                order_id,
+                K.SHIPPED,
+                f"Shipped from {location.code} with {carrier}, {tracking}.",
+                plan.ready_at,
+                f_id,
+            )
+        )
+        events.append(_event(order_id, K.DELIVERED, "Delivered.", plan.done_at, f_id))
+    elif plan.method == FulfillmentMethod.PICKUP:
+        events.append(
+            _event(order_id, K.PICKED_UP, f"Picked up at {location.code}.", plan.done_at, f_id)
+        )
+    else:
+        events.append(
+            _event(
+                order_id,
+                K.CARRIED_OUT,
+                f"Sold at {location.name} ({location.code}) and carried out.",
+                plan.done_at,
+                f_id,
+            )
+        )
+
+
+def _sales(
+    plan: OrderPlan, *, world: World, sold: dict[tuple[int, date], int], chunk: Chunk
+) -> None:
+    """The stock left when it was handed over: a sale per line, counted for the week's receipt."""
+    assert plan.done_at is not None and plan.ready_at is not None
+    sold_at = plan.done_at if plan.method != FulfillmentMethod.SHIP else plan.ready_at
+    week = max(_week(sold_at.date()), world.start)
+    reference = _number("H", plan.placed_at, plan.n, 7)
+    for line in plan.lines:
+        if line.cancelled:
+            continue
+        stock_id = world.stock[(line.item.variant_id, plan.location_id)]
+        chunk.movements.append(
+            _movement(
+                stock_id,
+                StockMovement.Kind.SALE,
+                -line.quantity,
+                sold_at,
+                reference,
+                reference_type=StockMovement.ReferenceType.ORDER,
+            )
+        )
+        sold[(stock_id, week)] += line.quantity
+
+
+def _returns_write(chunk: Chunk, *, world: World) -> int:
+    """The chunk's returns with their lines, their refunds, their timeline and the stock they
+    brought back; returns how many refunds were written."""
+    return_ids = bulk.create_rows(
+        Return,
+        RETURN_FIELDS,
+        [
+            (
+                x.rma,
+                x.order_id,
+                x.order.customer_id,
+                Return.Status.RECEIVED if x.plan.received_at else Return.Status.AUTHORIZED,
+                x.plan.reason,
+                x.plan.location_id,
+                x.plan.received_at,
+                x.plan.created_at,
+                x.plan.received_at or x.plan.created_at,
+            )
+            for x in chunk.returns
+        ],
+    )
+    return_lines: list[tuple[Any, ...]] = []
+    refunds: list[tuple[Any, ...]] = []
+    refund_lines: list[list[tuple[int, int, Decimal, Decimal]]] = []
+    for return_id, x in zip(return_ids, chunk.returns, strict=True):
+        r, ids = x.plan, x.line_ids
+        disposition = (
+            ReturnLine.Disposition.PENDING
+            if r.received_at is None
+            else ReturnLine.Disposition.DAMAGED
+            if r.reason == "damaged"
+            else ReturnLine.Disposition.RESTOCK
+        )
+        return_lines.extend(
+            (return_id, ids[index], qty, reason, disposition) for index, qty, reason in r.lines
+        )
+        _return_events(x, world=world, chunk=chunk)
+        if x.refund is not None and x.payment_id is not None:
+            refunds.append(
+                (
+                    x.order_id,
+                    return_id,
+                    x.payment_id,
+                    f"demo:{x.rma}",
+                    x.refund.amount,
+                    x.refund.tax,
+                    f"return {x.rma}",
+                    r.refund_at,
                 )
             )
-        if r.received_at is None:
-            continue
-        disposition = "damaged" if damaged else "restock"
-        events.append(
-            _event(
-                order,
-                K.RETURN_RECEIVED,
-                f"Return {rma.rma} received at {where.code}: "
-                + ", ".join(f"{qty} x {rows[i].sku} {disposition}" for i, qty, _ in r.lines)
-                + ".",
+            refund_lines.append([(ids[i], qty, a, t) for i, qty, a, t in x.refund.lines])
+    bulk.create_rows(ReturnLine, RETURN_LINE_FIELDS, return_lines, pks=False)
+    refund_ids = bulk.create_rows(Refund, REFUND_FIELDS, refunds)
+    bulk.create_rows(
+        RefundLine,
+        REFUND_LINE_FIELDS,
+        [
+            (refund_id, *line)
+            for refund_id, lines in zip(refund_ids, refund_lines, strict=True)
+            for line in lines
+        ],
+        pks=False,
+    )
+    return len(refund_ids)
+
+
+def _return_events(x: Returned, *, world: World, chunk: Chunk) -> None:
+    """A return's timeline (its refund included) and the stock it brought back."""
+    K = TimelineEvent.Kind
+    rma, r, plan, refund, order_id = x.rma, x.plan, x.order, x.refund, x.order_id
+    where = world.locations[r.location_id]
+    chunk.events.append(
+        _event(
+            order_id,
+            K.RETURN_CREATED,
+            f"Return {rma} authorised, to be received at {where.code}.",
+            r.created_at,
+            data={"rma": rma},
+        )
+    )
+    if r.received_at is None:
+        return
+    damaged = r.reason == "damaged"
+    disposition = "damaged" if damaged else "restock"
+    chunk.events.append(
+        _event(
+            order_id,
+            K.RETURN_RECEIVED,
+            f"Return {rma} received at {where.code}: "
+            + ", ".join(f"{qty} x {plan.lines[i].item.sku} {disposition}" for i, qty, _ in r.lines)
+            + ".",
+            r.received_at,
+            data={"rma": rma},
+        )
+    )
+    for index, qty, _reason in r.lines:
+        stock_id = world.stock[(plan.lines[index].item.variant_id, r.location_id)]
+        chunk.movements.append(
+            _movement(
+                stock_id,
+                StockMovement.Kind.RETURN,
+                qty,
                 r.received_at,
-                data={"rma": rma.rma},
+                rma,
+                reference_type=StockMovement.ReferenceType.DOCUMENT,
             )
         )
-        for index, qty, _reason in r.lines:
-            stock_id = world.stock[(rows[index].variant_id, r.location_id)]
-            movements.append(
+        if damaged:
+            chunk.movements.append(
                 _movement(
                     stock_id,
-                    StockMovement.Kind.RETURN,
-                    qty,
-                    r.received_at,
-                    rma.rma,
+                    StockMovement.Kind.DAMAGE,
+                    -qty,
+                    r.received_at + ONE_SECOND,
+                    rma,
+                    damaged_delta=qty,
+                    reason=f"returned damaged ({rma})",
                     reference_type=StockMovement.ReferenceType.DOCUMENT,
                 )
             )
-            if damaged:
-                movements.append(
-                    _movement(
-                        stock_id,
-                        StockMovement.Kind.DAMAGE,
-                        -qty,
-                        r.received_at + timedelta(seconds=1),
-                        rma.rma,
-                        damaged_delta=qty,
-                        reason=f"returned damaged ({rma.rma})",
-                        reference_type=StockMovement.ReferenceType.DOCUMENT,
-                    )
-                )
-        payment = payment_of.get(order.pk)
-        if r.refund_at is None or payment is None:
-            continue
-        refund_lines = []
-        for index, qty, _reason in r.lines:
-            line, row = plan.lines[index], rows[index]
-            gross = line.paid + (ZERO if order.prices_include_tax else line.tax)
-            refund_lines.append(
-                RefundLine(
-                    order_line=row,
-                    quantity=qty,
-                    amount=money_round(gross * qty / line.quantity),
-                    tax_amount=money_round(line.tax * qty / line.quantity),
-                )
-            )
-        amount = sum((rl.amount for rl in refund_lines), ZERO)
-        amount = min(amount, order.amount_captured - order.amount_refunded)
-        if amount <= 0:
-            continue
-        refund = Refund(
-            order=order,
-            return_request=rma,
-            payment=payment,
-            key=f"demo:{rma.rma}",
-            amount=amount,
-            tax_amount=sum((rl.tax_amount for rl in refund_lines), ZERO),
-            reason=f"return {rma.rma}",
-            created_at=r.refund_at,
+    if refund is None:
+        return
+    assert r.refund_at is not None  # a refund is made only when it is due
+    tender = plan.tender
+    chunk.events.append(
+        _event(
+            order_id,
+            K.REFUNDED,
+            f"Refunded {refund.amount} {world.channels[plan.channel].currency} "
+            f"to {TENDERS[tender]}.",
+            r.refund_at,
+            data={"amount": str(refund.amount), "tender": tender},
         )
-        refunds.append((refund, refund_lines))
-        order.amount_refunded += amount
-        payment.amount_refunded += amount
-        for rl in refund_lines:
-            rl.order_line.quantity_refunded += rl.quantity
-        events.append(
-            _event(
-                order,
-                K.REFUNDED,
-                f"Refunded {amount} {order.currency} to {payment.get_tender_display().lower()}.",
-                r.refund_at,
-                data={"amount": str(amount), "tender": payment.tender},
-            )
-        )
-    bulk.create(return_lines, ReturnLine, history=False)
-    bulk.create([refund for refund, _ in refunds], Refund, history=False, timestamps="given")
-    refund_lines_all = []
-    for refund, refund_lines in refunds:
-        for rl in refund_lines:
-            rl.refund = refund
-            refund_lines_all.append(rl)
-    bulk.create(refund_lines_all, RefundLine, history=False)
-    # what the refunds changed on the orders, the payments and the lines
-    refunded = [order for order in orders if order.amount_refunded]
-    for order in refunded:
-        order.payment_status = (
-            Order.PaymentStatus.REFUNDED
-            if order.amount_refunded >= order.amount_captured
-            else Order.PaymentStatus.PARTIALLY_REFUNDED
-        )
-    bulk.update(refunded, Order, ["amount_refunded", "payment_status"], history=False)
-    bulk.update(
-        [p for p in payments if p.amount_refunded], Payment, ["amount_refunded"], history=False
     )
-    bulk.update(
-        [row for row in lines if row.quantity_refunded],
-        OrderLine,
-        ["quantity_refunded"],
-        history=False,
-    )
-    bulk.create(events, TimelineEvent, history=False, timestamps="given")
-    bulk.create(movements, StockMovement, history=False, timestamps="given")
-    result.orders += len(orders)
-    result.returns += len(returns)
-    result.refunds += len(refunds)
-    result.movements += len(movements)
 
 
 def _receipts_write(*, sold: dict[tuple[int, date], int], world: World) -> int:
@@ -1245,6 +1425,13 @@ def _receipts_write(*, sold: dict[tuple[int, date], int], world: World) -> int:
     first week: the first day of the history), before any of those sales. Written in slices,
     so that only one slice of rows is in memory at a time."""
     keys = sorted(sold)
+    weeks = {
+        week: (
+            datetime.combine(week, time(0), tzinfo=UTC),
+            f"demo weekly replenishment {week:%G-W%V}",
+        )
+        for week in {week for _, week in keys}
+    }
     step = CHUNK * 5
     for start in range(0, len(keys), step):
         movements = [
@@ -1252,13 +1439,13 @@ def _receipts_write(*, sold: dict[tuple[int, date], int], world: World) -> int:
                 stock_id,
                 StockMovement.Kind.RECEIPT,
                 sold[(stock_id, week)],
-                datetime.combine(week, time(0), tzinfo=UTC),
-                f"demo weekly replenishment {week:%G-W%V}",
+                weeks[week][0],
+                weeks[week][1],
                 reference_type=StockMovement.ReferenceType.DOCUMENT,
             )
             for stock_id, week in keys[start : start + step]
         ]
-        bulk.create(movements, StockMovement, history=False, timestamps="given")
+        bulk.create_rows(StockMovement, MOVEMENT_FIELDS, movements, pks=False)
     return len(keys)
 
 

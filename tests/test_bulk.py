@@ -108,3 +108,40 @@ def test_ignoring_conflicts_with_given_timestamps() -> None:
             timestamps="given",
         )
     assert not CustomerChannel.objects.filter(channel_code="pos").exists()
+
+
+def test_rows_of_plain_values_are_written_with_their_keys_in_order() -> None:
+    started = timezone.now()
+
+    pks = bulk.create_rows(
+        Customer, ["name", "created_at"], [("First", PAST), ("Second", PAST - timedelta(days=1))]
+    )
+
+    stored = {c.pk: c for c in Customer.objects.all()}
+    assert [stored[pk].name for pk in pks] == ["First", "Second"]
+    assert stored[pks[0]].created_at == PAST  # a timestamp given is written as given
+    assert stored[pks[1]].created_at == PAST - timedelta(days=1)
+    assert all(c.updated_at >= started for c in stored.values())  # one left out: the present
+    assert {c.status for c in stored.values()} == {Customer().status}  # left out: the default
+
+
+def test_rows_without_keys_and_a_bad_column() -> None:
+    customer = Customer.objects.create(name="Linked")
+
+    assert (
+        bulk.create_rows(
+            CustomerChannel,
+            ["customer_id", "channel_code", "first_seen"],
+            [(customer.pk, "webshop", PAST), (customer.pk, "app", PAST)],
+            pks=False,
+        )
+        == []
+    )
+    assert dict(CustomerChannel.objects.values_list("channel_code", "first_seen")) == {
+        "webshop": PAST,
+        "app": PAST,
+    }
+    with pytest.raises(ValueError, match="has no column customer"):
+        bulk.create_rows(CustomerChannel, ["customer", "channel_code"], [(customer, "pos")])
+    assert bulk.create_rows(Customer, ["name"], []) == []
+    assert CustomerChannel.objects.count() == 2
