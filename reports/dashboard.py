@@ -248,6 +248,7 @@ def _age_minutes(oldest: datetime | None, now: datetime) -> float:
 
 def _sales_section(filters: ReportFilters) -> Section:
     series = selectors.sales_by_channel_series(filters)
+    top, bottom = selectors.top_and_bottom_sellers(filters, limit=TOP_SELLERS)
     return Section(
         key=SALES,
         title="Sales",
@@ -260,8 +261,8 @@ def _sales_section(filters: ReportFilters) -> Section:
                 series=series,
                 unit="currency",
             ),
-            "top": selectors.top_sellers(filters, limit=TOP_SELLERS),
-            "bottom": selectors.top_sellers(filters, limit=TOP_SELLERS, bottom=True),
+            "top": top,
+            "bottom": bottom,
         },
     )
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import F, Min, Window
+from django.db.models import F, Min, Q, Window
 from django.db.models.functions import RowNumber
 
 from core.models import Channel
@@ -91,10 +91,20 @@ INT_FIGURES = frozenset(
         "guest_orders",
     }
 )
-
-# A table's facts: key tuple -> figures (ints or Decimals), before they are made JSON.
-Figures = dict[str, Any]
+# A table's facts: key tuple -> figures (ints or Decimals, in the order of the table's figure
+# names), before they are made JSON. The day in a key is already its ISO string.
+Key = tuple[Any, ...]
+Figures = list[Any]
+Table = dict[Key, Figures]
 OrderFacts = dict[str, Any]  # {"customer": id | None, "sales": [...], "orders": [...], ...}
+# Which rows of a query belong to the batch: ``scope(field)`` is the condition on the field that
+# holds the order id (an id list for the update, an id range for the rebuild).
+OrderScope = Callable[[str], Q]
+
+# positions of the figures that are not added together with those before them
+_RETURNED = SALES_FIGURES.index("units_returned")
+_REFUNDED = SALES_FIGURES.index("refunded")  # then refunded_tax
+_REFUNDED_SHIPPING = ORDERS_FIGURES.index("refunded_shipping")
 
 
 def utc_day(moment: datetime) -> date:
@@ -107,30 +117,40 @@ def _share(amount: Decimal, units: int, quantity: int) -> Decimal:
     return (amount * units / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _add(table: dict[tuple[Any, ...], Figures], key: tuple[Any, ...], **figures: Any) -> None:
+def _add(table: Table, key: Key, size: int, start: int, values: Sequence[Any]) -> None:
+    """Add ``values`` to the figures of ``key`` from position ``start``. A new row takes the
+    values as given and zeros elsewhere, as the facts have always been summed (so that the
+    stored facts stay exactly what they were, down to the sign of a zero)."""
     row = table.get(key)
     if row is None:
-        table[key] = dict(figures)
+        row = table[key] = [0] * size
+        row[start : start + len(values)] = values
         return
-    for name, value in figures.items():
-        row[name] = row.get(name, 0) + value
+    for position, value in enumerate(values, start):
+        row[position] += value
 
 
-def _rows(table: dict[tuple[Any, ...], Figures], figure_names: Sequence[str]) -> list[list[Any]]:
-    """The JSON form: ``[key..., figure...]`` per key, in a stable order; Decimals as strings."""
-    out: list[list[Any]] = []
-    for key in sorted(table, key=lambda k: tuple(str(part) for part in k)):
-        figures = table[key]
-        values = [
-            int(figures.get(name, 0))
-            if name in INT_FIGURES
-            else str(Decimal(figures.get(name, 0)).quantize(CENT))
-            for name in figure_names
-        ]
-        out.append(
-            [*(part.isoformat() if isinstance(part, date) else part for part in key), *values]
-        )
-    return out
+def _sort_key(key: Key) -> tuple[str, ...]:
+    return tuple(map(str, key))
+
+
+def _money(value: Decimal | int) -> str:
+    return str(Decimal(value).quantize(CENT))
+
+
+def _rows(table: Table, figure_names: Sequence[str]) -> list[list[Any]]:
+    """The JSON form: ``[key..., figure...]`` per key, in a stable order (the key's parts
+    compared as strings); Decimals as strings with two decimals."""
+    if not table:
+        return []
+    keys = list(table)
+    if len(keys) > 1:
+        keys.sort(key=_sort_key)
+    converters = [int if name in INT_FIGURES else _money for name in figure_names]
+    return [
+        [*key, *[convert(value) for convert, value in zip(converters, table[key], strict=True)]]
+        for key in keys
+    ]
 
 
 def first_orders(customer_ids: Iterable[int] | None) -> dict[tuple[int, str], int]:
@@ -174,45 +194,97 @@ def order_facts(
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    orders = {
-        row["id"]: row
-        for row in Order.objects.filter(id__in=ids).values(
-            "id",
-            "channel_id",
-            "customer_id",
-            "currency",
-            "status",
-            "placed_at",
-            "prices_include_tax",
-            "subtotal",
-            "discount_total",
-            "shipping_total",
-            "tax_total",
-            "total",
-        )
-    }
-    if not orders:
+    return _order_facts(lambda field: Q(**{f"{field}__in": ids}), first)
+
+
+def order_facts_between(
+    first_id: int, last_id: int, *, first: dict[tuple[int, str], int]
+) -> dict[int, OrderFacts]:
+    """The facts of every order whose id is from ``first_id`` to ``last_id``, the same as
+    ``order_facts`` of those ids, in six queries. For the rebuild, which reads every order in id
+    order: a range costs nothing per order, where a list of ids is turned into SQL by Django
+    and psycopg one id at a time, in every query (a third of the rebuild's time)."""
+    return _order_facts(
+        lambda field: Q(**{f"{field}__gte": first_id, f"{field}__lte": last_id}), first
+    )
+
+
+def _order_facts(
+    scope: OrderScope, first: dict[tuple[int, str], int] | None
+) -> dict[int, OrderFacts]:
+    """The facts of the orders of ``scope``. Rows are read as tuples and each order's day,
+    channel and currency worked out once, not per line: the rebuild computes 200,000 orders'
+    facts this way."""
+    # order id -> (day placed, channel, currency, prices include tax), and the daily orders'
+    # figures of the order
+    heads: dict[int, tuple[str, int, str, bool]] = {}
+    totals: dict[int, tuple[Any, ...]] = {}
+    customers: dict[int, int | None] = {}
+    for (
+        order_id,
+        channel_id,
+        customer_id,
+        currency,
+        status,
+        placed_at,
+        include_tax,
+        *money,
+    ) in Order.objects.filter(scope("id")).values_list(
+        "id",
+        "channel_id",
+        "customer_id",
+        "currency",
+        "status",
+        "placed_at",
+        "prices_include_tax",
+        "subtotal",
+        "discount_total",
+        "shipping_total",
+        "tax_total",
+        "total",
+    ):
+        heads[order_id] = (utc_day(placed_at).isoformat(), channel_id, currency, include_tax)
+        totals[order_id] = (status, *money)
+        customers[order_id] = customer_id
+    if not heads:
         return {}
-    ids = sorted(orders)
     # line id -> location of its first fulfilment line; order id -> its first fulfilment's
     line_location: dict[int, int] = {}
     for line_id, location_id in (
-        FulfillmentLine.objects.filter(order_line__order_id__in=ids)
+        FulfillmentLine.objects.filter(scope("order_line__order_id"))
         .order_by("id")
         .values_list("order_line_id", "fulfillment__location_id")
     ):
         line_location.setdefault(line_id, location_id)
     order_location: dict[int, int] = {}
     for order_id, location_id in (
-        Fulfillment.objects.filter(order_id__in=ids)
+        Fulfillment.objects.filter(scope("order_id"))
         .order_by("id")
         .values_list("order_id", "location_id")
     ):
         order_location.setdefault(order_id, location_id)
-    lines = list(
-        OrderLine.objects.filter(order_id__in=ids)
+    if first is None:
+        first = first_orders({c for c in customers.values() if c is not None})
+
+    sales: dict[int, Table] = defaultdict(dict)
+    reasons: dict[int, Table] = defaultdict(dict)
+    units_by_order: dict[int, int] = defaultdict(int)
+    line_of: dict[int, tuple[int, int]] = {}  # line id -> (order id, variant id)
+    sales_size = len(SALES_FIGURES)
+    for (
+        line_id,
+        order_id,
+        variant_id,
+        quantity,
+        quantity_cancelled,
+        unit_price,
+        discount_amount,
+        tax_amount,
+        cost_price,
+    ) in (
+        OrderLine.objects.filter(scope("order_id"))
         .order_by("id")
-        .values(
+        .values_list(
             "id",
             "order_id",
             "variant_id",
@@ -223,14 +295,39 @@ def order_facts(
             "tax_amount",
             "cost_price",
         )
-    )
-    line_by_id = {line["id"]: line for line in lines}
-    returns = list(
+    ):
+        line_of[line_id] = (order_id, variant_id)
+        location = line_location.get(line_id)
+        if location is None:
+            log.info("reports.line_without_fulfilment", extra={"order_line_id": line_id})
+            continue
+        day, channel_id, currency, include_tax = heads[order_id]
+        units = quantity - quantity_cancelled
+        gross = unit_price * units
+        discount = _share(discount_amount, units, quantity)
+        tax = _share(tax_amount, units, quantity)
+        units_by_order[order_id] += units
+        _add(
+            sales[order_id],
+            (day, channel_id, location, variant_id, currency),
+            sales_size,
+            0,
+            (
+                units,
+                gross,
+                discount,
+                tax,
+                gross - discount - (tax if include_tax else ZERO),  # revenue
+                cost_price * units if cost_price is not None else ZERO,  # cost
+                units if cost_price is not None else 0,  # units costed
+            ),
+        )
+    for line_id, quantity, reason, return_reason, received_at, location_id in (
         ReturnLine.objects.filter(
-            return_request__order_id__in=ids, return_request__status=Return.Status.RECEIVED
+            scope("return_request__order_id"), return_request__status=Return.Status.RECEIVED
         )
         .order_by("id")
-        .values(
+        .values_list(
             "order_line_id",
             "quantity",
             "reason",
@@ -238,160 +335,111 @@ def order_facts(
             "return_request__received_at",
             "return_request__location_id",
         )
-    )
-    refund_lines = list(
-        RefundLine.objects.filter(refund__order_id__in=ids)
+    ):
+        order_id, variant_id = line_of[line_id]
+        _day, channel_id, currency, _include_tax = heads[order_id]
+        assert received_at is not None  # a received return has its date
+        day = utc_day(received_at).isoformat()
+        _add(
+            sales[order_id],
+            (day, channel_id, location_id, variant_id, currency),
+            sales_size,
+            _RETURNED,
+            (quantity,),
+        )
+        _add(
+            reasons[order_id],
+            (day, channel_id, location_id, variant_id, reason or return_reason or ""),
+            1,
+            0,
+            (quantity,),
+        )
+    for line_id, amount, tax_amount, created_at, return_location_id in (
+        RefundLine.objects.filter(scope("refund__order_id"))
         .order_by("id")
-        .values(
+        .values_list(
             "order_line_id",
             "amount",
             "tax_amount",
             "refund__created_at",
             "refund__return_request__location_id",
         )
-    )
-    refunds = list(
-        Refund.objects.filter(order_id__in=ids, shipping_amount__gt=0)
-        .order_by("id")
-        .values("order_id", "shipping_amount", "created_at")
-    )
-    if first is None:
-        first = first_orders(
-            {o["customer_id"] for o in orders.values() if o["customer_id"] is not None}
+    ):
+        order_id, variant_id = line_of[line_id]
+        _day, channel_id, currency, include_tax = heads[order_id]
+        location = return_location_id or line_location.get(line_id)
+        if location is None:
+            log.info("reports.refund_without_location", extra={"order_line_id": line_id})
+            continue
+        _add(
+            sales[order_id],
+            (utc_day(created_at).isoformat(), channel_id, location, variant_id, currency),
+            sales_size,
+            _REFUNDED,
+            # gross has tax only where the prices include it: refunded likewise
+            (amount - (ZERO if include_tax else tax_amount), tax_amount),
         )
 
-    sales: dict[int, dict[tuple[Any, ...], Figures]] = defaultdict(dict)
-    daily: dict[int, dict[tuple[Any, ...], Figures]] = defaultdict(dict)
-    reasons: dict[int, dict[tuple[Any, ...], Figures]] = defaultdict(dict)
-    buyers: dict[int, dict[tuple[Any, ...], Figures]] = defaultdict(dict)
-    units_by_order: dict[int, int] = defaultdict(int)
-    for line in lines:
-        order = orders[line["order_id"]]
-        location = line_location.get(line["id"])
-        if location is None:
-            log.info("reports.line_without_fulfilment", extra={"order_line_id": line["id"]})
-            continue
-        quantity = line["quantity"]
-        units = quantity - line["quantity_cancelled"]
-        gross = line["unit_price"] * units
-        discount = _share(line["discount_amount"], units, quantity)
-        tax = _share(line["tax_amount"], units, quantity)
-        revenue = gross - discount - (tax if order["prices_include_tax"] else ZERO)
-        cost_price = line["cost_price"]
-        units_by_order[order["id"]] += units
-        _add(
-            sales[order["id"]],
-            (
-                utc_day(order["placed_at"]),
-                order["channel_id"],
-                location,
-                line["variant_id"],
-                order["currency"],
-            ),
-            units_sold=units,
-            gross=gross,
-            discount=discount,
-            tax=tax,
-            revenue=revenue,
-            cost=cost_price * units if cost_price is not None else ZERO,
-            units_costed=units if cost_price is not None else 0,
-        )
-    for ret in returns:
-        line = line_by_id[ret["order_line_id"]]
-        order = orders[line["order_id"]]
-        received_at = ret["return_request__received_at"]
-        assert received_at is not None  # a received return has its date
-        day = utc_day(received_at)
-        _add(
-            sales[order["id"]],
-            (
-                day,
-                order["channel_id"],
-                ret["return_request__location_id"],
-                line["variant_id"],
-                order["currency"],
-            ),
-            units_returned=ret["quantity"],
-        )
-        _add(
-            reasons[order["id"]],
-            (
-                day,
-                order["channel_id"],
-                ret["return_request__location_id"],
-                line["variant_id"],
-                ret["reason"] or ret["return_request__reason"] or "",
-            ),
-            units=ret["quantity"],
-        )
-    for refund_line in refund_lines:
-        line = line_by_id[refund_line["order_line_id"]]
-        order = orders[line["order_id"]]
-        location = refund_line["refund__return_request__location_id"] or line_location.get(
-            line["id"]
-        )
-        if location is None:
-            log.info("reports.refund_without_location", extra={"order_line_id": line["id"]})
-            continue
-        _add(
-            sales[order["id"]],
-            (
-                utc_day(refund_line["refund__created_at"]),
-                order["channel_id"],
-                location,
-                line["variant_id"],
-                order["currency"],
-            ),
-            # gross has tax only where the prices include it: refunded likewise
-            refunded=refund_line["amount"]
-            - (ZERO if order["prices_include_tax"] else refund_line["tax_amount"]),
-            refunded_tax=refund_line["tax_amount"],
-        )
-    for order in orders.values():
-        location = order_location.get(order["id"])
+    daily: dict[int, Table] = defaultdict(dict)
+    buyers: dict[int, Table] = defaultdict(dict)
+    orders_size = len(ORDERS_FIGURES)
+    for order_id, (day, channel_id, currency, _include_tax) in heads.items():
+        location = order_location.get(order_id)
         if location is None:
             continue
-        key = (utc_day(order["placed_at"]), order["channel_id"], location, order["currency"])
-        if order["status"] == Order.Status.CANCELLED:
-            _add(daily[order["id"]], key, orders_cancelled=1)
+        key = (day, channel_id, location, currency)
+        status, subtotal, discount_total, shipping_total, tax_total, total = totals[order_id]
+        if status == Order.Status.CANCELLED:
+            _add(daily[order_id], key, orders_size, 1, (1,))  # orders_cancelled
             continue
-        customer = order["customer_id"]
-        is_new = customer is not None and first.get((customer, order["currency"])) == order["id"]
+        customer = customers[order_id]
+        is_new = customer is not None and first.get((customer, currency)) == order_id
         _add(
-            daily[order["id"]],
+            daily[order_id],
             key,
-            orders=1,
-            units=units_by_order[order["id"]],
-            subtotal=order["subtotal"],
-            discount=order["discount_total"],
-            shipping=order["shipping_total"],
-            tax=order["tax_total"],
-            total=order["total"],
-            guest_orders=int(customer is None),
-            new_customer_orders=int(is_new),
-            returning_customer_orders=int(customer is not None and not is_new),
+            orders_size,
+            0,
+            (
+                1,  # orders
+                0,  # orders_cancelled
+                units_by_order[order_id],
+                subtotal,
+                discount_total,
+                shipping_total,
+                tax_total,
+                total,
+                int(is_new),  # new_customer_orders
+                int(customer is not None and not is_new),  # returning_customer_orders
+                int(customer is None),  # guest_orders
+            ),
         )
         if customer is not None:
-            _add(buyers[order["id"]], (*key, customer), orders=1)
-    for refund in refunds:
-        order = orders[refund["order_id"]]
-        location = order_location.get(order["id"])
+            _add(buyers[order_id], (*key, customer), 1, 0, (1,))
+    for order_id, shipping_amount, created_at in (
+        Refund.objects.filter(scope("order_id"), shipping_amount__gt=0)
+        .order_by("id")
+        .values_list("order_id", "shipping_amount", "created_at")
+    ):
+        location = order_location.get(order_id)
         if location is None:
             continue
+        _day, channel_id, currency, _include_tax = heads[order_id]
         _add(
-            daily[order["id"]],
-            (utc_day(refund["created_at"]), order["channel_id"], location, order["currency"]),
-            refunded_shipping=refund["shipping_amount"],
+            daily[order_id],
+            (utc_day(created_at).isoformat(), channel_id, location, currency),
+            orders_size,
+            _REFUNDED_SHIPPING,
+            (shipping_amount,),
         )
     return {
         order_id: {
-            "customer": order["customer_id"],
+            "customer": customers[order_id],
             "sales": _rows(sales[order_id], SALES_FIGURES),
             "orders": _rows(daily[order_id], ORDERS_FIGURES),
             "reasons": _rows(reasons[order_id], REASONS_FIGURES),
             "customers": _rows(buyers[order_id], CUSTOMERS_FIGURES),
         }
-        for order_id, order in orders.items()
+        for order_id in heads
     }
 
 

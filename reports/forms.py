@@ -11,9 +11,12 @@ Django's generic one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import Category
 from core.models import Channel
@@ -36,6 +39,28 @@ class _AnyChoiceField(forms.ChoiceField):
         return True
 
 
+class _PlainSelect(forms.Select):
+    """A single select whose options are written in one pass: the category tree has thousands of
+    entries (the Google taxonomy has over 5,000), and Django's template per option spends
+    seconds on them where a join takes milliseconds. Same HTML as ``forms.Select``."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        chosen = {str(item) for item in self.format_value(value)}
+        options = []
+        for option, label in self.choices:
+            value_text = str(option)
+            selected = " selected" if value_text in chosen else ""
+            options.append(
+                f'<option value="{escape(value_text)}"{selected}>{escape(str(label))}</option>'
+            )
+        final = self.build_attrs(self.attrs, attrs)
+        return mark_safe(
+            f'<select name="{escape(name)}"{flatatt(final)}>{"".join(options)}</select>'
+        )
+
+
 class ReportFilterForm(forms.Form):
     """Date range, channels, stores, category, and the grouping a report offers."""
 
@@ -51,7 +76,7 @@ class ReportFilterForm(forms.Form):
     store = _AnyMultipleChoiceField(
         required=False, label="Stores", help_text="None selected: every location."
     )
-    category = _AnyChoiceField(required=False, label="Category")
+    category = _AnyChoiceField(required=False, label="Category", widget=_PlainSelect)
     group_by = _AnyChoiceField(required=False, label="Group by", choices=GROUP_BY_CHOICES)
     by = _AnyChoiceField(required=False, label="By")
 
@@ -83,8 +108,10 @@ class ReportFilterForm(forms.Form):
         if category:
             self._choice_field("category").choices = [("", "Every category")] + [
                 (str(pk), "\u2003" * (depth - 1) + name)
+                # the English column itself: asking for "name" makes the translation layer
+                # resolve a fallback per row, a third of a second for the whole taxonomy
                 for pk, name, depth in Category.objects.order_by("path").values_list(
-                    "pk", "name", "depth"
+                    "pk", "name_en", "depth"
                 )
             ]
         else:

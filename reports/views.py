@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from html import escape
 from typing import Any, cast
 
 from django.contrib import admin
@@ -21,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from reports import selectors
 from reports.access import REPORTS_PERMISSION, filters_scoped, report_scope
@@ -180,25 +182,25 @@ def cell_text(value: object, kind: str, currency: str | None) -> str:
     return str(value)
 
 
-def display_rows(table: Table) -> list[list[dict[str, object]]]:
-    """The first ``PAGE_MAX_ROWS`` rows as cells for the template: text, key and whether it is
-    a number."""
-    rows = []
+def display_rows(table: Table) -> SafeString:
+    """The first ``PAGE_MAX_ROWS`` rows as ``<tr>`` elements, each cell with its column's key
+    (``data-key``) and ``class="num"`` for numbers. Written in one pass in Python: the template
+    language spends about a second on 500 rows of eight cells, a join a few milliseconds."""
+    opening = [
+        f'<td data-key="{escape(column.key)}"'
+        + (' class="num">' if column.kind in NUMERIC_KINDS else ">")
+        for column in table.columns
+    ]
+    lines = []
     for row in table.rows[:PAGE_MAX_ROWS]:
         currency = row.get("currency")
-        rows.append(
-            [
-                {
-                    "key": column.key,
-                    "text": cell_text(
-                        row.get(column.key), column.kind, str(currency) if currency else None
-                    ),
-                    "numeric": column.kind in NUMERIC_KINDS,
-                }
-                for column in table.columns
-            ]
+        unit = str(currency) if currency else None
+        cells = "".join(
+            f"{start}{escape(cell_text(row.get(column.key), column.kind, unit))}</td>"
+            for column, start in zip(table.columns, opening, strict=True)
         )
-    return rows
+        lines.append(f"<tr>{cells}</tr>")
+    return mark_safe("\n".join(lines))
 
 
 def _number(value: object) -> float | None:
@@ -332,7 +334,7 @@ def report_view(request: HttpRequest, *, slug: str) -> HttpResponse:
         "form": form,
         "filters": filters,
         "table": table,
-        "rows": display_rows(table) if table is not None else [],
+        "rows": display_rows(table) if table is not None else "",
         "rows_cut": table is not None and len(table.rows) > PAGE_MAX_ROWS,
         "row_count": len(table.rows) if table is not None else 0,
         "page_max_rows": PAGE_MAX_ROWS,

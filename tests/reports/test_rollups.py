@@ -33,6 +33,7 @@ from reports.models import (
     DailyReturnReason,
     DailySales,
     FulfilmentTiming,
+    MonthlyProductChannelSales,
     MonthlyProductSales,
     OrderContribution,
     RollupCursor,
@@ -243,6 +244,7 @@ def scan() -> dict[str, Any]:
         c["value"] += order.total - refunded
     channel_sales: Table = {}
     product_sales: Table = {}
+    product_channel_sales: Table = {}
     products = dict(Variant.objects.values_list("id", "product_id"))
     for (day, channel, location, variant, currency), figures in _clean(sales).items():
         # the revenue of the units whose cost was known, per daily row
@@ -253,10 +255,12 @@ def scan() -> dict[str, Any]:
         _add(channel_sales, (day, channel, location, currency), **derived)
         month = day.replace(day=1)
         _add(product_sales, (month, channel, location, products[variant], currency), **derived)
+        _add(product_channel_sales, (month, channel, products[variant], currency), **derived)
     return {
         "sales": _clean(sales),
         "channel_sales": _cents(_clean(channel_sales)),
         "product_sales": _cents(_clean(product_sales)),
+        "product_channel_sales": _cents(_clean(product_channel_sales)),
         "orders": _clean(daily),
         "reasons": _clean(reasons),
         "customer_orders": _clean(customer_orders),
@@ -335,6 +339,15 @@ def rollups() -> dict[str, Any]:
                 )
             )
         ),
+        "product_channel_sales": _cents(
+            _clean(
+                table(
+                    MonthlyProductChannelSales.objects,
+                    ["month", "channel_id", "product_id", "currency"],
+                    [*SALES, "costed_revenue"],
+                )
+            )
+        ),
         "orders": _clean(
             table(DailyOrders.objects, ["day", "channel_id", "location_id", "currency"], ORDERS)
         ),
@@ -392,6 +405,7 @@ def test_rollups_applied_step_by_step_equal_a_scan_of_the_orders(history: Histor
         "sales",
         "channel_sales",
         "product_sales",
+        "product_channel_sales",
         "orders",
         "reasons",
         "customer_orders",
@@ -402,6 +416,7 @@ def test_rollups_applied_step_by_step_equal_a_scan_of_the_orders(history: Histor
     # the derived rollups really sum several daily rows
     assert len(expected["channel_sales"]) < len(expected["sales"])
     assert len(expected["product_sales"]) < len(expected["sales"])
+    assert len(expected["product_channel_sales"]) < len(expected["product_sales"])
     # the history really is mixed: 3 days, 3 locations, 3 channels, 2 currencies
     days = {key[0] for key in expected["sales"]}
     assert len(days) == 3

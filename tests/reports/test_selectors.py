@@ -201,6 +201,20 @@ def test_top_sellers_agree_whichever_rollups_the_range_reads(w):
     assert bottom[0] == bottom[1]
 
 
+def test_top_and_bottom_from_one_read_equal_the_two_rankings(w):
+    # the dashboard reads both from one grouping of the range: the same rows, whichever rollups
+    for start, end in [
+        (FEB28, MAR8),
+        (date(2026, 2, 1), date(2026, 3, 31)),
+        (date(2026, 2, 27), date(2026, 3, 31)),
+    ]:
+        top, bottom = s.top_and_bottom_sellers(flt(start, end), limit=2)
+        assert len(top.rows) == 2
+        assert top.rows == s.top_sellers(flt(start, end), limit=2).rows
+        assert bottom.rows == s.top_sellers(flt(start, end), limit=2, bottom=True).rows
+        assert top.rows != bottom.rows
+
+
 # -- returns, margin, customers -----------------------------------------------------------------
 
 
