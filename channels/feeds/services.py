@@ -23,7 +23,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +35,6 @@ from django.core.cache import cache
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
@@ -43,6 +43,7 @@ from catalog.selectors import VariantPrice
 from channels.feeds import render, spec
 from channels.feeds.locales import FeedLocale, feed_locales
 from channels.models import Feed, FeedItem, FeedStale
+from core import bulk
 from core.events import EventType
 from core.models import ChangeEvent, Channel
 from inventory.selectors import channel_availability
@@ -234,6 +235,15 @@ def _items_for(
         if variant.price is not None
     }
     shown_in: dict[str, dict[int, DisplayPrice]] = {}
+    chains = {locale: tuple(locale.chain(channel)) for locale in locales}
+    urls: dict[str, str] = {}
+
+    def image_url(path: str) -> str:  # the storage's URL of a picture, once per picture
+        url = urls.get(path)
+        if url is None:
+            url = urls[path] = public_url(path)
+        return url
+
     # per fallback chain: variant id -> (product view, variant view) in that chain's texts
     views_in: dict[tuple[str, ...], dict[int, tuple[Any, Any]]] = {}
     for locale in locales:
@@ -249,7 +259,7 @@ def _items_for(
                 if prices
                 else {}
             )
-        chain = tuple(locale.chain(channel))
+        chain = chains[locale]
         if chain not in views_in:
             views_in[chain] = {
                 variant.id: (view, variant)
@@ -257,50 +267,74 @@ def _items_for(
                 for variant in view.variants
             }
 
-    def item_fields(
-        locale: FeedLocale, view_en: catalog_selectors.ProductView, variant_en: Any
-    ) -> tuple[dict[str, Any], list[str]] | None:
-        found = views_in[tuple(locale.chain(channel))].get(variant_en.id)
-        if found is None:
-            return None
-        view, variant = found
+    def fields_made(
+        view: catalog_selectors.ProductView,
+        variant: Any,
+        price: spec.FeedPrice | None,
+        english: tuple[catalog_selectors.ProductView, Any],
+    ) -> tuple[dict[str, Any], list[str]]:
         quantity = available.get(variant.sku, 0)
-        display = shown_in[locale.country].get(variant.id)
         google = spec.google_fields(
             product=view,
             variant=variant,
             available=quantity,
             link_template=channel.product_url_template,
-            image_url=public_url,
-            price=None
+            image_url=image_url,
+            price=price,
+            english=english,
+        )
+        if channel.kind == Channel.Kind.META_FEED:
+            fields = spec.meta_fields(
+                google,
+                available=quantity,
+                video_url=spec.meta_video_url(view, variant, image_url),
+            )
+            return fields, spec.meta_problems(fields)
+        return google, spec.google_problems(google)
+
+    def item_fields(
+        locale: FeedLocale,
+        view_en: catalog_selectors.ProductView,
+        variant_en: Any,
+        made: dict[tuple[tuple[str, ...], spec.FeedPrice | None], Any],
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        """The variant's fields and problems for ``locale``. They depend on the locale only
+        through its texts (the fallback chain) and the price its country shows, so locales
+        that share both (countries whose shoppers see the same price) share one computation
+        (``made``, per variant); each gets its own copy, the default's takes ``locales``."""
+        chain = chains[locale]
+        found = views_in[chain].get(variant_en.id)
+        if found is None:
+            return None
+        view, variant = found
+        display = shown_in[locale.country].get(variant.id)
+        price = (
+            None
             if display is None or variant.price is None
             else feed_price(
                 price=variant.price,
                 shown=display,
                 country=locale.country,
                 prices_include_tax=channel.prices_include_tax,
-            ),
-            english=(view_en, variant_en),
-        )
-        if channel.kind == Channel.Kind.META_FEED:
-            fields = spec.meta_fields(
-                google,
-                available=quantity,
-                video_url=spec.meta_video_url(view, variant, public_url),
             )
-            return fields, spec.meta_problems(fields)
-        return google, spec.google_problems(google)
+        )
+        key = (chain, price)
+        if key not in made:
+            made[key] = fields_made(view, variant, price, (view_en, variant_en))
+        fields, problems = made[key]
+        return dict(fields), list(problems)
 
     items = {}
     for view_en in english:
         for variant_en in view_en.variants:
-            made = item_fields(default, view_en, variant_en)
+            made_for_variant: dict[tuple[tuple[str, ...], spec.FeedPrice | None], Any] = {}
+            made = item_fields(default, view_en, variant_en, made_for_variant)
             if made is None:
                 continue
             fields, problems = made
             others: dict[str, Any] = {}
             for locale in locales[1:]:
-                other = item_fields(locale, view_en, variant_en)
+                other = item_fields(locale, view_en, variant_en, made_for_variant)
                 if other is not None:
                     others[locale.key] = {"fields": other[0], "problems": other[1]}
             if others:
@@ -344,26 +378,18 @@ def feed_items_refresh(
             )
             changed.append(item)
     gone = [item.pk for variant_id, item in existing.items() if variant_id not in wanted]
-    FeedItem.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    bulk.create_ignore_conflicts(new, FeedItem)
+    now = timezone.now()
     for item in changed:
-        item.updated_at = timezone.now()
-    FeedItem.objects.bulk_update(
-        changed, ["fields", "problems", "product_id", "updated_at"], batch_size=1000
+        item.updated_at = now
+    bulk.update(
+        changed, FeedItem, ["fields", "problems", "product_id", "updated_at"], history=False
     )
     FeedItem.objects.filter(pk__in=gone).delete()
     return len(new) + len(changed) + len(gone)
 
 
 # --- 3. files ----------------------------------------------------------------------------------
-
-
-def _valid_items(channel: Channel) -> Iterator[dict[str, Any]]:
-    rows = (
-        FeedItem.objects.filter(channel=channel, problems=[])
-        .order_by("product_id", "variant_id")
-        .values_list("fields", flat=True)
-    )
-    yield from rows.iterator(chunk_size=2000)
 
 
 class _HashingWriter(io.TextIOBase):
@@ -383,52 +409,126 @@ class _HashingWriter(io.TextIOBase):
         return len(text)
 
 
-def _write(channel: Channel, fmt: str, items: Iterable[dict[str, Any]], out: Any) -> int:
+def _writer(channel: Channel, fmt: str, out: Any) -> render.FeedWriter:
     if fmt == Feed.Format.XML:
-        return render.write_google_xml(
-            items,
+        return render.GoogleXmlWriter(
             out,
             title=channel.name,
             link=str(getattr(settings, "OMNIHUB_PUBLIC_URL", "http://localhost:8000")),
             description=f"Products of {channel.name}, from OmniHub",
         )
     if fmt == Feed.Format.TSV:
-        return render.write_google_tsv(items, out)
-    return render.write_meta_csv(items, out)
+        return render.GoogleTsvWriter(out)
+    return render.MetaCsvWriter(out)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A file to write: the channel's plain file of a format (``locale`` None) or a locale's."""
+
+    locale: FeedLocale | None
+    format: str
+
+
+@dataclass
+class _Written:
+    """A file written to its spool and not stored yet, with what its row or cache entry says."""
+
+    target: _Target
+    spool: Any
+    sink: _HashingWriter
+    writer: render.FeedWriter
+    excluded: int = 0
+
+
+def _files_write(channel: Channel, targets: Sequence[_Target], stack: ExitStack) -> list[_Written]:
+    """Write every file of ``targets`` from the channel's stored items in ONE pass over them,
+    in product and variant order: a plain file takes the items without problems; a locale's
+    file takes the items' ``fields["locales"]`` entry of that locale when it has no problems
+    (items that do not carry the locale are left out, not counted). Reading the items once,
+    not once per file, is what keeps a channel with many countries and languages fast: each
+    row's JSON is read and decoded once. The spools close with ``stack``."""
+    written = []
+    for target in targets:
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        stack.enter_context(spool)  # closed by the caller's stack
+        sink = _HashingWriter(spool)
+        written.append(_Written(target, spool, sink, _writer(channel, target.format, sink)))
+    plain = [one for one in written if one.target.locale is None]
+    by_locale: dict[str, list[_Written]] = defaultdict(list)
+    for one in written:
+        if one.target.locale is not None:
+            by_locale[one.target.locale.key].append(one)
+    rows = (
+        FeedItem.objects.filter(channel=channel)
+        .order_by("product_id", "variant_id")
+        .values_list("fields", "problems")
+    )
+    for fields, problems in rows.iterator(chunk_size=2000):
+        for one in plain:
+            if problems:
+                one.excluded += 1
+            else:
+                one.writer.write(fields)
+        entries = fields.get("locales") or {}
+        for key, files in by_locale.items():
+            entry = entries.get(key)
+            if not entry:
+                continue
+            for one in files:
+                if entry["problems"]:
+                    one.excluded += 1
+                else:
+                    one.writer.write(entry["fields"])
+    for one in written:
+        one.writer.close()
+        one.spool.seek(0)
+    return written
 
 
 def feed_render(channel: Channel) -> list[Feed]:
-    """Write every file of ``channel`` again from its stored items and swap them in."""
-    feeds = []
-    excluded = FeedItem.objects.filter(channel=channel).exclude(problems=[]).count()
-    for fmt in FORMATS.get(channel.kind, ()):
-        started = time.perf_counter()
-        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-            sink = _HashingWriter(spool)
-            count = _write(channel, fmt, _valid_items(channel), sink)
-            spool.seek(0)
-            name = default_storage.save(
-                f"feeds/{channel.code}-{uuid.uuid4().hex[:12]}.{fmt}", File(spool)
-            )
-        with transaction.atomic():
-            feed, _ = Feed.objects.select_for_update().get_or_create(channel=channel, format=fmt)
-            old_path = feed.path
-            feed.path = name
-            feed.etag = sink.digest.hexdigest()[:32]
-            feed.generated_at = timezone.now()
-            feed.item_count = count
-            feed.excluded_count = excluded
-            feed.size_bytes = sink.size
-            feed.seconds = round(time.perf_counter() - started, 3)
-            feed.dirty = False
-            feed.save()
-        if old_path and old_path != name:
-            default_storage.delete(old_path)
-        feeds.append(feed)
-    for locale in feed_locales(channel)[1:]:
-        for feed in feeds:
-            feed_locale_render(channel, locale, feed)
-    return feeds
+    """Write every file of ``channel`` again from its stored items and swap them in: the plain
+    file of each format and those of every other country and language, all from one pass over
+    the items (so each ``Feed.seconds`` is the time of that whole pass)."""
+    started = time.perf_counter()
+    formats = FORMATS.get(channel.kind, ())
+    locales = feed_locales(channel)[1:] if formats else []
+    targets = [_Target(None, fmt) for fmt in formats]
+    targets += [_Target(locale, fmt) for locale in locales for fmt in formats]
+    feeds: dict[str, Feed] = {}
+    with ExitStack() as stack:
+        written = _files_write(channel, targets, stack)
+        for one in written:
+            if one.target.locale is None:
+                feeds[one.target.format] = _feed_store(channel, one, started)
+        for one in written:
+            if one.target.locale is not None:
+                _locale_store(channel, one.target.locale, feeds[one.target.format], one)
+    return list(feeds.values())
+
+
+def _feed_store(channel: Channel, written: _Written, started: float) -> Feed:
+    """Store a plain file under a new name, switch the channel's ``Feed`` row to it, and only
+    then delete the file the row named before (see ``feed_open``)."""
+    fmt = written.target.format
+    name = default_storage.save(
+        f"feeds/{channel.code}-{uuid.uuid4().hex[:12]}.{fmt}", File(written.spool)
+    )
+    with transaction.atomic():
+        feed, _ = Feed.objects.select_for_update().get_or_create(channel=channel, format=fmt)
+        old_path = feed.path
+        feed.path = name
+        feed.etag = written.sink.digest.hexdigest()[:32]
+        feed.generated_at = timezone.now()
+        feed.item_count = written.writer.count
+        feed.excluded_count = written.excluded
+        feed.size_bytes = written.sink.size
+        feed.seconds = round(time.perf_counter() - started, 3)
+        feed.dirty = False
+        feed.save()
+    if old_path and old_path != name:
+        default_storage.delete(old_path)
+    return feed
 
 
 # --- 3b. files per country and language --------------------------------------------------------
@@ -462,39 +562,25 @@ def feed_locale_render(channel: Channel, locale: FeedLocale, feed: Feed) -> Feed
     """Write the file of ``locale`` in ``feed``'s format from the stored items (their
     ``fields["locales"]``), as the plain file is written: constant memory, a new name, the
     previous files of the locale deleted after the switch."""
+    with ExitStack() as stack:
+        (written,) = _files_write(channel, [_Target(locale, feed.format)], stack)
+        return _locale_store(channel, locale, feed, written)
+
+
+def _locale_store(channel: Channel, locale: FeedLocale, feed: Feed, written: _Written) -> FeedFile:
+    """Store a locale's file under a new name, remember it in the cache with ``feed`` (the plain
+    file it goes with), then delete the locale's previous files."""
     fmt = feed.format
-    entries = (
-        FeedItem.objects.filter(channel=channel)
-        .order_by("product_id", "variant_id")
-        .annotate(entry=KeyTransform(locale.key, KeyTransform("locales", "fields")))
-        .values_list("entry", flat=True)
-    )
-    excluded = 0
-
-    def items() -> Iterator[dict[str, Any]]:
-        nonlocal excluded
-        for entry in entries.iterator(chunk_size=2000):
-            if not entry:
-                continue
-            if entry["problems"]:
-                excluded += 1
-                continue
-            yield entry["fields"]
-
     prefix = f"{channel.code}.{locale.country}.{locale.language}."
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        sink = _HashingWriter(spool)
-        count = _write(channel, fmt, items(), sink)
-        spool.seek(0)
-        name = default_storage.save(f"feeds/{prefix}{uuid.uuid4().hex[:12]}.{fmt}", File(spool))
+    name = default_storage.save(f"feeds/{prefix}{uuid.uuid4().hex[:12]}.{fmt}", File(written.spool))
     file = FeedFile(
         path=name,
         format=fmt,
-        etag=sink.digest.hexdigest()[:32],
+        etag=written.sink.digest.hexdigest()[:32],
         generated_at=timezone.now(),
-        item_count=count,
-        excluded_count=excluded,
-        size_bytes=sink.size,
+        item_count=written.writer.count,
+        excluded_count=written.excluded,
+        size_bytes=written.sink.size,
         basis=_basis(feed),
     )
     cache.set(_locale_cache_key(channel, locale, fmt), file, timeout=None)
