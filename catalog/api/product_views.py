@@ -240,12 +240,16 @@ class CatalogProductCreateView(APIView):
             refused=refused,
         )
         body = _product_body(_product_get(product.handle))
-        location = request.build_absolute_uri(f"{request.path}{product.handle}/")
-        return Response(
-            body,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": location, "ETag": etag_for(body)},
-        )
+        return _created(request, body, f"{request.path}{product.handle}/")
+
+
+def _created(request: Request, body: dict[str, Any], path: str) -> Response:
+    """``201 Created`` with ``body``, its ``ETag`` and the new resource's URL (``path``)."""
+    return Response(
+        body,
+        status=status.HTTP_201_CREATED,
+        headers={"Location": request.build_absolute_uri(path), "ETag": etag_for(body)},
+    )
 
 
 class CatalogProductDetailView(APIView):
@@ -369,14 +373,7 @@ class CatalogVariantCreateView(APIView):
             whole="options",
         )
         body = _variant_body(_variant_get(variant.sku))
-        location = request.build_absolute_uri(
-            f"/api/v1/catalog/variants/{quote(variant.sku, safe='')}/"
-        )
-        return Response(
-            body,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": location, "ETag": etag_for(body)},
-        )
+        return _created(request, body, f"/api/v1/catalog/variants/{quote(variant.sku, safe='')}/")
 
 
 class CatalogVariantDetailView(APIView):
